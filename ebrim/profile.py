@@ -1,0 +1,10 @@
+"""Validation profiles: the generic IHE rules always, national rules on top."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Profile(str, Enum):
+    GENERIC = "generic"
+    DMP = "dmp"  # French national shared record (DESIGN.md §5): INS ids, confidentiality, value sets

@@ -1,0 +1,68 @@
+"""Shared fixtures: the official schemas and examples from ../shared, and the databases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+IHE = SHARED / "ihe"
+DATA = Path(__file__).resolve().parent / "data"
+
+# libxml2 reads the catalog variable when it first resolves a URI; xml.xsd must come from disk.
+os.environ.setdefault("XML_CATALOG_FILES", str(IHE / "schema" / "catalog.xml"))
+
+from lxml import etree  # noqa: E402  (after the catalog variable is set)
+
+SCHEMAS = {
+    "rim": IHE / "schema" / "ebRS" / "rim.xsd",
+    "rs": IHE / "schema" / "ebRS" / "rs.xsd",
+    "lcm": IHE / "schema" / "ebRS" / "lcm.xsd",
+    "query": IHE / "schema" / "ebRS" / "query.xsd",
+    "xdsb": IHE / "schema" / "IHE" / "XDS.b_DocumentRepository.xsd",
+    "rmd": IHE / "schema" / "IHE" / "RMD.xsd",
+}
+
+
+@cache
+def load_schema(name: str) -> etree.XMLSchema:
+    # Trusted local files: a plain parser is fine here (the product never reads ../shared).
+    return etree.XMLSchema(etree.parse(str(SCHEMAS[name])))
+
+
+def assert_valid(element: etree._Element, schema: str) -> None:
+    """Fail with the schema's own messages when `element` does not validate."""
+    xsd = load_schema(schema)
+    if not xsd.validate(element):
+        messages = "\n".join(str(e) for e in xsd.error_log)
+        raise AssertionError(f"not valid against {schema}.xsd:\n{messages}")
+
+
+@pytest.fixture
+def xsd_valid() -> Callable[[etree._Element, str], None]:
+    """`xsd_valid(element, "lcm")` asserts that element validates against the named official XSD."""
+    return assert_valid
+
+
+@pytest.fixture
+def ihe_example() -> Callable[[str], bytes]:
+    """Bytes of one of the official example messages in ../shared/ihe/examples."""
+
+    def read(name: str) -> bytes:
+        return (IHE / "examples" / name).read_bytes()
+
+    return read
+
+
+@pytest.fixture
+def test_data() -> Callable[[str], bytes]:
+    """Bytes of a fixture under tests/data."""
+
+    def read(name: str) -> bytes:
+        return (DATA / name).read_bytes()
+
+    return read
