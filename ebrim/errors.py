@@ -8,7 +8,9 @@ Exception tree::
     │   ├── ForbiddenXML       DTD, entity declaration or processing that could reach out
     │   └── XMLTooLarge        over the configured byte limit
     └── MetadataRejected       well-formed XML that is not the expected ebXML message;
-                               carries the XDSErrors to answer with
+        │                      carries the XDSErrors to answer with
+        └── QueryRejected      a stored-query request that cannot be run (unknown query,
+                               missing or extra parameters, malformed values)
 
 Rule violations found by `ebrim.validate` are not raised: they are returned as
 `XDSError` values, which the wire layer renders into a RegistryErrorList.
@@ -128,3 +130,7 @@ class MetadataRejected(EbrimError):
     def __init__(self, errors: list[XDSError] | tuple[XDSError, ...]) -> None:
         self.errors: tuple[XDSError, ...] = tuple(errors)
         super().__init__("; ".join(str(e) for e in self.errors))
+
+
+class QueryRejected(MetadataRejected):
+    """An AdhocQueryRequest that cannot be run; `errors` carry XDSUnknownStoredQuery and the like."""
