@@ -66,3 +66,18 @@ def test_data() -> Callable[[str], bytes]:
         return (DATA / name).read_bytes()
 
     return read
+
+
+POSTGRES_URL = os.environ.get("XDS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL server; a test that needs it errors (never skips) when it is down."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(POSTGRES_URL, connect_timeout=5).close()
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL tests cannot run: {POSTGRES_URL} unreachable ({exc})")
+    return POSTGRES_URL
