@@ -1,1 +1,27 @@
-"""registry"""
+"""The Document Registry: storage, patient identities and ITI-42 registration.
+
+Public API::
+
+    engine = create_engine_for(settings.database_url, schema=settings.database_schema)
+    migrate(engine)
+    registry = Registry(engine, settings)
+    registry.patients.feed("123^^^&1.2.3&ISO")
+    response = registry.register(metadata)
+"""
+
+from registry.actor import Registry, Submitted
+from registry.patients import PatientError, Patients
+from registry.settings import RegistrySettings
+from registry.storage import create_engine_for, current_revision, head_revision, migrate
+
+__all__ = [
+    "PatientError",
+    "Patients",
+    "Registry",
+    "RegistrySettings",
+    "Submitted",
+    "create_engine_for",
+    "current_revision",
+    "head_revision",
+    "migrate",
+]

@@ -1,0 +1,121 @@
+"""`Registry`: the in-process Document Registry actor that `soap/` and `repository/` call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ebrim.errors import ErrorCode, Transaction, XDSError
+from ebrim.model import Association, Metadata, RegistryObject, RegistryResponse
+from ebrim.validate import validate
+from registry import store
+from registry.patients import Patients
+from registry.register import Rejected, register_in
+from registry.settings import RegistrySettings
+from registry.storage import write_transaction
+from registry.times import now_dtm
+
+log = logging.getLogger(__name__)
+
+Validator = Callable[..., list[XDSError]]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The answer to a submission, and the entryUUID given to each submitted id on success."""
+
+    response: RegistryResponse
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+class Registry:
+    """The Document Registry: ITI-42 registration and the registry's contents.
+
+    `clock` (UTC) is there so tests can fix folder lastUpdateTime; `validator` defaults
+    to `ebrim.validate.validate`.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: RegistrySettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        validator: Validator = validate,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.patients = Patients(engine)
+        self._clock = clock
+        self._validate = validator
+
+    def register(self, metadata: Metadata) -> RegistryResponse:
+        """ITI-42: validate, then register everything or nothing (ITI TF-2b 3.42.4.1.3)."""
+        return self.submit(metadata).response
+
+    def submit(self, metadata: Metadata) -> Submitted:
+        """`register`, also telling which entryUUID each submitted object received."""
+        limit = self.settings.max_objects_per_submission
+        if len(metadata.objects()) > limit:
+            return _failed(
+                ErrorCode.XDSRegistryOutOfResources,
+                f"submission of {len(metadata.objects())} objects exceeds the limit of {limit}",
+            )
+        findings = self._validate(
+            metadata, transaction=Transaction.ITI_42, profile=self.settings.profile
+        )
+        if any(f.is_error for f in findings):
+            return Submitted(RegistryResponse.from_errors(findings))
+        # A unique-key conflict means another submission committed the same id between
+        # our check and our insert: run once more so the check names it precisely.
+        for attempt in (1, 2):
+            try:
+                with write_transaction(self.engine) as conn:
+                    now = now_dtm(self._clock() if self._clock else None)
+                    registered = register_in(conn, metadata, now=now)
+            except Rejected as rejected:
+                return Submitted(RegistryResponse.from_errors([*findings, *rejected.errors]))
+            except IntegrityError as exc:
+                if attempt == 2:
+                    log.warning("registration conflict persisted: %s", exc)
+                    return _failed(
+                        ErrorCode.XDSRegistryError, f"conflicting submission: {exc.orig}"
+                    )
+            except OperationalError as exc:
+                log.warning("registry database unavailable: %s", exc)
+                return _failed(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
+            else:
+                return Submitted(RegistryResponse.from_errors(findings), registered.ids)
+        raise AssertionError("unreachable")
+
+    def get(self, entry_uuid: str) -> RegistryObject | None:
+        """The stored object with this entryUUID (document, submission set, folder, association)."""
+        return self.get_many([entry_uuid]).get(entry_uuid)
+
+    def get_many(self, entry_uuids: Iterable[str]) -> dict[str, RegistryObject]:
+        with self.engine.connect() as conn:
+            return store.load(conn, entry_uuids)
+
+    def find_by_unique_id(self, unique_id: str) -> list[RegistryObject]:
+        """Every version of the document, submission set or folder with this uniqueId."""
+        with self.engine.connect() as conn:
+            return store.load_by_unique_id(conn, unique_id)
+
+    def associations(
+        self, *, source: str | None = None, target: str | None = None
+    ) -> list[Association]:
+        """Stored associations from `source` and/or to `target`."""
+        with self.engine.connect() as conn:
+            return store.load_associations(conn, source=source, target=target)
+
+
+def _failed(code: ErrorCode, message: str) -> Submitted:
+    return Submitted(RegistryResponse.from_errors([XDSError(code, message)]))
+
+
+__all__ = ["Registry", "Submitted"]

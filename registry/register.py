@@ -1,0 +1,183 @@
+"""ITI-42 Register Document Set-b inside one database transaction (ITI TF-2b 3.42.4.1.3).
+
+`register_in` runs the checks that need the registry's state, then writes. It raises
+`Rejected` with every error it found; the caller's transaction then rolls back, so a
+refused submission writes nothing. Metadata rules that need no database are
+`ebrim.validate`'s, run before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from ebrim.errors import ErrorCode
+from ebrim.model import Association, DocumentEntry, Folder, Metadata, RegistryObject, SubmissionSet
+from ebrim.vocabulary import AvailabilityStatus
+from registry import store
+from registry.lifecycle import Lifecycle
+from registry.patients import is_active, merged_into
+from registry.rejection import Rejected, describe, error, new_uuid
+from registry.schema import documents, unique_ids
+
+APPROVED = AvailabilityStatus.APPROVED.value
+DEPRECATED = AvailabilityStatus.DEPRECATED.value
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What a successful registration stored: submitted id → entryUUID, and the objects."""
+
+    ids: dict[str, str]
+    objects: tuple[RegistryObject, ...]
+
+
+def register_in(conn: Connection, metadata: Metadata, *, now: str) -> Registered:
+    """Check `metadata` against the registry and store it, in the caller's transaction."""
+    _check_patients(conn, metadata)
+    ids = {
+        obj.entry_uuid: obj.entry_uuid if obj.entry_uuid.startswith("urn:uuid:") else new_uuid()
+        for obj in metadata.objects()
+    }
+    _check_fresh_uuids(conn, ids.values())
+    _check_unique_ids(conn, metadata)
+    new = _assign(metadata, ids, now)
+    plan = Lifecycle(conn, new)
+    plan.check()
+    carried = plan.carried_memberships()
+    stored = (*new.values(), *carried)
+    store.insert_objects(conn, stored)
+    for replaced in sorted(plan.replaced):
+        if not store.set_status(conn, documents, replaced, APPROVED, DEPRECATED):
+            raise Rejected(
+                [
+                    error(
+                        ErrorCode.XDSRegistryDeprecatedDocumentError,
+                        f"document {replaced} was deprecated by another submission meanwhile",
+                        replaced,
+                    )
+                ]
+            )
+    store.touch_folders(conn, plan.existing_folders_touched, now)
+    return Registered(ids=ids, objects=stored)
+
+
+def _check_patients(conn: Connection, metadata: Metadata) -> None:
+    objects: list[DocumentEntry | SubmissionSet | Folder] = [
+        *metadata.submission_sets,
+        *metadata.documents,
+        *metadata.folders,
+    ]
+    errors = []
+    for patient_id in sorted({o.patient_id for o in objects if o.patient_id}):
+        if not is_active(conn, patient_id):
+            survivor = merged_into(conn, patient_id)
+            why = f"merged into {survivor}" if survivor else "not known to the registry"
+            errors.append(
+                error(
+                    ErrorCode.XDSUnknownPatientId,
+                    f"patient id {patient_id} is {why}",
+                    patient_id,
+                )
+            )
+    if errors:
+        raise Rejected(errors)
+
+
+def _check_fresh_uuids(conn: Connection, uuids: Iterable[str]) -> None:
+    taken = store.load(conn, uuids)
+    if taken:
+        raise Rejected(
+            error(
+                ErrorCode.XDSRegistryMetadataError,
+                f"entryUUID {uid} is already used by a registered {type(obj).__name__}",
+                uid,
+            )
+            for uid, obj in sorted(taken.items())
+        )
+
+
+def _check_unique_ids(conn: Connection, metadata: Metadata) -> None:
+    """uniqueIds must be new; a known document uniqueId with other content says how it differs."""
+    objects: list[DocumentEntry | SubmissionSet | Folder] = [
+        *metadata.submission_sets,
+        *metadata.documents,
+        *metadata.folders,
+    ]
+    submitted = {
+        (store.KIND_NAMES[type(obj)], obj.unique_id): obj for obj in objects if obj.unique_id
+    }
+    if not submitted:
+        return
+    wanted = sorted({unique_id for _, unique_id in submitted})
+    rows = conn.execute(
+        select(unique_ids)
+        .where(unique_ids.c.unique_id.in_(wanted))
+        .order_by(unique_ids.c.unique_id, unique_ids.c.kind)
+    )
+    errors = []
+    for row in rows:
+        obj = submitted.get((row.kind, row.unique_id))
+        if obj is None:
+            continue
+        code = ErrorCode.XDSDuplicateUniqueIdInRegistry
+        message = f"{describe(obj)}: uniqueId {row.unique_id} is already registered"
+        if isinstance(obj, DocumentEntry):
+            known = conn.execute(
+                select(documents.c.hash, documents.c.size)
+                .where(documents.c.logical_id == row.logical_id)
+                .order_by(documents.c.version.desc())
+            ).first()
+            if known is not None:
+                code, message = _compare_content(obj, known.hash, known.size, code, message)
+        errors.append(error(code, message, row.unique_id))
+    if errors:
+        raise Rejected(errors)
+
+
+def _compare_content(
+    doc: DocumentEntry, hash_: str | None, size: int | None, code: ErrorCode, message: str
+) -> tuple[ErrorCode, str]:
+    """The hash, then the size, of a registered document that a resubmission contradicts."""
+    if doc.hash and hash_ and doc.hash.lower() != hash_:
+        return ErrorCode.XDSNonIdenticalHash, f"{message} with hash {hash_}, not {doc.hash}"
+    if doc.size and size is not None and doc.size != str(size):
+        return ErrorCode.XDSNonIdenticalSize, f"{message} with size {size}, not {doc.size}"
+    return code, message
+
+
+def _assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, RegistryObject]:
+    """The submitted objects as they will be stored: registry ids, Approved, version 1."""
+    new: dict[str, RegistryObject] = {}
+    for obj in metadata.objects():
+        uid = ids[obj.entry_uuid]
+        stored: RegistryObject
+        if isinstance(obj, Association):
+            stored = dataclasses.replace(
+                obj,
+                entry_uuid=uid,
+                source=ids.get(obj.source, obj.source),
+                target=ids.get(obj.target, obj.target),
+                status=APPROVED,
+            )
+        elif isinstance(obj, Folder):
+            stored = dataclasses.replace(
+                obj,
+                entry_uuid=uid,
+                status=APPROVED,
+                logical_id=uid,
+                version="1",
+                last_update_time=now,
+            )
+        else:
+            stored = dataclasses.replace(
+                obj, entry_uuid=uid, status=APPROVED, logical_id=uid, version="1"
+            )
+        new[uid] = stored
+    return new
+
+
+__all__ = ["Registered", "Rejected", "register_in"]

@@ -1,0 +1,160 @@
+"""The registry's tables (SQLAlchemy Core), one schema for SQLite and PostgreSQL.
+
+Each object kind has its own table: the columns stored queries filter on, indexed,
+and `body`, the whole object as registered (JSON, see `registry.codec`) so that
+LeafClass answers need no reassembly. The mutable attributes (status, patient id
+after a merge, folder lastUpdateTime) live in their columns, which win over `body`.
+Side tables hold the multi-valued attributes queries filter on: codes, author
+persons, reference ids. `unique_ids` holds one row per logical object so that the
+database itself refuses a second registration of a uniqueId, even under concurrency.
+Its key includes the kind: a document may share its uniqueId with a submission set
+(their namespaces differ, and Connectathon submissions do this).
+
+Times are normalised DTMs (`registry.times`). The Alembic migrations under
+`registry/migrations` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+UUID = String(64)  # "urn:uuid:" + 36
+OID = String(128)  # uniqueIds (OID^extension), repository ids, source ids
+PID = String(256)  # HL7 CX
+DTM = String(14)  # normalised YYYYMMDDHHMMSS, UTC
+URN = String(128)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("patient_id", PID, primary_key=True),
+    Column("merged_into", PID, ForeignKey("patients.patient_id"), nullable=True, index=True),
+    Column("demographics", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+unique_ids = Table(
+    "unique_ids",
+    metadata,
+    Column("unique_id", OID, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("logical_id", UUID, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("entry_uuid", UUID, primary_key=True),
+    Column("logical_id", UUID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("unique_id", OID, nullable=False, index=True),
+    Column("patient_id", PID, nullable=False),
+    Column("status", URN, nullable=False),
+    Column("object_type", URN, nullable=False),
+    Column("creation_time", DTM, nullable=True, index=True),
+    Column("service_start_time", DTM, nullable=True, index=True),
+    Column("service_stop_time", DTM, nullable=True, index=True),
+    Column("hash", String(64), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("repository_unique_id", OID, nullable=True, index=True),
+    Column("home", URN, nullable=True),
+    Column("body", Text, nullable=False),
+    Index("ix_documents_patient", "patient_id", "status", "object_type"),
+    Index("uq_documents_logical_version", "logical_id", "version", unique=True),
+)
+
+submission_sets = Table(
+    "submission_sets",
+    metadata,
+    Column("entry_uuid", UUID, primary_key=True),
+    Column("unique_id", OID, nullable=False, index=True),
+    Column("patient_id", PID, nullable=False),
+    Column("status", URN, nullable=False),
+    Column("source_id", OID, nullable=True, index=True),
+    Column("submission_time", DTM, nullable=True, index=True),
+    Column("home", URN, nullable=True),
+    Column("body", Text, nullable=False),
+    Index("ix_submission_sets_patient", "patient_id", "status"),
+)
+
+folders = Table(
+    "folders",
+    metadata,
+    Column("entry_uuid", UUID, primary_key=True),
+    Column("logical_id", UUID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("unique_id", OID, nullable=False, index=True),
+    Column("patient_id", PID, nullable=False),
+    Column("status", URN, nullable=False),
+    Column("last_update_time", DTM, nullable=True, index=True),
+    Column("home", URN, nullable=True),
+    Column("body", Text, nullable=False),
+    Index("ix_folders_patient", "patient_id", "status"),
+    Index("uq_folders_logical_version", "logical_id", "version", unique=True),
+)
+
+associations = Table(
+    "associations",
+    metadata,
+    Column("entry_uuid", UUID, primary_key=True),
+    Column("association_type", URN, nullable=False),
+    Column("source_uuid", UUID, nullable=False),
+    Column("target_uuid", UUID, nullable=False),
+    Column("status", URN, nullable=False),
+    Column("submission_set_status", String(16), nullable=True),
+    Column("home", URN, nullable=True),
+    Column("body", Text, nullable=False),
+    Index("ix_associations_source", "source_uuid", "association_type"),
+    Index("ix_associations_target", "target_uuid", "association_type"),
+)
+
+# A code of a document, submission set or folder: `scheme` is the classification
+# scheme (which attribute), `coding_scheme` the code system.
+codes = Table(
+    "codes",
+    metadata,
+    Column("object_uuid", UUID, primary_key=True),
+    Column("scheme", UUID, primary_key=True),
+    Column("code", String(256), primary_key=True),
+    Column("coding_scheme", String(256), primary_key=True),
+    Index("ix_codes_lookup", "scheme", "code", "coding_scheme"),
+)
+
+author_persons = Table(
+    "author_persons",
+    metadata,
+    Column("object_uuid", UUID, primary_key=True),
+    Column("person", String(512), primary_key=True),
+    Index("ix_author_persons_person", "person"),
+)
+
+reference_ids = Table(
+    "reference_ids",
+    metadata,
+    Column("object_uuid", UUID, primary_key=True),
+    Column("reference_id", String(512), primary_key=True),
+    Index("ix_reference_ids_reference_id", "reference_id"),
+)
+
+OBJECT_TABLES = (documents, submission_sets, folders, associations)

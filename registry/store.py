@@ -1,0 +1,243 @@
+"""Rows in and model objects out: the only module that maps the model onto the tables.
+
+Readers overlay the mutable columns (status, patient id, folder lastUpdateTime) on
+the stored body, so a deprecated document or a merged patient reads correctly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from ebrim.model import (
+    Association,
+    Code,
+    DocumentEntry,
+    Folder,
+    RegistryObject,
+    SubmissionSet,
+)
+from ebrim.vocabulary import ClassificationScheme as Scheme
+from registry.codec import decode, encode
+from registry.schema import (
+    associations,
+    author_persons,
+    codes,
+    documents,
+    folders,
+    reference_ids,
+    submission_sets,
+    unique_ids,
+)
+from registry.times import normalize_dtm
+
+KIND_TABLES: dict[type, Table] = {
+    DocumentEntry: documents,
+    SubmissionSet: submission_sets,
+    Folder: folders,
+    Association: associations,
+}
+KIND_NAMES = {DocumentEntry: "document", SubmissionSet: "submission_set", Folder: "folder"}
+
+
+def _size(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _version(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 1
+
+
+def object_row(obj: RegistryObject) -> dict[str, Any]:
+    """The row of an object's own table."""
+    body = encode(obj)
+    if isinstance(obj, DocumentEntry):
+        return {
+            "entry_uuid": obj.entry_uuid,
+            "logical_id": obj.logical_id or obj.entry_uuid,
+            "version": _version(obj.version),
+            "unique_id": obj.unique_id,
+            "patient_id": obj.patient_id,
+            "status": obj.status,
+            "object_type": obj.object_type,
+            "creation_time": normalize_dtm(obj.creation_time),
+            "service_start_time": normalize_dtm(obj.service_start_time),
+            "service_stop_time": normalize_dtm(obj.service_stop_time),
+            "hash": obj.hash.lower() if obj.hash else None,
+            "size": _size(obj.size),
+            "repository_unique_id": obj.repository_unique_id,
+            "home": obj.home,
+            "body": body,
+        }
+    if isinstance(obj, SubmissionSet):
+        return {
+            "entry_uuid": obj.entry_uuid,
+            "unique_id": obj.unique_id,
+            "patient_id": obj.patient_id,
+            "status": obj.status,
+            "source_id": obj.source_id,
+            "submission_time": normalize_dtm(obj.submission_time),
+            "home": obj.home,
+            "body": body,
+        }
+    if isinstance(obj, Folder):
+        return {
+            "entry_uuid": obj.entry_uuid,
+            "logical_id": obj.logical_id or obj.entry_uuid,
+            "version": _version(obj.version),
+            "unique_id": obj.unique_id,
+            "patient_id": obj.patient_id,
+            "status": obj.status,
+            "last_update_time": normalize_dtm(obj.last_update_time),
+            "home": obj.home,
+            "body": body,
+        }
+    return {
+        "entry_uuid": obj.entry_uuid,
+        "association_type": obj.association_type,
+        "source_uuid": obj.source,
+        "target_uuid": obj.target,
+        "status": obj.status,
+        "submission_set_status": obj.submission_set_status,
+        "home": obj.home,
+        "body": body,
+    }
+
+
+def _object_codes(obj: RegistryObject) -> Iterable[tuple[str, Code]]:
+    if isinstance(obj, DocumentEntry):
+        single = (
+            (Scheme.DOC_CLASS_CODE, obj.class_code),
+            (Scheme.DOC_FORMAT_CODE, obj.format_code),
+            (Scheme.DOC_HEALTHCARE_FACILITY_TYPE_CODE, obj.healthcare_facility_type_code),
+            (Scheme.DOC_PRACTICE_SETTING_CODE, obj.practice_setting_code),
+            (Scheme.DOC_TYPE_CODE, obj.type_code),
+        )
+        for scheme, code in single:
+            if code is not None:
+                yield scheme.value, code
+        for code in obj.confidentiality_codes:
+            yield Scheme.DOC_CONFIDENTIALITY_CODE.value, code
+        for code in obj.event_codes:
+            yield Scheme.DOC_EVENT_CODE.value, code
+    elif isinstance(obj, SubmissionSet):
+        if obj.content_type_code is not None:
+            yield Scheme.SS_CONTENT_TYPE_CODE.value, obj.content_type_code
+    elif isinstance(obj, Folder):
+        for code in obj.codes:
+            yield Scheme.FOLDER_CODE_LIST.value, code
+
+
+def side_rows(obj: RegistryObject) -> dict[Table, list[dict[str, Any]]]:
+    """Rows of the side tables (codes, author persons, reference ids), without duplicates."""
+    uuid = obj.entry_uuid
+    code_keys = {(scheme, code.code, code.scheme) for scheme, code in _object_codes(obj)}
+    persons: set[str] = set()
+    refs: set[str] = set()
+    if isinstance(obj, DocumentEntry | SubmissionSet):
+        persons = {a.person for a in obj.authors if a.person}
+    if isinstance(obj, DocumentEntry):
+        refs = set(obj.reference_ids)
+    return {
+        codes: [
+            {"object_uuid": uuid, "scheme": s, "code": c, "coding_scheme": cs}
+            for s, c, cs in sorted(code_keys)
+        ],
+        author_persons: [{"object_uuid": uuid, "person": p} for p in sorted(persons)],
+        reference_ids: [{"object_uuid": uuid, "reference_id": r} for r in sorted(refs)],
+    }
+
+
+def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
+    """Insert new objects, their uniqueIds and side rows.
+
+    uniqueIds go first: a concurrent registration of the same one waits on the
+    primary key and fails there, before anything else is written.
+    """
+    claims = [
+        {"unique_id": obj.unique_id, "kind": KIND_NAMES[type(obj)], "logical_id": obj.entry_uuid}
+        for obj in objects
+        if not isinstance(obj, Association) and obj.unique_id
+    ]
+    if claims:
+        conn.execute(insert(unique_ids), claims)
+    for kind, table in KIND_TABLES.items():
+        rows = [object_row(obj) for obj in objects if isinstance(obj, kind)]
+        if rows:
+            conn.execute(insert(table), rows)
+    side: dict[Table, list[dict[str, Any]]] = {}
+    for obj in objects:
+        for table, rows in side_rows(obj).items():
+            side.setdefault(table, []).extend(rows)
+    for table, rows in side.items():
+        if rows:
+            conn.execute(insert(table), rows)
+
+
+def _from_row(kind: type, row: Any) -> RegistryObject:
+    obj: RegistryObject = decode(kind, row.body)
+    changes: dict[str, Any] = {"status": row.status}
+    if kind is not Association:
+        changes["patient_id"] = row.patient_id
+    if kind is Folder and row.last_update_time:
+        changes["last_update_time"] = row.last_update_time
+    return dataclasses.replace(obj, **changes)
+
+
+def load(conn: Connection, uuids: Iterable[str]) -> dict[str, RegistryObject]:
+    """The stored objects with these entryUUIDs, of any kind (missing ones are left out)."""
+    wanted = list(dict.fromkeys(uuids))
+    found: dict[str, RegistryObject] = {}
+    if not wanted:
+        return found
+    for kind, table in KIND_TABLES.items():
+        for row in conn.execute(select(table).where(table.c.entry_uuid.in_(wanted))):
+            found[row.entry_uuid] = _from_row(kind, row)
+    return found
+
+
+def load_by_unique_id(conn: Connection, unique_id: str) -> list[RegistryObject]:
+    """Every stored version of the document, submission set or folder with this uniqueId."""
+    out: list[RegistryObject] = []
+    for kind in (DocumentEntry, SubmissionSet, Folder):
+        table = KIND_TABLES[kind]
+        query = select(table).where(table.c.unique_id == unique_id)
+        if "version" in table.c:
+            query = query.order_by(table.c.version)
+        out.extend(_from_row(kind, row) for row in conn.execute(query))
+    return out
+
+
+def load_associations(
+    conn: Connection, *, source: str | None = None, target: str | None = None
+) -> list[Association]:
+    """Stored associations from `source` and/or to `target`."""
+    query = select(associations).order_by(associations.c.entry_uuid)
+    if source is not None:
+        query = query.where(associations.c.source_uuid == source)
+    if target is not None:
+        query = query.where(associations.c.target_uuid == target)
+    return [_from_row(Association, row) for row in conn.execute(query)]  # type: ignore[misc]
+
+
+def set_status(conn: Connection, table: Table, uuid: str, old: str, new: str) -> bool:
+    """Move one object from status `old` to `new`; False when it was not in `old` any more.
+
+    The WHERE on the old status makes the check and the change one step, so two
+    concurrent replacements of a document cannot both deprecate it.
+    """
+    result = conn.execute(
+        update(table).where(table.c.entry_uuid == uuid, table.c.status == old).values(status=new)
+    )
+    return result.rowcount == 1
+
+
+def touch_folders(conn: Connection, uuids: Iterable[str], when: str) -> None:
+    wanted = sorted(set(uuids))
+    if wanted:
+        conn.execute(
+            update(folders).where(folders.c.entry_uuid.in_(wanted)).values(last_update_time=when)
+        )
