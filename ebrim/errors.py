@@ -19,12 +19,12 @@ Rule violations found by `ebrim.validate` are not raised: they are returned as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ebrim.vocabulary import Severity
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """The standard XDS error codes (ITI TF-3 Table 4.2.4.1-2); never invent others."""
 
     XDSRegistryError = "XDSRegistryError"
@@ -60,7 +60,7 @@ class ErrorCode(str, Enum):
     LocalPolicyRestrictionError = "LocalPolicyRestrictionError"
 
 
-class Transaction(str, Enum):
+class Transaction(StrEnum):
     """The transactions whose requests carry metadata; each has its own generic error code."""
 
     ITI_41 = "ITI-41"
@@ -133,4 +133,4 @@ class MetadataRejected(EbrimError):
 
 
 class QueryRejected(MetadataRejected):
-    """An AdhocQueryRequest that cannot be run; `errors` carry XDSUnknownStoredQuery and the like."""
+    """An AdhocQueryRequest that cannot be run; `errors` carry XDSUnknownStoredQuery etc."""

@@ -69,7 +69,11 @@ class CX:
     def __str__(self) -> str:
         size = max([5, *(pos for pos, _ in self.other_components)])
         parts = [""] * size
-        parts[0], parts[3], parts[4] = self.id_number, str(self.assigning_authority), self.identifier_type_code
+        parts[0], parts[3], parts[4] = (
+            self.id_number,
+            str(self.assigning_authority),
+            self.identifier_type_code,
+        )
         for pos, value in self.other_components:
             parts[pos - 1] = value
         return _join(parts, "^")

@@ -13,7 +13,6 @@ Ids: `entry_uuid` holds the object's id as submitted, which is a symbolic id
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from ebrim.errors import XDSError
 from ebrim.vocabulary import AssociationType, ObjectType, ResponseStatus
@@ -48,7 +47,7 @@ class Code:
 
 @dataclass(frozen=True)
 class Author:
-    """One author Classification: a person (XCN), institutions (XON), roles, specialties, telecoms (XTN)."""
+    """One author: a person (XCN), institutions (XON), roles, specialties, telecoms (XTN)."""
 
     person: str | None = None
     institutions: tuple[str, ...] = ()
@@ -175,7 +174,7 @@ class ObjectRef:
     home: str | None = None
 
 
-RegistryObject = Union[DocumentEntry, SubmissionSet, Folder, Association]
+RegistryObject = DocumentEntry | SubmissionSet | Folder | Association
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Profile(str, Enum):
+class Profile(StrEnum):
     GENERIC = "generic"
-    DMP = "dmp"  # French national shared record (DESIGN.md §5): INS ids, confidentiality, value sets
+    DMP = (
+        "dmp"  # French national shared record (DESIGN.md §5): INS ids, confidentiality, value sets
+    )

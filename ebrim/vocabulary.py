@@ -6,10 +6,10 @@ types, statuses) is spelled here once; the rest of the project names the Enum me
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Namespace(str, Enum):
+class Namespace(StrEnum):
     RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
     RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
     LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
@@ -19,7 +19,7 @@ class Namespace(str, Enum):
     XML = "http://www.w3.org/XML/1998/namespace"
 
 
-class ObjectType(str, Enum):
+class ObjectType(StrEnum):
     """objectType of ExtrinsicObjects and nodes that classify RegistryPackages."""
 
     STABLE_DOCUMENT = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
@@ -37,7 +37,7 @@ class ObjectType(str, Enum):
 DOCUMENT_ENTRY_TYPES = frozenset({ObjectType.STABLE_DOCUMENT, ObjectType.ON_DEMAND_DOCUMENT})
 
 
-class ClassificationScheme(str, Enum):
+class ClassificationScheme(StrEnum):
     """Schemes of the coded and author attributes (Classification@classificationScheme)."""
 
     DOC_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
@@ -53,7 +53,7 @@ class ClassificationScheme(str, Enum):
     FOLDER_CODE_LIST = "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5"
 
 
-class ExternalIdentifierScheme(str, Enum):
+class ExternalIdentifierScheme(StrEnum):
     """Schemes of ExternalIdentifier@identificationScheme."""
 
     DOC_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
@@ -79,9 +79,10 @@ EXTERNAL_IDENTIFIER_NAMES = {
 # Classification node marking an object as having limited metadata (ITI TF-3 4.2.3.1.4).
 DOC_LIMITED_METADATA = "urn:uuid:ab9b591b-83ab-4d03-8f5d-f93b1fb92e85"
 SS_LIMITED_METADATA = "urn:uuid:5003a9db-8d8d-49e6-bf0c-990e34ac7707"
+FOLDER_LIMITED_METADATA = "urn:uuid:2c144a76-29a9-4b7c-af54-b25409fe7d03"
 
 
-class AssociationType(str, Enum):
+class AssociationType(StrEnum):
     HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
     REPLACE = "urn:ihe:iti:2007:AssociationType:RPLC"
     TRANSFORM = "urn:ihe:iti:2007:AssociationType:XFRM"
@@ -105,14 +106,14 @@ DOCUMENT_RELATIONSHIPS = frozenset(
 )
 
 
-class SubmissionSetStatus(str, Enum):
+class SubmissionSetStatus(StrEnum):
     """Slot SubmissionSetStatus of a SubmissionSet-to-DocumentEntry HasMember."""
 
     ORIGINAL = "Original"
     REFERENCE = "Reference"
 
 
-class AvailabilityStatus(str, Enum):
+class AvailabilityStatus(StrEnum):
     APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
     DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
     SUBMITTED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Submitted"
@@ -121,22 +122,22 @@ class AvailabilityStatus(str, Enum):
     DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
 
 
-class ResponseStatus(str, Enum):
+class ResponseStatus(StrEnum):
     SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
     FAILURE = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
     PARTIAL_SUCCESS = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
     WARNING = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
 
 
-class ReturnType(str, Enum):
+class ReturnType(StrEnum):
     OBJECT_REF = "ObjectRef"
     LEAF_CLASS = "LeafClass"
 
 
-class DocumentAvailability(str, Enum):
+class DocumentAvailability(StrEnum):
     ONLINE = "urn:ihe:iti:2010:DocumentAvailability:Online"
     OFFLINE = "urn:ihe:iti:2010:DocumentAvailability:Offline"

@@ -1,1 +1,1 @@
-"""xds_cli"""
+"""The `xds` command: the operator's entry point to the registry and repository."""

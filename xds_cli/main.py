@@ -1,0 +1,113 @@
+"""`xds` command line: check XDS messages now; serve the actors as they land."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lxml import etree
+
+from ebrim.errors import MetadataRejected, Transaction, XDSError, XMLRejected
+from ebrim.model import Metadata, RegistryResponse
+from ebrim.parse import parse_submit_objects_request
+from ebrim.profile import Profile
+from ebrim.render import render_registry_response
+from ebrim.safexml import XMLLimits, parse_xml
+from ebrim.storedquery import parse_adhoc_query_request
+from ebrim.validate import validate
+from ebrim.vocabulary import Namespace, ResponseStatus
+
+SUBMIT = f"{{{Namespace.LCM.value}}}SubmitObjectsRequest"
+PROVIDE_AND_REGISTER = f"{{{Namespace.XDSB.value}}}ProvideAndRegisterDocumentSetRequest"
+ADHOC_QUERY = f"{{{Namespace.QUERY.value}}}AdhocQueryRequest"
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "validate",
+        help="check a SubmitObjectsRequest, ProvideAndRegisterDocumentSetRequest or "
+        "AdhocQueryRequest file and print the RegistryResponse it would get",
+    )
+    check.add_argument("file", type=Path)
+    check.add_argument("--profile", choices=[p.value for p in Profile], default="generic")
+    check.add_argument("--xml", action="store_true", help="print the rs:RegistryResponse as XML")
+    args = parser.parse_args(argv)
+    return validate_file(args.file, Profile(args.profile), show_xml=args.xml)
+
+
+def validate_file(path: Path, profile: Profile, *, show_xml: bool = False) -> int:
+    """Check one message file; exit status 0 valid, 1 invalid, 2 unreadable."""
+    try:
+        root = parse_xml(path.read_bytes(), XMLLimits(huge_tree=True))
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except XMLRejected as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+
+    if root.tag == ADHOC_QUERY:
+        errors = _check_query(root)
+    elif root.tag in (SUBMIT, PROVIDE_AND_REGISTER):
+        errors = _check_submission(root, profile)
+    else:
+        print(f"{path}: not an XDS request: root element is {root.tag}", file=sys.stderr)
+        return EXIT_UNREADABLE
+
+    for error in errors:
+        print(f"  {error}")
+    response = RegistryResponse.from_errors(errors)
+    print(f"{path}: {response.status.name}")
+    if show_xml:
+        print(etree.tostring(render_registry_response(response), pretty_print=True).decode())
+    return EXIT_INVALID if response.status is ResponseStatus.FAILURE else EXIT_VALID
+
+
+def _check_submission(root: etree._Element, profile: Profile) -> list[XDSError]:
+    transaction = Transaction.ITI_42
+    if root.tag == PROVIDE_AND_REGISTER:
+        transaction = Transaction.ITI_41
+        found = root.find(SUBMIT)
+        if found is None:
+            return [
+                XDSError(
+                    transaction.metadata_error,
+                    "ProvideAndRegisterDocumentSetRequest has no SubmitObjectsRequest",
+                )
+            ]
+        root = found
+    try:
+        metadata = parse_submit_objects_request(root, transaction=transaction)
+    except MetadataRejected as exc:
+        return list(exc.errors)
+    print(_describe(metadata, transaction))
+    return validate(metadata, transaction=transaction, profile=profile)
+
+
+def _check_query(root: etree._Element) -> list[XDSError]:
+    try:
+        request = parse_adhoc_query_request(root)
+    except MetadataRejected as exc:
+        return list(exc.errors)
+    print(f"stored query {type(request.query).__name__}, returnType {request.return_type.value}")
+    return []
+
+
+def _describe(metadata: Metadata, transaction: Transaction) -> str:
+    submission_set = metadata.submission_set
+    patient = submission_set.patient_id if submission_set else "?"
+    return (
+        f"{transaction.value} submission for patient {patient}: "
+        f"{len(metadata.documents)} document(s), {len(metadata.folders)} folder(s), "
+        f"{len(metadata.associations)} association(s)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
