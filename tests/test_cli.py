@@ -1,0 +1,96 @@
+"""`xds validate`: the answer a registry would give, and exit statuses an operator can script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA, IHE, assert_valid
+
+from ebrim.safexml import parse_xml
+from xds_cli.main import EXIT_INVALID, EXIT_UNREADABLE, EXIT_VALID, main
+
+
+def test_valid_submission_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(DATA / "rich_submission.xml")]) == EXIT_VALID
+    out = capsys.readouterr().out
+    assert "2 document(s), 1 folder(s), 10 association(s)" in out
+    assert "SUCCESS" in out
+
+
+def test_dmp_submission_accepted_under_dmp_profile() -> None:
+    assert main(["validate", "--profile", "dmp", str(DATA / "dmp_submission.xml")]) == EXIT_VALID
+
+
+def test_generic_submission_refused_under_dmp_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--profile", "dmp", str(DATA / "rich_submission.xml")]) == EXIT_INVALID
+    assert "is not an INS" in capsys.readouterr().out
+
+
+def test_invalid_submission_prints_code_and_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = (DATA / "rich_submission.xml").read_bytes().replace(b'"text/xml"', b'"not a mime"', 1)
+    path = tmp_path / "broken.xml"
+    path.write_bytes(broken)
+    assert main(["validate", str(path)]) == EXIT_INVALID
+    out = capsys.readouterr().out
+    assert "XDSRegistryMetadataError" in out and "Document01" in out
+
+
+def test_provide_and_register_checked_with_repository_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = IHE / "examples" / "XDS.b_ProvideAndRegisterDocumentSet-bRequest.xml"
+    # The official example's sourceId is not an OID (ITI TF-3 4.2.3.3.9): refused, under ITI-41.
+    assert main(["validate", str(example)]) == EXIT_INVALID
+    out = capsys.readouterr().out
+    assert "ITI-41 submission" in out and "XDSRepositoryMetadataError" in out
+
+
+def test_registry_response_xml_valid_against_rs_xsd(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["validate", "--xml", "--profile", "dmp", str(DATA / "rich_submission.xml")])
+    out = capsys.readouterr().out
+    xml = out[out.index("<rs:RegistryResponse") :]
+    assert_valid(parse_xml(xml.encode()), "rs")
+
+
+def test_stored_query_request_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    example = IHE / "examples" / "XDS.b_RegistryStoredQueryRequest.xml"
+    assert main(["validate", str(example)]) == EXIT_INVALID
+    assert "XDSRegistryError: $XDSDocumentEntryPatientId" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "path",
+    [DATA / "hostile" / "billion_laughs.xml", DATA / "hostile" / "external_dtd.xml"],
+    ids=["billion-laughs", "external-dtd"],
+)
+def test_hostile_file_unreadable(path: Path) -> None:
+    assert main(["validate", str(path)]) == EXIT_UNREADABLE
+
+
+def test_missing_file_unreadable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "nope.xml")]) == EXIT_UNREADABLE
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_other_xml_unreadable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "other.xml"
+    path.write_bytes(b"<html/>")
+    assert main(["validate", str(path)]) == EXIT_UNREADABLE
+    assert "not an XDS request" in capsys.readouterr().err
+
+
+def test_console_script_installed_and_runs() -> None:
+    xds = Path(sys.executable).with_name("xds")
+    done = subprocess.run(
+        [str(xds), "validate", str(DATA / "rich_submission.xml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == EXIT_VALID, done.stderr
