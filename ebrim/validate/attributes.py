@@ -77,6 +77,14 @@ def check_cx(ctx: Context, obj: RegistryObject, attribute: str, value: str | Non
         ctx.report(Rule.INVALID_CX, obj, attribute=attribute, value=value, reason=reason)
 
 
+def check_xcn(ctx: Context, obj: RegistryObject, attribute: str, value: str | None) -> None:
+    if not value:
+        return
+    reason = xcn_problem(value)
+    if reason:
+        ctx.report(Rule.INVALID_XCN, obj, attribute=attribute, value=value, reason=reason)
+
+
 def check_patient_id(ctx: Context, obj: RegistryObject, value: str | None) -> None:
     """patientId syntax, checked once: on the SubmissionSet, or where it differs from it."""
     if not require(ctx, obj, "patientId", value):
@@ -92,16 +100,7 @@ def check_authors(ctx: Context, obj: RegistryObject, authors: Iterable[Author]) 
     for author in authors:
         if not (present(author.person) or author.institutions or author.telecoms):
             ctx.report(Rule.EMPTY_AUTHOR, obj)
-        if author.person:
-            reason = xcn_problem(author.person)
-            if reason:
-                ctx.report(
-                    Rule.INVALID_XCN,
-                    obj,
-                    attribute="authorPerson",
-                    value=author.person,
-                    reason=reason,
-                )
+        check_xcn(ctx, obj, "authorPerson", author.person)
         for institution in author.institutions:
             reason = xon_problem(institution)
             if reason:

@@ -11,6 +11,7 @@ from ebrim.validate.attributes import (
     check_oid,
     check_patient_id,
     check_time,
+    check_xcn,
     present,
     require,
 )
@@ -27,7 +28,6 @@ from ebrim.validate.formats import (
 from ebrim.validate.hl7_formats import (
     cxi_problem,
     source_patient_info_problem,
-    xcn_problem,
 )
 from ebrim.validate.messages import Rule
 from ebrim.vocabulary import DOCUMENT_ENTRY_TYPES
@@ -119,16 +119,7 @@ def _check_values(ctx: Context, doc: DocumentEntry) -> None:
     if doc.language_code and not is_language_code(doc.language_code):
         ctx.report(Rule.INVALID_LANGUAGE_CODE, doc, value=doc.language_code)
     check_cx(ctx, doc, "sourcePatientId", doc.source_patient_id or None)
-    if doc.legal_authenticator:
-        reason = xcn_problem(doc.legal_authenticator)
-        if reason:
-            ctx.report(
-                Rule.INVALID_XCN,
-                doc,
-                attribute="legalAuthenticator",
-                value=doc.legal_authenticator,
-                reason=reason,
-            )
+    check_xcn(ctx, doc, "legalAuthenticator", doc.legal_authenticator)
     for line in doc.source_patient_info:
         reason = source_patient_info_problem(line)
         if reason:
