@@ -7,16 +7,19 @@ Public API::
     registry = Registry(engine, settings)
     registry.patients.feed("123^^^&1.2.3&ISO")
     response = registry.register(metadata)
+    result = registry.query(parse_adhoc_query_request(xml))   # ITI-18: QueryResult
 """
 
 from registry.actor import Registry, Submitted
 from registry.patients import PatientError, Patients
+from registry.queries import QueryResult
 from registry.settings import RegistrySettings
 from registry.storage import create_engine_for, current_revision, head_revision, migrate
 
 __all__ = [
     "PatientError",
     "Patients",
+    "QueryResult",
     "Registry",
     "RegistrySettings",
     "Submitted",

@@ -12,9 +12,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import Association, Metadata, RegistryObject, RegistryResponse
+from ebrim.storedquery import StoredQueryRequest
 from ebrim.validate import validate
 from registry import store
 from registry.patients import Patients
+from registry.queries import QueryResult, run_query
+from registry.queries.answer import refused
 from registry.register import Rejected, register_in
 from registry.settings import RegistrySettings
 from registry.storage import write_transaction
@@ -92,6 +95,20 @@ class Registry:
             else:
                 return Submitted(RegistryResponse.from_errors(findings), registered.ids)
         raise AssertionError("unreachable")
+
+    def query(self, request: StoredQueryRequest) -> QueryResult:
+        """ITI-18: answer a parsed stored query (ObjectRef or LeafClass) from SQL.
+
+        Failures are answers, not exceptions: XDSTooManyResults beyond
+        `settings.max_query_results` objects, XDSResultNotSinglePatient for a LeafClass
+        answer about several patients, XDSRegistryBusy when the database is unavailable.
+        """
+        try:
+            with self.engine.connect() as conn:
+                return run_query(conn, request, self.settings)
+        except OperationalError as exc:
+            log.warning("registry database unavailable: %s", exc)
+            return refused(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
 
     def get(self, entry_uuid: str) -> RegistryObject | None:
         """The stored object with this entryUUID (document, submission set, folder, association)."""

@@ -199,6 +199,15 @@ def load(conn: Connection, uuids: Iterable[str]) -> dict[str, RegistryObject]:
     return found
 
 
+def load_kind(conn: Connection, kind: type, uuids: Sequence[str]) -> list[RegistryObject]:
+    """The stored objects of one kind with these entryUUIDs, in one query (missing ones out)."""
+    if not uuids:
+        return []
+    table = KIND_TABLES[kind]
+    rows = conn.execute(select(table).where(table.c.entry_uuid.in_(list(uuids))))
+    return [_from_row(kind, row) for row in rows]
+
+
 def load_by_unique_id(conn: Connection, unique_id: str) -> list[RegistryObject]:
     """Every stored version of the document, submission set or folder with this uniqueId."""
     out: list[RegistryObject] = []

@@ -149,6 +149,7 @@ def test_public_api_is_pinned() -> None:
     assert sorted(registry.__all__) == [
         "PatientError",
         "Patients",
+        "QueryResult",
         "Registry",
         "RegistrySettings",
         "Submitted",
