@@ -1,0 +1,63 @@
+"""The Document Repository's in-process interface: what `soap/` hands it and gets back.
+
+The wire layer turns an ITI-41 request into (Metadata, document id -> readable binary
+stream) and an ITI-43 request into `DocumentRequest`s; the repository answers with model
+objects and files to stream from. Nothing here knows XML, MTOM or HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from ebrim.model import Metadata, RegistryResponse
+
+
+class RegistryClient(Protocol):
+    """Where the repository forwards ITI-42: `registry.Registry` in process, or a SOAP client."""
+
+    def register(self, metadata: Metadata) -> RegistryResponse: ...
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    """One DocumentRequest of an ITI-43 RetrieveDocumentSetRequest."""
+
+    repository_unique_id: str
+    document_unique_id: str
+    home_community_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RetrievedDocument:
+    """A document found for a request: its metadata for the response and a way to read it."""
+
+    request: DocumentRequest
+    mime_type: str
+    size: int
+    open: Callable[[], BinaryIO]  # a fresh binary stream over the stored bytes, read in chunks
+
+
+@dataclass(frozen=True)
+class RetrieveResult:
+    """ITI-43 outcome: Success, PartialSuccess (some unknown) or Failure, and what was found."""
+
+    response: RegistryResponse
+    documents: tuple[RetrievedDocument, ...] = ()
+
+
+class DocumentRepository(Protocol):
+    """The repository actor as `soap/` sees it."""
+
+    repository_unique_id: str
+
+    def provide_and_register(
+        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+    ) -> RegistryResponse:
+        """ITI-41: `documents` maps each DocumentEntry id of `metadata` to its bytes."""
+        ...
+
+    def retrieve(self, requests: Sequence[DocumentRequest]) -> RetrieveResult:
+        """ITI-43: every requested document this repository holds, in request order."""
+        ...
