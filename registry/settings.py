@@ -12,6 +12,9 @@ class RegistrySettings:
     """What the registry needs to know; the wire and CLI layers build it from the environment.
 
     `database_schema` puts every table in one PostgreSQL schema (ignored on SQLite).
+    `patient_id_domains` are the assigning-authority OIDs of the affinity domain: the ITI-8 feed
+    keeps only PID-3 identifiers issued by one of them (an empty tuple accepts any ISO OID).
+    `mllp_max_message_bytes` bounds one MLLP frame; a larger one closes the connection.
     """
 
     database_url: str = "sqlite:///xds-registry.sqlite"
@@ -20,3 +23,5 @@ class RegistrySettings:
     max_query_results: int = 1000
     max_objects_per_submission: int = 10_000
     home_community_id: str | None = None
+    patient_id_domains: tuple[str, ...] = ()
+    mllp_max_message_bytes: int = 1_048_576
