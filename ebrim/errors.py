@@ -54,6 +54,7 @@ class ErrorCode(StrEnum):
     UnresolvedReferenceException = "UnresolvedReferenceException"
     ReferencesExistException = "ReferencesExistException"
     UnmodifiableMetadataError = "UnmodifiableMetadataError"
+    XDSRegistryNotAvailable = "XDSRegistryNotAvailable"  # a repository that cannot reach it
     XDSRegistryBusy = "XDSRegistryBusy"
     XDSRepositoryBusy = "XDSRepositoryBusy"
     XDSRegistryOutOfResources = "XDSRegistryOutOfResources"

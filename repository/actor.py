@@ -1,0 +1,302 @@
+"""`Repository`: the Document Repository actor, ITI-41 Provide and Register and ITI-43 Retrieve.
+
+ITI-41 (ITI TF-2b 3.41.4.1.3): validate, pair entries with documents, stage the bytes
+(sha-1 and size computed while streaming), check what the submitter claimed against them,
+fill hash/size/repositoryUniqueId, forward ITI-42, and make the bytes visible only once the
+registry accepted the metadata; otherwise they are discarded.
+
+A document uniqueId already held here with other content is refused before the registry is
+asked, with XDSRepositoryMetadataError: XDSNonIdenticalHash is what a registry reports about
+its own contents (ITI TF-3 Table 4.2.4.1-2), and a registry that no longer knew the uniqueId
+would accept metadata whose bytes this repository could never serve. The same content under
+the same uniqueId is forwarded: the registry answers that resubmission (usually
+XDSDuplicateUniqueIdInRegistry) and the stored bytes stay as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, BinaryIO
+
+from ebrim.errors import ErrorCode, Transaction, XDSError
+from ebrim.model import DocumentEntry, Metadata, RegistryResponse
+from ebrim.validate import validate
+from ebrim.vocabulary import ResponseStatus
+from repository.api import (
+    DocumentRepository,
+    DocumentRequest,
+    RegistryClient,
+    RetrievedDocument,
+    RetrieveResult,
+)
+from repository.settings import RepositorySettings
+from repository.store import DocumentStore, Staged, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Repository:
+    """The Document Repository (implements `repository.api.DocumentRepository`).
+
+    `registry` receives the ITI-42 forward: `registry.Registry` in process or a SOAP client.
+    """
+
+    def __init__(
+        self, store: DocumentStore, registry: RegistryClient, settings: RepositorySettings
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.repository_unique_id = settings.repository_unique_id
+
+    # --- ITI-41 --------------------------------------------------------------------------
+
+    def provide_and_register(
+        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+    ) -> RegistryResponse:
+        """ITI-41: store the documents and register their metadata, all or nothing.
+
+        An exception raised while reading a document stream (the client went away) propagates
+        after every staged byte is discarded; the store's own failures are XDSRepositoryError.
+        """
+        submission = _submission_id(metadata)
+        errors = self._check_request(metadata, documents)
+        if errors:
+            return _refused(submission, errors)
+        try:
+            staged = self._stage_all(metadata, documents)
+        except StoreError as exc:
+            log.error("ITI-41 %s: cannot stage documents: %s", submission, exc)
+            return _refused(submission, [_error(ErrorCode.XDSRepositoryError, str(exc))])
+        try:
+            errors = self._check_all_content(metadata, staged)
+            if errors:
+                return _refused(submission, errors)
+            filled = self._fill(metadata, staged)
+            response = self._forward(submission, filled)
+            if response.status is ResponseStatus.SUCCESS:
+                response = self._commit(submission, filled, staged, response)
+            log.info(
+                "ITI-41 %s: %d documents, %s",
+                submission,
+                len(staged),
+                response.status.name,
+            )
+            return response
+        finally:
+            for item in staged.values():
+                self.store.discard(item)  # a no-op for committed documents
+
+    def _check_request(
+        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+    ) -> list[XDSError]:
+        """Metadata rules, the entry/document pairing, and the repositoryUniqueId claimed."""
+        errors = [
+            finding
+            for finding in validate(
+                metadata, transaction=Transaction.ITI_41, profile=self.settings.profile
+            )
+            if finding.is_error
+        ]
+        entry_ids = {doc.entry_uuid for doc in metadata.documents}
+        for doc in metadata.documents:
+            if doc.entry_uuid not in documents:
+                errors.append(
+                    _error(
+                        ErrorCode.XDSMissingDocument,
+                        f"DocumentEntry {doc.entry_uuid} has no document in the request",
+                        doc.entry_uuid,
+                    )
+                )
+            claimed = doc.repository_unique_id
+            if claimed and claimed != self.repository_unique_id:
+                errors.append(
+                    _error(
+                        ErrorCode.XDSRepositoryMetadataError,
+                        f"DocumentEntry {doc.entry_uuid}: repositoryUniqueId {claimed} is not "
+                        f"this repository ({self.repository_unique_id})",
+                        _name(doc),
+                    )
+                )
+        for document_id in documents:
+            if document_id not in entry_ids:
+                errors.append(
+                    _error(
+                        ErrorCode.XDSMissingDocumentMetadata,
+                        f"document {document_id} has no DocumentEntry in the metadata",
+                        document_id,
+                    )
+                )
+        return errors
+
+    def _stage_all(
+        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+    ) -> dict[str, Staged]:
+        staged: dict[str, Staged] = {}
+        try:
+            for doc in metadata.documents:
+                staged[doc.entry_uuid] = self.store.stage(documents[doc.entry_uuid])
+        except BaseException:
+            for item in staged.values():
+                self.store.discard(item)
+            raise
+        return staged
+
+    def _check_all_content(
+        self, metadata: Metadata, staged: Mapping[str, Staged]
+    ) -> list[XDSError]:
+        errors: list[XDSError] = []
+        for doc in metadata.documents:
+            errors.extend(self._check_content(doc, staged[doc.entry_uuid]))
+        return errors
+
+    def _check_content(self, doc: DocumentEntry, staged: Staged) -> list[XDSError]:
+        """The submitted hash and size against the bytes, and the uniqueId against the store."""
+        errors = []
+        code = ErrorCode.XDSRepositoryMetadataError
+        if doc.hash and doc.hash.lower() != staged.hash:
+            message = f"DocumentEntry {doc.entry_uuid}: hash {doc.hash} does not match the "
+            errors.append(_error(code, f"{message}document's sha-1 {staged.hash}", _name(doc)))
+        if doc.size and doc.size != str(staged.size):
+            message = f"DocumentEntry {doc.entry_uuid}: size {doc.size} does not match the "
+            errors.append(_error(code, f"{message}document's {staged.size} bytes", _name(doc)))
+        try:
+            existing = self.store.lookup(doc.unique_id or "")
+        except StoreError as exc:
+            return [*errors, _error(ErrorCode.XDSRepositoryError, str(exc), _name(doc))]
+        if existing is not None and existing.sha256 != staged.sha256:
+            errors.append(
+                _error(
+                    code,
+                    f"document uniqueId {doc.unique_id} is already stored in this repository "
+                    f"with other content (sha-1 {existing.hash})",
+                    _name(doc),
+                )
+            )
+        return errors
+
+    def _fill(self, metadata: Metadata, staged: Mapping[str, Staged]) -> Metadata:
+        """The metadata as registered: hash, size and repositoryUniqueId set on each entry."""
+        entries = tuple(
+            dataclasses.replace(
+                doc,
+                hash=staged[doc.entry_uuid].hash,
+                size=str(staged[doc.entry_uuid].size),
+                repository_unique_id=self.repository_unique_id,
+            )
+            for doc in metadata.documents
+        )
+        return dataclasses.replace(metadata, documents=entries)
+
+    def _forward(self, submission: str, metadata: Metadata) -> RegistryResponse:
+        try:
+            return self.registry.register(metadata)
+        except Exception as exc:  # an unreachable registry must not leave bytes behind
+            log.error("ITI-41 %s: registry unavailable: %s", submission, exc)
+            return RegistryResponse.from_errors(
+                [
+                    _error(
+                        ErrorCode.XDSRegistryNotAvailable,
+                        f"the registry could not be reached: {exc}",
+                    )
+                ]
+            )
+
+    def _commit(
+        self,
+        submission: str,
+        metadata: Metadata,
+        staged: Mapping[str, Staged],
+        response: RegistryResponse,
+    ) -> RegistryResponse:
+        errors = []
+        for doc in metadata.documents:
+            # ebrim.validate requires both for ITI-41, so they are set here
+            assert doc.unique_id is not None and doc.mime_type is not None
+            try:
+                self.store.commit(staged[doc.entry_uuid], doc.unique_id, doc.mime_type)
+            except StoreError as exc:
+                errors.append(
+                    _error(
+                        ErrorCode.XDSRepositoryError,
+                        f"metadata registered but the document could not be stored: {exc}",
+                        doc.unique_id,
+                    )
+                )
+        if errors:
+            log.error("ITI-41 %s: registered but not stored: %s", submission, errors)
+            return RegistryResponse.from_errors([*response.errors, *errors])
+        return response
+
+    # --- ITI-43 --------------------------------------------------------------------------
+
+    def retrieve(self, requests: Sequence[DocumentRequest]) -> RetrieveResult:
+        """ITI-43: Success when all are found, PartialSuccess when some, Failure when none."""
+        errors: list[XDSError] = []
+        found: list[RetrievedDocument] = []
+        for request in requests:
+            document = self._retrieve_one(request, errors)
+            if document is not None:
+                found.append(document)
+        if not errors:
+            status = ResponseStatus.SUCCESS
+        elif found:
+            status = ResponseStatus.PARTIAL_SUCCESS
+        else:
+            status = ResponseStatus.FAILURE
+        log.info("ITI-43: %d requested, %d found, %s", len(requests), len(found), status.name)
+        return RetrieveResult(RegistryResponse(status, tuple(errors)), tuple(found))
+
+    def _retrieve_one(
+        self, request: DocumentRequest, errors: list[XDSError]
+    ) -> RetrievedDocument | None:
+        unique_id = request.document_unique_id
+        if request.repository_unique_id != self.repository_unique_id:
+            errors.append(
+                _error(
+                    ErrorCode.XDSUnknownRepositoryId,
+                    f"repository {request.repository_unique_id} is not this repository "
+                    f"({self.repository_unique_id})",
+                    request.repository_unique_id,
+                )
+            )
+            return None
+        try:
+            entry = self.store.lookup(unique_id)
+        except StoreError as exc:
+            log.error("ITI-43 %s: %s", unique_id, exc)
+            errors.append(_error(ErrorCode.XDSRepositoryError, str(exc), unique_id))
+            return None
+        if entry is None:
+            message = f"document {unique_id} is not in repository {self.repository_unique_id}"
+            errors.append(_error(ErrorCode.XDSDocumentUniqueIdError, message, unique_id))
+            return None
+        opener = functools.partial(self.store.open, entry)
+        return RetrievedDocument(request, entry.mime_type, entry.size, opener)
+
+
+def _error(code: ErrorCode, message: str, location: str = "") -> XDSError:
+    return XDSError(code, message, location)
+
+
+def _name(doc: DocumentEntry) -> str:
+    return doc.unique_id or doc.entry_uuid
+
+
+def _submission_id(metadata: Metadata) -> str:
+    submission_set = metadata.submission_set
+    return (submission_set.unique_id if submission_set else None) or "(no submission set)"
+
+
+def _refused(submission: str, errors: list[XDSError]) -> RegistryResponse:
+    log.info("ITI-41 %s refused: %s", submission, ", ".join(e.code.value for e in errors))
+    return RegistryResponse.from_errors(errors)
+
+
+if TYPE_CHECKING:
+    _implements: type[DocumentRepository] = Repository
+
+__all__ = ["Repository"]

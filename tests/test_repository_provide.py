@@ -1,0 +1,275 @@
+"""ITI-41 Provide and Register Document Set-b against a real registry (ITI TF-2b 3.41.4.1.3)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+from registry_fixtures import (
+    REPOSITORY,
+    Submission,
+    codes_of,
+    dump,
+    migrated_engine,
+    new_registry,
+)
+from sqlalchemy import Engine
+
+import repository as public
+from ebrim.model import DocumentEntry, Metadata, RegistryResponse
+from ebrim.vocabulary import ResponseStatus
+from registry import Registry
+from repository import (
+    DocumentRequest,
+    FilesystemStore,
+    Repository,
+    RepositorySettings,
+    open_repository,
+)
+
+UNKNOWN_PATIENT = "1111111111^^^&1.2.3.4.5&ISO"
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with migrated_engine("sqlite", tmp_path, request) as engine:
+        yield engine
+
+
+@pytest.fixture
+def registry(engine: Engine) -> Registry:
+    return new_registry(engine)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, registry: Registry) -> Repository:
+    return open_repository(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+
+
+def submission(
+    *contents: bytes, patient: str | None = None, **changes: Any
+) -> tuple[Metadata, dict[str, BinaryIO]]:
+    """An ITI-41 request: one DocumentEntry per content, without hash/size/repositoryUniqueId."""
+    builder = Submission(**({"patient": patient} if patient else {}))
+    streams: dict[str, BinaryIO] = {}
+    for content in contents:
+        fields = {"hash": None, "size": None, "repository_unique_id": None, **changes}
+        doc = builder.add(**fields)
+        streams[doc.entry_uuid] = io.BytesIO(content)
+    return builder.build(), streams
+
+
+def files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def assert_nothing_stored(repo: Repository) -> None:
+    assert isinstance(repo.store, FilesystemStore)
+    assert files(repo.store.root) == ["tmp.lock"]
+
+
+def registered(registry: Registry, doc: DocumentEntry) -> DocumentEntry:
+    [stored] = registry.find_by_unique_id(doc.unique_id or "")
+    assert isinstance(stored, DocumentEntry)
+    return stored
+
+
+def retrieved_bytes(repo: Repository, unique_id: str) -> bytes:
+    result = repo.retrieve([DocumentRequest(REPOSITORY, unique_id)])
+    assert result.response.status is ResponseStatus.SUCCESS, result.response.errors
+    with result.documents[0].open() as stream:
+        return stream.read()
+
+
+def assert_success(response: RegistryResponse) -> None:
+    assert response.status is ResponseStatus.SUCCESS, response.errors
+
+
+def test_public_api_is_pinned() -> None:
+    assert set(public.__all__) == {
+        "DocumentRepository", "DocumentRequest", "DocumentStore", "FilesystemStore",
+        "RegistryClient", "Repository", "RepositorySettings", "RetrieveResult",
+        "RetrievedDocument", "Staged", "StoreError", "StoredDocument", "UniqueIdConflict",
+        "open_repository",
+    }  # fmt: skip
+
+
+def test_settings_refuse_a_repository_id_that_is_not_an_oid(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="repository_unique_id"):
+        RepositorySettings("not-an-oid", tmp_path)
+
+
+def test_provide_fills_hash_size_and_repository_id(repo: Repository, registry: Registry) -> None:
+    contents = [
+        b"<ClinicalDocument>one</ClinicalDocument>",
+        b"<ClinicalDocument>2</ClinicalDocument>",
+    ]
+    metadata, streams = submission(*contents)
+
+    assert_success(repo.provide_and_register(metadata, streams))
+
+    for doc, content in zip(metadata.documents, contents, strict=True):
+        stored = registered(registry, doc)
+        assert stored.hash == hashlib.sha1(content).hexdigest()
+        assert stored.size == str(len(content))
+        assert stored.repository_unique_id == REPOSITORY
+        assert retrieved_bytes(repo, doc.unique_id or "") == content
+
+
+@pytest.mark.postgres
+def test_provide_and_retrieve_on_postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    with migrated_engine("postgres", tmp_path, request) as engine:
+        registry = new_registry(engine)
+        repo = open_repository(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+        metadata, streams = submission(b"%PDF-1.4 on postgres")
+
+        assert_success(repo.provide_and_register(metadata, streams))
+
+        doc = metadata.documents[0]
+        assert registered(registry, doc).hash == hashlib.sha1(b"%PDF-1.4 on postgres").hexdigest()
+        assert retrieved_bytes(repo, doc.unique_id or "") == b"%PDF-1.4 on postgres"
+
+
+def test_provide_accepts_a_matching_submitted_hash_and_size(repo: Repository) -> None:
+    content = b"declared"
+    digest = hashlib.sha1(content).hexdigest().upper()
+    metadata, streams = submission(content, hash=digest, size=str(len(content)))
+
+    assert_success(repo.provide_and_register(metadata, streams))
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [{"hash": hashlib.sha1(b"other bytes").hexdigest()}, {"size": "9999"}],
+    ids=["hash", "size"],
+)
+def test_provide_refuses_a_claim_that_contradicts_the_bytes(
+    repo: Repository, engine: Engine, claim: dict[str, str]
+) -> None:
+    metadata, streams = submission(b"actual bytes", **claim)
+    before = dump(engine)
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert codes_of(response) == ["XDSRepositoryMetadataError"]
+    assert response.errors[0].location == metadata.documents[0].unique_id
+    assert dump(engine) == before
+    assert_nothing_stored(repo)
+
+
+def test_provide_refuses_an_entry_without_document(repo: Repository) -> None:
+    metadata, streams = submission(b"one", b"two")
+    del streams["Document02"]
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert codes_of(response) == ["XDSMissingDocument"]
+    assert response.errors[0].location == "Document02"
+    assert_nothing_stored(repo)
+
+
+def test_provide_refuses_a_document_without_entry(repo: Repository) -> None:
+    metadata, streams = submission(b"one")
+    streams["Stray"] = io.BytesIO(b"stray")
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert codes_of(response) == ["XDSMissingDocumentMetadata"]
+    assert response.errors[0].location == "Stray"
+    assert_nothing_stored(repo)
+
+
+def test_provide_refuses_an_entry_without_mime_type(repo: Repository) -> None:
+    metadata, streams = submission(b"one", mime_type=None)
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert response.status is ResponseStatus.FAILURE
+    assert set(codes_of(response)) == {"XDSRepositoryMetadataError"}
+    assert any("mimeType" in error.message for error in response.errors)
+    assert_nothing_stored(repo)
+
+
+def test_provide_refuses_another_repository_id(repo: Repository) -> None:
+    metadata, streams = submission(b"one", repository_unique_id="1.2.3.999")
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert codes_of(response) == ["XDSRepositoryMetadataError"]
+    assert "1.2.3.999" in response.errors[0].message
+    assert_nothing_stored(repo)
+
+
+def test_registry_rejection_leaves_no_bytes(repo: Repository, engine: Engine) -> None:
+    metadata, streams = submission(b"for nobody", patient=UNKNOWN_PATIENT)
+    before = dump(engine)
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert "XDSUnknownPatientId" in codes_of(response)
+    assert dump(engine) == before
+    assert_nothing_stored(repo)
+
+
+class Unreachable:
+    """A registry client whose server is down."""
+
+    def register(self, metadata: Metadata) -> RegistryResponse:
+        raise ConnectionRefusedError("registry.example:443 refused the connection")
+
+
+def test_unreachable_registry_leaves_no_bytes(tmp_path: Path) -> None:
+    repo = open_repository(RepositorySettings(REPOSITORY, tmp_path), Unreachable())
+    metadata, streams = submission(b"lost")
+
+    response = repo.provide_and_register(metadata, streams)
+
+    assert codes_of(response) == ["XDSRegistryNotAvailable"]
+    assert_nothing_stored(repo)
+
+
+def test_identical_content_under_two_unique_ids_is_stored_once(repo: Repository) -> None:
+    metadata, streams = submission(b"twin", b"twin")
+
+    assert_success(repo.provide_and_register(metadata, streams))
+
+    assert isinstance(repo.store, FilesystemStore)
+    assert len(files(repo.store.root / "objects")) == 1
+    for doc in metadata.documents:
+        assert retrieved_bytes(repo, doc.unique_id or "") == b"twin"
+
+
+def test_known_unique_id_with_other_content_is_refused_before_the_registry(
+    repo: Repository, engine: Engine
+) -> None:
+    metadata, streams = submission(b"original")
+    assert_success(repo.provide_and_register(metadata, streams))
+    doc = metadata.documents[0]
+    again, streams = submission(b"tampered", unique_id=doc.unique_id)
+    before = dump(engine)
+
+    response = repo.provide_and_register(again, streams)
+
+    # the registry would have answered XDSNonIdenticalHash: this code says the repository refused
+    assert codes_of(response) == ["XDSRepositoryMetadataError"]
+    assert response.errors[0].location == doc.unique_id
+    assert dump(engine) == before
+    assert retrieved_bytes(repo, doc.unique_id or "") == b"original"
+
+
+def test_known_unique_id_with_same_content_is_left_to_the_registry(repo: Repository) -> None:
+    metadata, streams = submission(b"original")
+    assert_success(repo.provide_and_register(metadata, streams))
+    doc = metadata.documents[0]
+    again, streams = submission(b"original", unique_id=doc.unique_id)
+
+    response = repo.provide_and_register(again, streams)
+
+    assert codes_of(response) == ["XDSDuplicateUniqueIdInRegistry"]
+    assert retrieved_bytes(repo, doc.unique_id or "") == b"original"
+    assert isinstance(repo.store, FilesystemStore)
+    assert files(repo.store.root / "tmp") == []
