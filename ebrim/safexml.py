@@ -8,6 +8,7 @@ and the input is bounded in size; libxml2 bounds nesting depth (256 levels witho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -65,3 +66,27 @@ def reject_dtd(root: etree._Element) -> None:
     doctype = docinfo.doctype  # type: ignore[attr-defined]  # missing from lxml-stubs
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise ForbiddenXML("XML with a DOCTYPE declaration is not accepted")
+
+
+def parse_xml_stream(
+    stream: BinaryIO, size: int, limits: XMLLimits = XMLLimits()
+) -> etree._Element:
+    """Like `parse_xml`, from a seekable binary file of `size` bytes read incrementally.
+
+    The caller spooled a large message to disk: parsing from the file keeps the raw bytes
+    and the tree from sitting in memory together.
+    """
+    if size > limits.max_bytes:
+        raise XMLTooLarge(f"XML of {size} bytes exceeds the limit of {limits.max_bytes}")
+    if size == 0:
+        raise MalformedXML("empty XML document")
+    try:
+        root = etree.parse(stream, make_parser(limits)).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXML(f"malformed XML: {exc}") from None
+    except (ValueError, LookupError) as exc:
+        raise MalformedXML(f"unreadable XML: {exc}") from None
+    if root is None:
+        raise MalformedXML("XML document has no root element")
+    reject_dtd(root)
+    return root

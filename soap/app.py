@@ -1,0 +1,249 @@
+"""The WSGI application: HTTP in, SOAP layers, one dispatch table, HTTP out.
+
+Pipeline per POST: `message.read_message` (size limits, MTOM or plain, hardened parse) →
+`envelope.read_envelope` (SOAP 1.2, mustUnderstand) → `addressing.read_addressing`
+(Action served here, MessageID, anonymous ReplyTo) → the `operations` handler → a SOAP 1.2
+reply, MTOM-encoded for ITI-43 and whenever the request was. Envelope-level problems are
+faults; anything unexpected is a Receiver fault logged with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from lxml import etree
+
+from soap import wsdl
+from soap.addressing import Addressing, read_addressing, reply_headers, request_message_id
+from soap.envelope import read_envelope, write_envelope, write_fault
+from soap.faults import WSA, FaultCode, SoapFault, receiver, upgrade_header
+from soap.message import SoapMessage, read_message
+from soap.mtom import SOAP_MEDIA_TYPE, encode_mtom
+from soap.operations import (
+    Operation,
+    RegistryActor,
+    Reply,
+    Request,
+    registry_operations,
+    repository_operations,
+)
+from soap.settings import SoapSettings
+
+if TYPE_CHECKING:
+    from repository.api import DocumentRepository
+
+log = logging.getLogger("soap")
+access_log = logging.getLogger("soap.access")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_UNDERSTOOD = frozenset({WSA})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    wsdl: str
+    operations: dict[str, Operation]
+
+
+@dataclass
+class _Outcome:
+    """What one exchange did, for the access log."""
+
+    request_id: str
+    action: str = "-"
+    patient_id: str | None = None
+    status: str = "-"
+    http_status: int = 200
+
+
+def make_app(
+    *,
+    registry: RegistryActor | None = None,
+    repository: DocumentRepository | None = None,
+    settings: SoapSettings | None = None,
+) -> WSGIApp:
+    """The WSGI application serving the registry and/or repository endpoints given."""
+    settings = settings or SoapSettings()
+    endpoints: dict[str, Endpoint] = {}
+    if registry is not None:
+        endpoints[settings.registry_path.rstrip("/")] = Endpoint(
+            "registry", wsdl.REGISTRY_WSDL, registry_operations(registry)
+        )
+    if repository is not None:
+        endpoints[settings.repository_path.rstrip("/")] = Endpoint(
+            "repository", wsdl.REPOSITORY_WSDL, repository_operations(repository)
+        )
+    return SoapApplication(endpoints, settings)
+
+
+class SoapApplication:
+    def __init__(self, endpoints: dict[str, Endpoint], settings: SoapSettings) -> None:
+        self.endpoints = endpoints
+        self.settings = settings
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.monotonic()
+        outcome = _Outcome(uuid.uuid4().hex[:16])
+        path = (environ.get("PATH_INFO") or "/").rstrip("/")
+        endpoint = self.endpoints.get(path)
+        method = environ.get("REQUEST_METHOD", "GET")
+        if endpoint is None:
+            outcome.http_status = 404
+            body: Iterable[bytes] = _text(start_response, "404 Not Found", "no such endpoint\n")
+        elif method == "GET":
+            body = self._get(endpoint, environ, start_response, outcome)
+        elif method == "POST":
+            body = self._post(endpoint, environ, start_response, outcome)
+        else:
+            outcome.http_status = 405
+            body = _text(start_response, "405 Method Not Allowed", "use POST or GET ?wsdl\n")
+        return _logged(body, outcome, started)
+
+    def _get(
+        self, endpoint: Endpoint, environ: dict[str, Any], start: StartResponse, outcome: _Outcome
+    ) -> Iterable[bytes]:
+        outcome.action = "GET"
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        url = self._endpoint_url(environ)
+        if "wsdl" in query or "WSDL" in query:
+            return _xml(start, wsdl.render_wsdl(endpoint.wsdl, url))
+        schema = wsdl.render_schema(query.get("xsd", [""])[0], url) if "xsd" in query else None
+        if schema is not None:
+            return _xml(start, schema)
+        outcome.http_status = 404
+        return _text(start, "404 Not Found", "ask for ?wsdl\n")
+
+    def _endpoint_url(self, environ: dict[str, Any]) -> str:
+        path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).rstrip("/")
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/") + path
+        host = environ.get("HTTP_HOST") or (
+            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        )
+        return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{path}"
+
+    def _post(
+        self, endpoint: Endpoint, environ: dict[str, Any], start: StartResponse, outcome: _Outcome
+    ) -> Iterable[bytes]:
+        message: SoapMessage | None = None
+        headers: tuple[etree._Element, ...] = ()
+        try:
+            message = read_message(environ, self.settings)
+            envelope = read_envelope(message.root, understood=_UNDERSTOOD)
+            headers = envelope.headers
+            addressing = read_addressing(
+                headers, endpoint.operations.keys(), http_action=message.http_action
+            )
+            outcome.action = addressing.action
+            operation = endpoint.operations[addressing.action]
+            request = Request(envelope.payload, message.mtom, self.settings.spool_threshold)
+            reply = operation.handle(request)
+            outcome.status, outcome.patient_id = reply.status, reply.patient_id
+            mtom = operation.mtom_reply or message.mtom is not None
+            return self._reply(start, operation, addressing, reply, mtom=mtom)
+        except SoapFault as fault:
+            return self._fault(start, fault, request_message_id(headers), outcome)
+        except Exception:
+            log.exception("request %s failed", outcome.request_id)
+            internal = receiver(f"internal error, request id {outcome.request_id}")
+            return self._fault(start, internal, request_message_id(headers), outcome)
+        finally:
+            if message is not None:
+                message.close()
+
+    def _reply(
+        self,
+        start: StartResponse,
+        operation: Operation,
+        addressing: Addressing,
+        reply: Reply,
+        *,
+        mtom: bool,
+    ) -> Iterable[bytes]:
+        blocks = reply_headers(operation.response_action, addressing.message_id)
+        xml = write_envelope(blocks, reply.payload)
+        if not mtom:
+            return _soap(start, "200 OK", xml, operation.response_action)
+        content_type, body = encode_mtom(
+            xml,
+            reply.attachments,
+            action=operation.response_action,
+            chunk_size=self.settings.chunk_size,
+        )
+        start("200 OK", [("Content-Type", content_type)])
+        return body
+
+    def _fault(
+        self, start: StartResponse, fault: SoapFault, relates_to: str | None, outcome: _Outcome
+    ) -> Iterable[bytes]:
+        outcome.status = f"Fault:{fault.code.value}"
+        outcome.http_status = fault.http_status
+        if fault.code is not FaultCode.RECEIVER:
+            log.info("request %s refused: %s", outcome.request_id, fault.reason)
+        blocks = reply_headers(fault.action, relates_to)
+        if fault.code is FaultCode.VERSION_MISMATCH:
+            blocks.insert(0, upgrade_header())
+        status = f"{fault.http_status} {_REASONS.get(fault.http_status, 'Error')}"
+        return _soap(start, status, write_fault(fault, blocks), fault.action)
+
+
+_REASONS = {
+    400: "Bad Request",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+
+
+def _soap(start: StartResponse, status: str, body: bytes, action: str) -> list[bytes]:
+    content_type = f'{SOAP_MEDIA_TYPE}; charset=UTF-8; action="{action}"'
+    start(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _xml(start: StartResponse, body: bytes) -> list[bytes]:
+    headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Length", str(len(body)))]
+    start("200 OK", headers)
+    return [body]
+
+
+def _text(start: StartResponse, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    headers = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(body)))]
+    start(status, headers)
+    return [body]
+
+
+def _logged(body: Iterable[bytes], outcome: _Outcome, started: float) -> Iterator[bytes]:
+    """Pass the body through, then write the access line (so a streamed reply is timed whole)."""
+    try:
+        yield from body
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        access_log.info(
+            "request_id=%s action=%s patient=%s status=%s http=%d duration_ms=%.1f",
+            outcome.request_id,
+            outcome.action,
+            outcome.patient_id or "-",
+            outcome.status,
+            outcome.http_status,
+            (time.monotonic() - started) * 1000,
+            extra={
+                "request_id": outcome.request_id,
+                "action": outcome.action,
+                "patient_id": outcome.patient_id,
+                "status": outcome.status,
+                "http_status": outcome.http_status,
+            },
+        )

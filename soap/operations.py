@@ -1,0 +1,192 @@
+"""The dispatch table: SOAP action → operation calling the registry or repository actor.
+
+Metadata-level problems become RegistryResponse errors here (MetadataRejected → Failure);
+what is wrong with the message itself (a missing MIME part, bad base64) is a SOAP fault.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from tempfile import SpooledTemporaryFile
+from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
+
+from lxml import etree
+
+from ebrim import xdsb
+from ebrim.errors import MetadataRejected, QueryRejected, Transaction
+from ebrim.model import Metadata, RegistryResponse
+from ebrim.parse import parse_submit_objects_request
+from ebrim.render import render_adhoc_query_response, render_registry_response
+from ebrim.storedquery import StoredQueryRequest, parse_adhoc_query_request
+from ebrim.vocabulary import ReturnType
+from soap.faults import sender
+from soap.mtom import Attachment, MtomMessage, new_content_id
+
+if TYPE_CHECKING:
+    from registry.queries import QueryResult
+    from repository.api import DocumentRepository
+
+REGISTER = "urn:ihe:iti:2007:RegisterDocumentSet-b"
+STORED_QUERY = "urn:ihe:iti:2007:RegistryStoredQuery"
+PROVIDE_AND_REGISTER = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
+RETRIEVE = "urn:ihe:iti:2007:RetrieveDocumentSet"
+
+
+class RegistryActor(Protocol):
+    """What the wire needs of `registry.Registry`."""
+
+    def register(self, metadata: Metadata) -> RegistryResponse: ...
+
+    def query(self, request: StoredQueryRequest) -> QueryResult: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    """What an operation receives: the body's element and the MTOM parts, if any."""
+
+    payload: etree._Element
+    mtom: MtomMessage | None
+    spool_threshold: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What an operation answers, plus what the access log wants to know."""
+
+    payload: etree._Element
+    status: str
+    attachments: Sequence[Attachment] = ()
+    patient_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    action: str
+    response_action: str
+    handle: Callable[[Request], Reply]
+    mtom_reply: bool = False  # ITI-43 answers MTOM whatever the request was
+
+
+def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
+    def register(request: Request) -> Reply:
+        try:
+            metadata = parse_submit_objects_request(request.payload, transaction=Transaction.ITI_42)
+        except MetadataRejected as exc:
+            return _registry_reply(RegistryResponse.from_errors(exc.errors))
+        return _registry_reply(registry.register(metadata), _patient(metadata))
+
+    def query(request: Request) -> Reply:
+        try:
+            parsed = parse_adhoc_query_request(request.payload)
+        except QueryRejected as exc:
+            response = RegistryResponse.from_errors(exc.errors)
+            element = render_adhoc_query_response(response, Metadata(), ReturnType.OBJECT_REF)
+            return Reply(element, _short(response))
+        result = registry.query(parsed)
+        metadata = result.metadata or Metadata(object_refs=result.object_refs)
+        element = render_adhoc_query_response(result.response, metadata, parsed.return_type)
+        patient = getattr(parsed.query, "patient_id", None)
+        return Reply(element, _short(result.response), patient_id=patient)
+
+    return {
+        REGISTER: Operation(REGISTER, f"{REGISTER}Response", register),
+        STORED_QUERY: Operation(STORED_QUERY, f"{STORED_QUERY}Response", query),
+    }
+
+
+def repository_operations(repository: DocumentRepository) -> dict[str, Operation]:
+    from repository.api import DocumentRequest
+
+    def provide_and_register(request: Request) -> Reply:
+        try:
+            parsed = xdsb.parse_provide_and_register_request(request.payload)
+        except MetadataRejected as exc:
+            return _registry_reply(RegistryResponse.from_errors(exc.errors))
+        streams = _document_streams(parsed.documents, request)
+        try:
+            response = repository.provide_and_register(parsed.metadata, streams)
+        finally:
+            for stream in streams.values():
+                stream.close()
+        return _registry_reply(response, _patient(parsed.metadata))
+
+    def retrieve(request: Request) -> Reply:
+        try:
+            locators = xdsb.parse_retrieve_document_set_request(request.payload)
+        except MetadataRejected as exc:
+            response = RegistryResponse.from_errors(exc.errors)
+            return Reply(xdsb.render_retrieve_document_set_response(response, []), _short(response))
+        wanted = [
+            DocumentRequest(loc.repository_unique_id, loc.document_unique_id, loc.home_community_id)
+            for loc in locators
+        ]
+        result = repository.retrieve(wanted)
+        entries, attachments = [], []
+        for document in result.documents:
+            asked = document.request
+            locator = xdsb.DocumentLocator(
+                asked.repository_unique_id, asked.document_unique_id, asked.home_community_id
+            )
+            content_id = new_content_id()
+            entries.append((locator, document.mime_type, content_id))
+            attachments.append(Attachment(content_id, document.mime_type, document.open))
+        element = xdsb.render_retrieve_document_set_response(result.response, entries)
+        return Reply(element, _short(result.response), attachments)
+
+    return {
+        PROVIDE_AND_REGISTER: Operation(
+            PROVIDE_AND_REGISTER, f"{PROVIDE_AND_REGISTER}Response", provide_and_register
+        ),
+        RETRIEVE: Operation(RETRIEVE, f"{RETRIEVE}Response", retrieve, mtom_reply=True),
+    }
+
+
+def _document_streams(
+    documents: Sequence[xdsb.DocumentContent], request: Request
+) -> dict[str, BinaryIO]:
+    """Each document's bytes: its MIME part as is, or its inline base64 decoded to a spool."""
+    streams: dict[str, BinaryIO] = {}
+    for content in documents:
+        if content.content_id is not None:
+            part = request.mtom.attachment(content.content_id) if request.mtom else None
+            if part is None:
+                for stream in streams.values():
+                    stream.close()
+                raise sender(
+                    f"xop:Include {content.content_id} of document {content.document_id}"
+                    " names no MIME part of the message"
+                )
+            streams[content.document_id] = cast(BinaryIO, part.body)
+        else:
+            streams[content.document_id] = _decode_inline(content, request.spool_threshold)
+    return streams
+
+
+def _decode_inline(content: xdsb.DocumentContent, threshold: int) -> BinaryIO:
+    text = "".join((content.inline or "").split())
+    spool: IO[bytes] = SpooledTemporaryFile(max_size=threshold)  # noqa: SIM115
+    step = 4 * 64 * 1024  # a multiple of 4 base64 characters decodes on its own
+    try:
+        for start in range(0, len(text), step):
+            spool.write(base64.b64decode(text[start : start + step], validate=True))
+    except (binascii.Error, ValueError):
+        spool.close()
+        raise sender(f"document {content.document_id}: invalid inline base64") from None
+    spool.seek(0)
+    return cast(BinaryIO, spool)
+
+
+def _registry_reply(response: RegistryResponse, patient: str | None = None) -> Reply:
+    return Reply(render_registry_response(response), _short(response), patient_id=patient)
+
+
+def _patient(metadata: Metadata) -> str | None:
+    submission_set = metadata.submission_set
+    return submission_set.patient_id if submission_set is not None else None
+
+
+def _short(response: RegistryResponse) -> str:
+    return response.status.value.rsplit(":", 1)[-1]

@@ -1,0 +1,25 @@
+"""The wire layer's settings: size limits, spooling, and where the endpoints live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SoapSettings:
+    """Limits and paths of the SOAP application.
+
+    `max_request_bytes` bounds the whole HTTP body (413 beyond); `max_envelope_bytes` the
+    SOAP XML itself (the MTOM root part, or the whole body of a plain request, where inline
+    base64 documents live). Parts larger than `spool_threshold` are spooled to disk.
+    `public_url` (e.g. `https://xds.example.org`) replaces the request's own scheme and host
+    in served WSDLs, for a server behind a proxy.
+    """
+
+    max_request_bytes: int = 1024 * 1024 * 1024
+    max_envelope_bytes: int = 256 * 1024 * 1024
+    spool_threshold: int = 1024 * 1024
+    chunk_size: int = 64 * 1024
+    public_url: str | None = None
+    registry_path: str = "/xds/registry"
+    repository_path: str = "/xds/repository"
