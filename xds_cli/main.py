@@ -1,4 +1,4 @@
-"""`xds` command line: check XDS messages now; serve the actors as they land."""
+"""`xds` command line: check XDS messages, serve the actors, and talk to a server."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from ebrim.safexml import XMLLimits, parse_xml
 from ebrim.storedquery import parse_adhoc_query_request
 from ebrim.validate import validate
 from ebrim.vocabulary import Namespace, ResponseStatus
+from xds_cli.commands import add_client_commands
+from xds_cli.demo import add_demo_command
+from xds_cli.settings import add_serve_options, serve_settings
 
 SUBMIT = f"{{{Namespace.LCM.value}}}SubmitObjectsRequest"
 PROVIDE_AND_REGISTER = f"{{{Namespace.XDSB.value}}}ProvideAndRegisterDocumentSetRequest"
@@ -37,8 +40,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("file", type=Path)
     check.add_argument("--profile", choices=[p.value for p in Profile], default="generic")
     check.add_argument("--xml", action="store_true", help="print the rs:RegistryResponse as XML")
+    check.set_defaults(
+        run=lambda args: validate_file(args.file, Profile(args.profile), show_xml=args.xml)
+    )
+    serve = commands.add_parser("serve", help="run the registry and repository (gunicorn)")
+    add_serve_options(serve)
+    serve.set_defaults(run=_serve)
+    add_client_commands(commands)
+    add_demo_command(commands)
     args = parser.parse_args(argv)
-    return validate_file(args.file, Profile(args.profile), show_xml=args.xml)
+    code: int = args.run(args)
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from xds_cli.serve import serve  # gunicorn is only imported to serve
+
+    try:
+        settings = serve_settings(args)
+    except ValueError as exc:
+        print(f"xds serve: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    return serve(settings)
 
 
 def validate_file(path: Path, profile: Profile, *, show_xml: bool = False) -> int:

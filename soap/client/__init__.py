@@ -1,0 +1,40 @@
+"""The client side of the wire: XDS.b transactions over SOAP 1.2, MTOM where documents travel.
+
+Public API::
+
+    client = XdsClient("http://127.0.0.1:8080")
+    response = client.provide_and_register(metadata, {"Document01": Path("cda.xml")})  # ITI-41
+    answer = client.query(StoredQueryRequest(FindDocumentsQuery(...)))  # ITI-18, via zeep
+    result = client.retrieve([DocumentLocator(repo, uid)], lambda loc: Path("out.xml"))  # ITI-43
+    RemoteRegistry("http://registry:8080").register(metadata)   # ITI-42, a RegistryClient
+
+Faults raise `FaultError` (code, subcodes, reason); no SOAP answer at all, `TransportError`.
+"""
+
+from soap.client.errors import ClientError, FaultError, TransportError
+from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
+from soap.client.xds import (
+    DEFAULT_URL,
+    QueryAnswer,
+    RemoteRegistry,
+    RetrieveAnswer,
+    RetrievedFile,
+    XdsClient,
+    endpoint,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_URL",
+    "Answer",
+    "ClientError",
+    "FaultError",
+    "QueryAnswer",
+    "RemoteRegistry",
+    "RetrieveAnswer",
+    "RetrievedFile",
+    "SoapExchange",
+    "TransportError",
+    "XdsClient",
+    "endpoint",
+]

@@ -1,0 +1,207 @@
+"""The XDS.b transactions from the client side: ITI-41, ITI-42, ITI-18, ITI-43.
+
+ITI-41 and ITI-43 carry documents as MTOM/XOP, which zeep cannot send (its issues #599,
+#674, #1344): they use the project's own MTOM writer and reader. ITI-18 goes through zeep
+driven by the registry's served WSDL (`soap.client.query`). ITI-42 uses our own envelope
+too: a repository forwards metadata it has just validated, and a round trip through zeep's
+object model would parse and re-serialise every slot for nothing (and risk dropping what
+zeep's typed view does not keep, such as foreign attributes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from ebrim import xdsb
+from ebrim.errors import MetadataRejected
+from ebrim.model import Metadata, RegistryResponse
+from ebrim.parse import parse_adhoc_query_response, parse_registry_response
+from ebrim.render import render_submit_objects_request
+from ebrim.storedquery import StoredQueryRequest
+from ebrim.storedquery.render import render_adhoc_query_request
+from soap.client.errors import ClientError
+from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
+from soap.client.query import ZeepStoredQuery
+from soap.mtom import Attachment, new_content_id
+from soap.operations import PROVIDE_AND_REGISTER, REGISTER, RETRIEVE, STORED_QUERY
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+REGISTRY_PATH = "/xds/registry"
+REPOSITORY_PATH = "/xds/repository"
+
+DocumentSource = Path | bytes
+
+
+def endpoint(url: str, path: str) -> str:
+    """`url` itself when it names an endpoint, else `url` + `path` (a bare server address)."""
+    parts = urlsplit(url)
+    return url if parts.path.strip("/") else url.rstrip("/") + path
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """An ITI-18 answer: the status and errors, and the objects (LeafClass or ObjectRef)."""
+
+    response: RegistryResponse
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class RetrievedFile:
+    """A document ITI-43 wrote to `path`: its locator, mime type, size and sha-1."""
+
+    locator: xdsb.DocumentLocator
+    mime_type: str
+    path: Path
+    size: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class RetrieveAnswer:
+    response: RegistryResponse
+    documents: tuple[RetrievedFile, ...]
+
+
+class XdsClient:
+    """A Document Source / Consumer talking to one server (or a registry and a repository)."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        registry_url: str | None = None,
+        repository_url: str | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        use_zeep: bool = True,
+    ) -> None:
+        self.registry_url = endpoint(registry_url or url, REGISTRY_PATH)
+        self.repository_url = endpoint(repository_url or url, REPOSITORY_PATH)
+        self.exchange = SoapExchange(timeout=timeout)
+        self._zeep = ZeepStoredQuery(self.registry_url, self.exchange) if use_zeep else None
+
+    def provide_and_register(
+        self, metadata: Metadata, documents: Mapping[str, DocumentSource]
+    ) -> RegistryResponse:
+        """ITI-41: `documents` maps each DocumentEntry id to a file or bytes, sent as MTOM."""
+        mime_types = {
+            doc.entry_uuid: doc.mime_type or "application/octet-stream"
+            for doc in metadata.documents
+        }
+        content_ids = {document_id: new_content_id() for document_id in documents}
+        attachments = [
+            Attachment(
+                content_ids[key], mime_types.get(key, "application/octet-stream"), _opener(source)
+            )
+            for key, source in documents.items()
+        ]
+        payload = xdsb.render_provide_and_register_request(metadata, content_ids)
+        answer = self.exchange.call(self.repository_url, PROVIDE_AND_REGISTER, payload, attachments)
+        return _registry_response(answer)
+
+    def register(self, metadata: Metadata) -> RegistryResponse:
+        """ITI-42 Register Document Set-b (metadata only)."""
+        return RemoteRegistry(self.registry_url, self.exchange).register(metadata)
+
+    def query(self, request: StoredQueryRequest) -> QueryAnswer:
+        """ITI-18: any stored query, through zeep unless the client was made without it."""
+        if self._zeep is not None:
+            answer = self._zeep(request)
+        else:
+            payload = render_adhoc_query_request(request)
+            answer = self.exchange.call(self.registry_url, STORED_QUERY, payload)
+        try:
+            response, metadata = parse_adhoc_query_response(answer.payload)
+        except MetadataRejected as exc:
+            raise ClientError(f"unreadable AdhocQueryResponse: {exc}") from exc
+        finally:
+            answer.close()
+        return QueryAnswer(response, metadata)
+
+    def retrieve(
+        self,
+        locators: Sequence[xdsb.DocumentLocator],
+        target: Callable[[xdsb.DocumentLocator], Path],
+    ) -> RetrieveAnswer:
+        """ITI-43: each document returned is streamed to the file `target(locator)`."""
+        payload = xdsb.render_retrieve_document_set_request(locators)
+        answer = self.exchange.call(self.repository_url, RETRIEVE, payload)
+        try:
+            response, entries = xdsb.parse_retrieve_document_set_response(answer.payload)
+            files = tuple(_write(entry, answer, target(entry.locator)) for entry in entries)
+        except MetadataRejected as exc:
+            raise ClientError(f"unreadable RetrieveDocumentSetResponse: {exc}") from exc
+        finally:
+            answer.close()
+        return RetrieveAnswer(response, files)
+
+
+class RemoteRegistry:
+    """ITI-42 over SOAP: a `repository.api.RegistryClient` for a registry in another process."""
+
+    def __init__(
+        self,
+        url: str,
+        exchange: SoapExchange | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.url = endpoint(url, REGISTRY_PATH)
+        self.exchange = exchange or SoapExchange(timeout=timeout)
+
+    def register(self, metadata: Metadata) -> RegistryResponse:
+        answer = self.exchange.call(self.url, REGISTER, render_submit_objects_request(metadata))
+        return _registry_response(answer)
+
+
+def _opener(source: DocumentSource) -> Callable[[], BinaryIO]:
+    if isinstance(source, bytes):
+        return lambda: io.BytesIO(source)
+    return lambda: source.open("rb")
+
+
+def _registry_response(answer: Answer) -> RegistryResponse:
+    try:
+        return parse_registry_response(answer.payload)
+    except MetadataRejected as exc:
+        raise ClientError(f"unreadable RegistryResponse: {exc}") from exc
+    finally:
+        answer.close()
+
+
+def _write(entry: xdsb.RetrievedEntry, answer: Answer, path: Path) -> RetrievedFile:
+    digest, size = hashlib.sha1(), 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        if entry.content.content_id is not None:
+            part = answer.mtom.attachment(entry.content.content_id) if answer.mtom else None
+            if part is None:
+                raise ClientError(f"document {entry.locator.document_unique_id}: no MIME part")
+            while chunk := part.body.read(64 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        else:
+            data = base64.b64decode("".join((entry.content.inline or "").split()))
+            digest.update(data)
+            size = len(data)
+            out.write(data)
+    return RetrievedFile(entry.locator, entry.mime_type, path, size, digest.hexdigest())
+
+
+__all__ = [
+    "DEFAULT_URL",
+    "QueryAnswer",
+    "RemoteRegistry",
+    "RetrieveAnswer",
+    "RetrievedFile",
+    "XdsClient",
+    "endpoint",
+]

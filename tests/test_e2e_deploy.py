@@ -1,0 +1,109 @@
+"""End to end: a crash mid-upload, registry and repository as two processes, PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+
+import pytest
+from e2e_support import PATIENT, feed, pnr_envelope, stored_objects, submission
+from soap_support import mtom_body, mtom_type
+from sqlalchemy import create_engine
+
+from ebrim.storedquery import StoredQueryRequest
+from ebrim.storedquery.params import FindDocumentsQuery
+from soap.client import XdsClient
+from xds_cli.server import ServerProcess
+
+APPROVED = ("urn:oasis:names:tc:ebxml-regrep:StatusType:Approved",)
+CDA = b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>"
+
+
+def _documents(url: str, patient: str = PATIENT) -> int:
+    query = FindDocumentsQuery(patient_id=patient, statuses=APPROVED)
+    answer = XdsClient(url, timeout=(5, 20)).query(StoredQueryRequest(query))
+    return len(answer.metadata.documents)
+
+
+def _submit(url: str) -> str:
+    metadata = submission()
+    client = XdsClient(url, timeout=(5, 20))
+    return client.provide_and_register(metadata, {"Document01": CDA}).status.name
+
+
+def test_killed_mid_upload_leaves_no_metadata_and_no_visible_bytes(tmp_path):
+    data = tmp_path / "data"
+    metadata = submission()
+    document = b"<big>" + b"y" * 2_000_000 + b"</big>"
+    body = mtom_body(pnr_envelope(metadata), [("<doc1@e2e.test>", document)])
+    server = ServerProcess(data).start()
+    try:
+        feed(server)
+        head = (
+            f"POST /xds/repository HTTP/1.1\r\nHost: x\r\nContent-Type: {mtom_type()}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as upload:
+            upload.sendall(head + body[: len(body) * 3 // 4])
+            time.sleep(0.5)
+            server.kill()
+    finally:
+        server.kill()
+    with ServerProcess(data) as restarted:
+        assert _documents(restarted.url) == 0
+        assert stored_objects(data) == []
+        assert not [p for p in (data / "repository" / "tmp").iterdir()]
+        assert _submit(restarted.url) == "SUCCESS"  # and it serves again
+
+
+def test_repository_forwards_iti42_to_a_registry_in_another_process(tmp_path):
+    with ServerProcess(tmp_path / "reg", role="registry") as registry:
+        feed(registry)
+        args = ("--registry-url", registry.url, "--repository-id", "1.2.3.4.5")
+        with ServerProcess(tmp_path / "repo", role="repository", args=args) as repository:
+            client = XdsClient(registry.url, repository_url=repository.url, timeout=(5, 20))
+            metadata = submission()
+            response = client.provide_and_register(metadata, {"Document01": CDA})
+            assert response.status.name == "SUCCESS", response.errors
+            found = client.query(
+                StoredQueryRequest(FindDocumentsQuery(patient_id=PATIENT, statuses=APPROVED))
+            )
+            assert [d.repository_unique_id for d in found.metadata.documents] == ["1.2.3.4.5"]
+            unknown = submission("NOBODY^^^&1.3.6.1.4.1.21367.13.20.1000&ISO")
+            refused = client.provide_and_register(unknown, {"Document01": b"<x/>"})
+            assert {e.code.value for e in refused.errors} == {"XDSUnknownPatientId"}
+            assert len(stored_objects(tmp_path / "repo")) == 2  # the first document: object + index
+
+
+@pytest.mark.postgres
+def test_serve_on_postgresql(tmp_path, postgres_url):
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg2://"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        args = ("--database", postgres_url, "--database-schema", schema)
+        with ServerProcess(tmp_path / "pg", args=args) as server:
+            feed(server)
+            assert _submit(server.url) == "SUCCESS"
+            assert _documents(server.url) == 1
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        engine.dispose()
+
+
+def test_sigterm_stops_gracefully(tmp_path):
+    server = ServerProcess(tmp_path / "term").start()
+    assert server.stop() == 0
+    assert "Shutting down: Master" in server.log()
+    assert "ITI-8 patient feed stopped" in server.log()
+
+
+def test_demo_serve_runs_on_its_own(tmp_path):
+    from e2e_support import xds
+
+    run = xds("demo", "--serve", timeout=90)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "demo OK" in run.stdout

@@ -1,0 +1,267 @@
+"""End to end over real HTTP: `xds serve` (gunicorn) in a subprocess, SQLite in a temp folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import email.parser
+import email.policy
+import hashlib
+from pathlib import Path
+
+import pytest
+import zeep
+from e2e_support import (
+    PATIENT,
+    PNR,
+    feed,
+    pnr_envelope,
+    post,
+    raw_exchange,
+    soap_root,
+    status_of,
+    stored_objects,
+    submission,
+    xds,
+)
+from soap_support import NS, RETRIEVE, SOAP11, envelope, mtom_body, mtom_type, new_message_id
+
+from ebrim.xdsb import DocumentLocator, render_retrieve_document_set_request
+from soap.client import FaultError, XdsClient
+from xds_cli.server import ServerProcess
+
+CDA = b"<ClinicalDocument xmlns='urn:hl7-org:v3'>\r\n--not a boundary\r\n</ClinicalDocument>"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("e2e-http")
+    with ServerProcess(data) as running:
+        feed(running)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server: ServerProcess) -> XdsClient:
+    return XdsClient(server.url, timeout=(5, 20))
+
+
+def _repository_id(server: ServerProcess) -> str:
+    return (server.data / "repository-id").read_text().strip()
+
+
+def _hand_built_pnr(server: ServerProcess, document: bytes = CDA, **entry: str):
+    metadata = submission()
+    if entry:
+        doc = dataclasses.replace(metadata.documents[0], **entry)
+        metadata = dataclasses.replace(metadata, documents=(doc,))
+    body = mtom_body(pnr_envelope(metadata), [("<doc1@e2e.test>", document)])
+    response = post(
+        f"{server.url}/xds/repository", body, mtom_type(start="<root.message@cxf.apache.org>")
+    )
+    return metadata, response
+
+
+def _good_request_still_served(client: XdsClient) -> None:
+    metadata = submission()
+    response = client.provide_and_register(metadata, {metadata.documents[0].entry_uuid: CDA})
+    assert response.status.name == "SUCCESS", response.errors
+
+
+def test_iti41_mtom_written_by_hand_is_registered(server, client):
+    metadata, response = _hand_built_pnr(server)
+    assert response.status_code == 200
+    parts = _mime(response)
+    assert status_of(_xml(parts[0][1])) == "Success"
+    unique_id = metadata.documents[0].unique_id
+    answer = client.query(_get_documents(unique_id))
+    assert [d.hash for d in answer.metadata.documents] == [hashlib.sha1(CDA).hexdigest()]
+
+
+def test_iti43_mtom_answer_reads_back_byte_identical_with_the_email_parser(server, client):
+    metadata = submission()
+    document = bytes(range(256)) * 64 + b"\r\n--MIMEBoundary\r\n"
+    assert client.provide_and_register(metadata, {"Document01": document}).status.name == "SUCCESS"
+    locator = DocumentLocator(_repository_id(server), metadata.documents[0].unique_id)
+    request = envelope(
+        RETRIEVE, render_retrieve_document_set_request([locator]), message_id=new_message_id()
+    )
+    response = post(f"{server.url}/xds/repository", request, "application/soap+xml; charset=UTF-8")
+    assert response.headers["Content-Type"].startswith("multipart/related")
+    parts = _mime(response)
+    assert status_of(_xml(parts[0][1])) == "Success"
+    assert parts[1][1] == document
+
+
+def test_iti18_through_zeep_loading_the_served_wsdl(server):
+    zeep_client = zeep.Client(f"{server.url}/xds/registry?wsdl")
+    operations = {op for op in zeep_client.service._operations}
+    assert "DocumentRegistry_RegistryStoredQuery" in operations
+    answer = XdsClient(server.url).query(_find(PATIENT))  # our client drives zeep
+    assert answer.response.status.name == "SUCCESS"
+    assert answer.metadata.documents
+
+
+def test_client_retrieve_streams_to_a_file(server, client, tmp_path: Path):
+    metadata = submission()
+    client.provide_and_register(metadata, {"Document01": CDA})
+    locator = DocumentLocator(_repository_id(server), metadata.documents[0].unique_id)
+    result = client.retrieve([locator], lambda _: tmp_path / "out.xml")
+    assert (tmp_path / "out.xml").read_bytes() == CDA
+    assert result.documents[0].hash == hashlib.sha1(CDA).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("wrong action", ("env:Sender", "wsa:ActionNotSupported")),
+        ("missing MessageID", ("env:Sender", "wsa:MessageAddressingHeaderRequired")),
+        ("SOAP 1.1", ("env:VersionMismatch",)),
+        ("malformed multipart", ("env:Sender",)),
+    ],
+)
+def test_bad_envelope_gets_its_fault_and_the_server_keeps_serving(server, client, name, expected):
+    metadata = submission()
+    url = f"{server.url}/xds/repository"
+    if name == "wrong action":
+        body = envelope(
+            "urn:ihe:iti:2007:RegistryStoredQuery", b"<x/>", message_id=new_message_id()
+        )
+        response = post(url, body, "application/soap+xml")
+    elif name == "missing MessageID":
+        response = post(url, envelope(PNR, b"<x/>", message_id=None), "application/soap+xml")
+    elif name == "SOAP 1.1":
+        body = envelope(PNR, b"<x/>", message_id=new_message_id(), namespace=SOAP11)
+        response = post(url, body, "text/xml")
+    else:
+        body = mtom_body(pnr_envelope(metadata), [("<doc1@e2e.test>", CDA)])
+        response = post(url, body[: len(body) // 2], mtom_type())
+    root = soap_root(response)
+    codes = tuple(v.text for v in root.iterfind(".//env:Fault/env:Code//env:Value", NS))
+    assert codes == expected
+    _good_request_still_served(client)
+
+
+def test_truncated_body_is_a_sender_fault_and_the_server_keeps_serving(server, client):
+    body = mtom_body(pnr_envelope(submission()), [("<doc1@e2e.test>", CDA)])
+    head = (
+        f"POST /xds/repository HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {mtom_type()}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    answer = raw_exchange(server.port, head, body[: len(body) - 80])  # cut inside the document
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"truncated" in answer
+    _good_request_still_served(client)
+
+
+def test_mismatched_hash_is_refused_and_nothing_is_stored(server, client):
+    before = stored_objects(server.data)
+    _, response = _hand_built_pnr(server, hash="0" * 40)
+    root = _xml(_mime(response)[0][1])
+    assert status_of(root) == "Failure"
+    codes = {e.get("errorCode") for e in root.iterfind(".//rs:RegistryError", NS)}
+    assert codes == {"XDSRepositoryMetadataError"}
+    assert stored_objects(server.data) == before
+    _good_request_still_served(client)
+
+
+def test_submission_for_an_unknown_patient_leaves_no_bytes(server, client):
+    before = stored_objects(server.data)
+    metadata = submission("UNKNOWN-9^^^&1.3.6.1.4.1.21367.13.20.1000&ISO")
+    document = b"<never-stored>" + b"x" * 5000 + b"</never-stored>"
+    response = client.provide_and_register(metadata, {"Document01": document})
+    assert {e.code.value for e in response.errors} == {"XDSUnknownPatientId"}
+    assert stored_objects(server.data) == before
+    assert not any(p.read_bytes() == document for p in before)
+
+
+def test_client_fault_is_typed(server):
+    client = XdsClient(server.url, timeout=(5, 20))
+    client.repository_url = f"{server.url}/xds/registry"  # ITI-41 to the registry endpoint
+    metadata = submission()
+    with pytest.raises(FaultError) as caught:
+        client.provide_and_register(metadata, {"Document01": CDA})
+    assert caught.value.code == "Sender"
+    assert "wsa:ActionNotSupported" in caught.value.subcodes
+
+
+def test_access_log_has_one_line_per_request(server, client):
+    marker = submission()
+    client.provide_and_register(marker, {"Document01": CDA})
+    patient_lines = [
+        line
+        for line in server.log().splitlines()
+        if "soap.access" in line and "ProvideAndRegister" in line and "request_id=" in line
+    ]
+    assert patient_lines and all("duration_ms=" in line for line in patient_lines)
+    ids = [line.split("request_id=")[1].split()[0] for line in patient_lines]
+    assert len(ids) == len(set(ids))
+
+
+def test_cli_patient_add_query_and_retrieve(server, tmp_path: Path):
+    patient = "CLI-7^^^&1.3.6.1.4.1.21367.13.20.1000&ISO"
+    added = xds(
+        "patient", "add", patient, "--url", server.url, "--mllp", f"127.0.0.1:{server.mllp_port}"
+    )
+    assert added.returncode == 0 and added.stdout.strip() == "AA", added.stderr
+    document = tmp_path / "note.xml"
+    document.write_bytes(CDA)
+    submitted = xds(
+        "submit",
+        str(document),
+        "--patient",
+        patient,
+        "--url",
+        server.url,
+        "--unique-id",
+        "1.2.3.4.5.6.7",
+    )
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    listed = xds("query", "--patient", patient, "--url", server.url)
+    assert listed.returncode == 0 and "1.2.3.4.5.6.7" in listed.stdout, listed.stderr
+    out = tmp_path / "back.xml"
+    fetched = xds("retrieve", "1.2.3.4.5.6.7", "-o", str(out), "--url", server.url)
+    assert fetched.returncode == 0, fetched.stderr
+    assert out.read_bytes() == CDA
+
+
+def test_cli_demo_against_the_live_server(server):
+    run = xds("demo", "--url", server.url, "--mllp", f"127.0.0.1:{server.mllp_port}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "identical to the submitted document" in run.stdout
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _mime(response) -> list[tuple[dict[str, str], bytes]]:
+    head = f"Content-Type: {response.headers['Content-Type']}\r\nMIME-Version: 1.0\r\n\r\n"
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        head.encode() + response.content
+    )
+    assert message.is_multipart(), response.content[:300]
+    return [
+        ({k.lower(): str(v) for k, v in part.items()}, part.get_payload(decode=True))
+        for part in message.iter_parts()  # type: ignore[attr-defined]
+    ]
+
+
+def _xml(data: bytes):
+    from lxml import etree
+
+    return etree.fromstring(data)
+
+
+def _find(patient: str):
+    from ebrim.storedquery import StoredQueryRequest
+    from ebrim.storedquery.params import FindDocumentsQuery
+
+    approved = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+    return StoredQueryRequest(FindDocumentsQuery(patient_id=patient, statuses=(approved,)))
+
+
+def _get_documents(unique_id: str | None):
+    from ebrim.storedquery import StoredQueryRequest
+    from ebrim.storedquery.params import GetDocumentsQuery
+
+    assert unique_id is not None
+    return StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,)))

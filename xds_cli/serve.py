@@ -1,0 +1,152 @@
+"""`xds serve`: the registry and/or repository behind gunicorn, plus the ITI-8 MLLP feed.
+
+Process model: this process prepares the data (folder, schema migration, repository id),
+starts the MLLP listener on a side thread (one listener, whatever the number of workers),
+then becomes the gunicorn master. Each worker builds its own engine and actors after the
+fork (`load`), so no database connection crosses a fork. gunicorn's `gthread` workers: a
+request body is read from the socket as the SOAP layer consumes it and a response is
+written as its generator yields, and a thread busy with a long upload keeps its worker's
+heartbeat going, where a `sync` worker is killed after `--timeout` seconds of one request.
+SIGTERM stops gracefully (requests in flight finish), SIGINT quickly; both stop the feed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from registry import Registry, create_engine_for, migrate
+from registry.feed import MllpServerThread
+from repository import open_repository
+from repository.api import RegistryClient
+from soap import make_app
+from soap.app import WSGIApp
+from soap.client import RemoteRegistry
+from xds_cli.settings import Role, ServeSettings, repository_id
+
+log = logging.getLogger("xds.serve")
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
+
+
+def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
+    """The WSGI application of one worker, with its own engine and actors."""
+    registry = None
+    if settings.role.has_registry:
+        registry_settings = settings.registry_settings()
+        engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
+        registry = Registry(engine, registry_settings)
+    repository = None
+    if settings.role.has_repository:
+        assert repo_id is not None
+        forward: RegistryClient
+        if registry is not None:
+            forward = registry
+        else:
+            assert settings.registry_url is not None
+            forward = RemoteRegistry(settings.registry_url)
+        repository = open_repository(settings.repository_settings(repo_id), forward)
+    return make_app(registry=registry, repository=repository, settings=settings.soap_settings())
+
+
+def prepare(settings: ServeSettings) -> str | None:
+    """Create the data folder, migrate the database; the repository id (None: no repository)."""
+    settings.data_folder.mkdir(parents=True, exist_ok=True)
+    if settings.role.has_registry:
+        engine = create_engine_for(settings.database, schema=settings.database_schema)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+    return repository_id(settings) if settings.role.has_repository else None
+
+
+def start_feed(settings: ServeSettings) -> MllpServerThread | None:
+    if not settings.role.has_registry or settings.mllp_port == 0:
+        return None
+    registry_settings = settings.registry_settings()
+    engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
+    feed = MllpServerThread(
+        Registry(engine, registry_settings).patients,
+        registry_settings,
+        host=settings.host,
+        port=settings.mllp_port,
+    )
+    host, port = feed.start()
+    log.info("ITI-8 patient feed (MLLP) on %s:%d", host, port)
+    return feed
+
+
+class XdsServer(BaseApplication):
+    """gunicorn configured from `ServeSettings` instead of its own command line."""
+
+    def __init__(self, settings: ServeSettings, repo_id: str | None) -> None:
+        self.settings = settings
+        self.repo_id = repo_id
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": [self.settings.bind],
+            "workers": self.settings.workers,
+            "worker_class": "gthread",
+            "threads": self.settings.threads,
+            "timeout": self.settings.timeout,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "proc_name": f"xds-{self.settings.role.value}",
+            "accesslog": None,  # soap.access writes the structured line, once per request
+            "loglevel": "info",
+        }
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25
+            # One control socket per user home: parallel servers would fight over it.
+            options["control_socket_disable"] = True
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIApp:
+        return build_app(self.settings, self.repo_id)
+
+
+def serve(settings: ServeSettings) -> int:
+    """Run until SIGTERM or SIGINT; the exit status."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    repo_id = prepare(settings)
+    _announce(settings, repo_id)
+    feed = start_feed(settings)
+    master = os.getpid()
+    try:
+        XdsServer(settings, repo_id).run()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        # Workers leave run() through here too, with no feed thread of their own.
+        if feed is not None and os.getpid() == master:
+            feed.stop()
+            log.info("ITI-8 patient feed stopped")
+    return 0
+
+
+def _announce(settings: ServeSettings, repo_id: str | None) -> None:
+    base = settings.public_url or f"http://{settings.bind}"
+    if settings.role.has_registry:
+        log.info("registry: %s/xds/registry (ITI-42, ITI-18), database %s", base, _safe(settings))
+    if settings.role.has_repository:
+        target = "in process" if settings.role is Role.BOTH else settings.registry_url
+        log.info(
+            "repository %s: %s/xds/repository (ITI-41, ITI-43), documents in %s, ITI-42 to %s",
+            repo_id,
+            base,
+            settings.data_folder / "repository",
+            target,
+        )
+
+
+def _safe(settings: ServeSettings) -> str:
+    """The database URL without its password, for the log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database).render_as_string(hide_password=True)

@@ -1,0 +1,141 @@
+"""`xds serve` in a child process on free ports: for `xds demo --serve` and end-to-end tests.
+
+The child gets its own process group so that stopping it reaches the gunicorn workers too,
+whatever state the master is in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """`with ServerProcess(data_folder) as server:` runs `xds serve` until the block ends."""
+
+    def __init__(
+        self,
+        data: Path,
+        *,
+        args: Sequence[str] = (),
+        role: str = "both",
+        port: int | None = None,
+        mllp_port: int | None = None,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+        ready_timeout: float = 30.0,
+    ) -> None:
+        self.data = data
+        self.role = role
+        self.port = port or free_port()
+        self.mllp_port = 0 if role == "repository" else (mllp_port or free_port())
+        self.args = tuple(args)
+        self.log_path = log_path or data / "serve.log"
+        self.env = env
+        self.ready_timeout = ready_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "xds_cli.main", "serve",
+            "--bind", f"127.0.0.1:{self.port}", "--data", str(self.data),
+            "--mllp-port", str(self.mllp_port), "--role", self.role,
+            "--workers", "1", *self.args,
+        ]  # fmt: skip
+
+    def start(self) -> ServerProcess:
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        environment = {**os.environ, **(self.env or {})}
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=environment,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        path = "/xds/repository" if self.role == "repository" else "/xds/registry"
+        deadline = time.monotonic() + self.ready_timeout
+        assert self.process is not None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"xds serve exited with {self.process.returncode}: {self.log()}")
+            try:
+                if requests.get(f"{self.url}{path}?wsdl", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"xds serve not ready after {self.ready_timeout}s: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM (graceful), then SIGKILL after `timeout`; the exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once: a crash, as far as the data is concerned."""
+        if self.process is not None:
+            self._signal(signal.SIGKILL)
+            self.process.wait(10)
+        self._close()
+
+    def _signal(self, signum: int) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def _close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

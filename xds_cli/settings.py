@@ -1,0 +1,149 @@
+"""`xds serve` settings: command-line options over XDS_* environment variables, one typed object.
+
+Only this module (the command's edge) reads the environment; the actors get their own
+settings objects (`RegistrySettings`, `RepositorySettings`, `SoapSettings`) built from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from ebrim.profile import Profile
+from registry import RegistrySettings
+from repository import RepositorySettings
+from soap import SoapSettings
+
+REPOSITORY_ID_FILE = "repository-id"
+
+
+class Role(StrEnum):
+    BOTH = "both"
+    REGISTRY = "registry"
+    REPOSITORY = "repository"
+
+    @property
+    def has_registry(self) -> bool:
+        return self is not Role.REPOSITORY
+
+    @property
+    def has_repository(self) -> bool:
+        return self is not Role.REGISTRY
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Everything `xds serve` needs; `database_url` None means SQLite in the data folder."""
+
+    bind: str = "127.0.0.1:8080"
+    workers: int = 2
+    threads: int = 4
+    role: Role = Role.BOTH
+    data_folder: Path = Path("xds-data")
+    database_url: str | None = None
+    database_schema: str | None = None
+    registry_url: str | None = None
+    repository_id: str | None = None
+    mllp_port: int = 2575
+    public_url: str | None = None
+    profile: Profile = Profile.GENERIC
+    timeout: int = 300
+
+    @property
+    def host(self) -> str:
+        return self.bind.rpartition(":")[0] or "127.0.0.1"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_folder / 'registry.sqlite').resolve()}"
+
+    def registry_settings(self) -> RegistrySettings:
+        return RegistrySettings(
+            database_url=self.database, database_schema=self.database_schema, profile=self.profile
+        )
+
+    def repository_settings(self, repository_id: str) -> RepositorySettings:
+        return RepositorySettings(repository_id, self.data_folder / "repository", self.profile)
+
+    def soap_settings(self) -> SoapSettings:
+        return SoapSettings(public_url=self.public_url)
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("--bind", default=env("XDS_BIND", "127.0.0.1:8080"), help="host:port")
+    parser.add_argument("--workers", type=int, default=int(env("XDS_WORKERS", "2")))
+    parser.add_argument("--threads", type=int, default=int(env("XDS_THREADS", "4")))
+    parser.add_argument(
+        "--role", choices=[r.value for r in Role], default=env("XDS_ROLE", Role.BOTH.value)
+    )
+    parser.add_argument("--data", type=Path, default=Path(env("XDS_DATA", "xds-data")))
+    parser.add_argument(
+        "--database", default=env("XDS_DATABASE"), help="postgresql://… (default: SQLite in --data)"
+    )
+    parser.add_argument("--database-schema", default=env("XDS_DATABASE_SCHEMA"))
+    parser.add_argument(
+        "--registry-url",
+        default=env("XDS_REGISTRY_URL"),
+        help="the registry a --role repository forwards ITI-42 to",
+    )
+    parser.add_argument(
+        "--repository-id", default=env("XDS_REPOSITORY_ID"), help="this repository's OID"
+    )
+    parser.add_argument(
+        "--mllp-port",
+        type=int,
+        default=int(env("XDS_MLLP_PORT", "2575")),
+        help="ITI-8 feed port (0: off)",
+    )
+    parser.add_argument("--public-url", default=env("XDS_PUBLIC_URL"))
+    parser.add_argument(
+        "--profile", choices=[p.value for p in Profile], default=env("XDS_PROFILE", "generic")
+    )
+    parser.add_argument("--timeout", type=int, default=int(env("XDS_TIMEOUT", "300")))
+
+
+def serve_settings(args: argparse.Namespace) -> ServeSettings:
+    """The settings from parsed options; ValueError when they do not fit together."""
+    role = Role(args.role)
+    if role is Role.REPOSITORY and not args.registry_url:
+        raise ValueError("--role repository needs --registry-url (or XDS_REGISTRY_URL)")
+    if args.workers < 1 or args.threads < 1:
+        raise ValueError("--workers and --threads must be at least 1")
+    return ServeSettings(
+        bind=args.bind,
+        workers=args.workers,
+        threads=args.threads,
+        role=role,
+        data_folder=args.data,
+        database_url=args.database,
+        database_schema=args.database_schema,
+        registry_url=args.registry_url,
+        repository_id=args.repository_id,
+        mllp_port=args.mllp_port,
+        public_url=args.public_url,
+        profile=Profile(args.profile),
+        timeout=args.timeout,
+    )
+
+
+def repository_id(settings: ServeSettings) -> str:
+    """The configured OID, else the one kept in the data folder, else a new one kept there.
+
+    A new id is a `2.25.<uuid>` OID (ITU-T X.667): unique without registering an arc.
+    """
+    if settings.repository_id:
+        return settings.repository_id
+    path = settings.data_folder / REPOSITORY_ID_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    settings.data_folder.mkdir(parents=True, exist_ok=True)
+    new = f"2.25.{uuid.uuid4().int}"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(new + "\n", encoding="ascii")
+    tmp.replace(path)
+    return new
