@@ -11,6 +11,11 @@ its own contents (ITI TF-3 Table 4.2.4.1-2), and a registry that no longer knew 
 would accept metadata whose bytes this repository could never serve. The same content under
 the same uniqueId is forwarded: the registry answers that resubmission (usually
 XDSDuplicateUniqueIdInRegistry) and the stored bytes stay as they were.
+
+A CDA document (mimeType text/xml, root ClinicalDocument in urn:hl7-org:v3, sniffed from
+its first bytes) is read back from the staged file and its header compared with the
+submitted patient, uniqueId, typeCode, confidentiality and creation time: each difference
+is an XDSRepositoryMetadataError or a warning, as `RepositorySettings.cda_mismatch` says.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
+from cda import CDA_MIME_TYPE, CdaError, compare, header_of, is_cda_stream, parse_cda
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.validate import validate
-from ebrim.vocabulary import ResponseStatus
+from ebrim.vocabulary import ResponseStatus, Severity
 from repository.api import (
     DocumentRepository,
     DocumentRequest,
@@ -72,13 +78,15 @@ class Repository:
             log.error("ITI-41 %s: cannot stage documents: %s", submission, exc)
             return _refused(submission, [_error(ErrorCode.XDSRepositoryError, str(exc))])
         try:
-            errors = self._check_all_content(metadata, staged)
-            if errors:
-                return _refused(submission, errors)
+            findings = self._check_all_content(metadata, staged)
+            if any(finding.is_error for finding in findings):
+                return _refused(submission, findings)
             filled = self._fill(metadata, staged)
             response = self._forward(submission, filled)
             if response.status is ResponseStatus.SUCCESS:
                 response = self._commit(submission, filled, staged, response)
+            if findings:  # warnings only: they travel with the registry's answer
+                response = dataclasses.replace(response, errors=(*findings, *response.errors))
             log.info(
                 "ITI-41 %s: %d documents, %s",
                 submission,
@@ -176,7 +184,41 @@ class Repository:
                     _name(doc),
                 )
             )
-        return errors
+        return [*errors, *self._check_cda(doc, staged)]
+
+    def _check_cda(self, doc: DocumentEntry, staged: Staged) -> list[XDSError]:
+        """The submitted metadata against the CDA header, when the document is CDA."""
+        mime_type = (doc.mime_type or "").split(";")[0].strip().lower()
+        if mime_type != CDA_MIME_TYPE:
+            return []
+        severity = self.settings.cda_mismatch_severity
+        where = f"DocumentEntry {doc.entry_uuid}"
+        try:
+            with open(staged.path, "rb") as file:
+                if not is_cda_stream(file):
+                    return []
+                if staged.size > self.settings.cda_max_bytes:
+                    message = (
+                        f"{where}: CDA document of {staged.size} bytes is over "
+                        f"{self.settings.cda_max_bytes}; its header was not compared"
+                    )
+                    code = ErrorCode.XDSRepositoryMetadataError
+                    return [_error(code, message, _name(doc), Severity.WARNING)]
+                file.seek(0)
+                data = file.read(self.settings.cda_max_bytes + 1)
+        except OSError as exc:
+            return [_error(ErrorCode.XDSRepositoryError, f"{where}: {exc}", _name(doc))]
+        code = ErrorCode.XDSRepositoryMetadataError
+        try:
+            root = parse_cda(data, max_bytes=self.settings.cda_max_bytes)
+            header = header_of(root, hash=staged.hash, size=staged.size)
+        except CdaError as exc:
+            message = f"{where}: the CDA document cannot be read: {exc}"
+            return [_error(code, message, _name(doc), severity)]
+        return [
+            _error(code, f"{where}: {mismatch} (CDA header)", _name(doc), severity)
+            for mismatch in compare(doc, header)
+        ]
 
     def _fill(self, metadata: Metadata, staged: Mapping[str, Staged]) -> Metadata:
         """The metadata as registered: hash, size and repositoryUniqueId set on each entry."""
@@ -278,8 +320,10 @@ class Repository:
         return RetrievedDocument(request, entry.mime_type, entry.size, opener)
 
 
-def _error(code: ErrorCode, message: str, location: str = "") -> XDSError:
-    return XDSError(code, message, location)
+def _error(
+    code: ErrorCode, message: str, location: str = "", severity: Severity = Severity.ERROR
+) -> XDSError:
+    return XDSError(code, message, location, severity)
 
 
 def _name(doc: DocumentEntry) -> str:
