@@ -4,6 +4,7 @@ Public API::
 
     header = read_header(data)                       # CdaHeader, or a CdaError subclass
     entry = header.document_entry("Document01", class_code=...)
+    metadata = submission_for(header, class_code=..., source_id=..., submission_time=...)
     mismatches = compare(entry, header)              # submitted metadata vs the document
     is_cda_start(first_bytes)                        # cheap sniffing before a full parse
     html = render_html(data)                         # inert HTML for people
@@ -29,6 +30,7 @@ from cda.header import (
 )
 from cda.render import CSP, render_html
 from cda.sniff import SNIFF_BYTES, is_cda_start, is_cda_stream
+from cda.submission import submission_for
 from cda.times import ts_to_utc_dtm
 
 __all__ = [
@@ -52,5 +54,6 @@ __all__ = [
     "parse_cda",
     "read_header",
     "render_html",
+    "submission_for",
     "ts_to_utc_dtm",
 ]

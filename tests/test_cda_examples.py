@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from cda import CdaHeader, RelatedDocument, read_header
+from cda import CdaHeader, RelatedDocument, read_header, submission_for
 from ebrim.errors import Transaction
-from ebrim.model import Association, Author, Code, Metadata, SubmissionSet
+from ebrim.model import Author, Code, Metadata
 from ebrim.profile import Profile
 from ebrim.validate import validate
-from ebrim.vocabulary import AssociationType
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples"
 FILES = sorted(p.name for p in EXAMPLES.glob("*.xml"))
@@ -27,25 +26,10 @@ def header(name: str) -> CdaHeader:
 
 
 def minimal_submission(cda: CdaHeader) -> Metadata:
-    """A SubmissionSet from the same header, the document, and their HasMember."""
-    entry = cda.document_entry("Document01", class_code=CLASS_CODE)
-    submission_set = SubmissionSet(
-        entry_uuid="SubmissionSet01",
-        unique_id="1.2.250.1.999.1.1",
-        source_id="1.2.250.1.999",
-        patient_id=cda.patient_id,
-        submission_time="20240506070809",
-        authors=cda.authors[:1],
-        content_type_code=cda.type_code,
+    """What `xds submit doc.xml` sends: the document, a SubmissionSet from the same header."""
+    return submission_for(
+        cda, class_code=CLASS_CODE, source_id="1.2.250.1.999", submission_time="20240506070809"
     )
-    member = Association(
-        "Association01",
-        AssociationType.HAS_MEMBER.value,
-        "SubmissionSet01",
-        "Document01",
-        submission_set_status="Original",
-    )
-    return Metadata(submission_sets=(submission_set,), documents=(entry,), associations=(member,))
 
 
 def test_every_example_is_found() -> None:

@@ -25,6 +25,7 @@ from e2e_support import (
 )
 from soap_support import NS, RETRIEVE, SOAP11, envelope, mtom_body, mtom_type, new_message_id
 
+from cda import read_header
 from ebrim.xdsb import DocumentLocator, render_retrieve_document_set_request
 from soap.client import FaultError, XdsClient
 from xds_cli.server import ServerProcess
@@ -96,9 +97,12 @@ def test_iti18_through_zeep_loading_the_served_wsdl(server):
     zeep_client = zeep.Client(f"{server.url}/xds/registry?wsdl")
     operations = {op for op in zeep_client.service._operations}
     assert "DocumentRegistry_RegistryStoredQuery" in operations
-    answer = XdsClient(server.url).query(_find(PATIENT))  # our client drives zeep
+    metadata = submission()
+    ours = XdsClient(server.url)
+    assert ours.provide_and_register(metadata, {"Document01": CDA}).status.name == "SUCCESS"
+    answer = ours.query(_find(PATIENT))  # our client drives zeep
     assert answer.response.status.name == "SUCCESS"
-    assert answer.metadata.documents
+    assert metadata.documents[0].unique_id in {d.unique_id for d in answer.metadata.documents}
 
 
 def test_client_retrieve_streams_to_a_file(server, client, tmp_path: Path):
@@ -222,6 +226,45 @@ def test_cli_patient_add_query_and_retrieve(server, tmp_path: Path):
     fetched = xds("retrieve", "1.2.3.4.5.6.7", "-o", str(out), "--url", server.url)
     assert fetched.returncode == 0, fetched.stderr
     assert out.read_bytes() == CDA
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples"
+CLASS_CODE = "10^Compte rendu^1.2.250.1.213.1.1.4.1"
+
+
+def test_cli_submits_a_cda_document_alone_and_its_replacement(server, tmp_path: Path):
+    replacement = EXAMPLES / "CNAM-HR_2021.01_sans-info.xml"
+    header = read_header(replacement.read_bytes())
+    parent_id = "1.2.250.1.213.1.1.9^10002-1"  # its relatedDocument RPLC parent
+    assert [r.unique_ids for r in header.related_documents] == [(parent_id,)]
+    url = ("--url", server.url)
+    added = xds(
+        "patient", "add", header.patient_id, *url, "--mllp", f"127.0.0.1:{server.mllp_port}"
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    parent = tmp_path / "parent.xml"
+    parent.write_bytes(CDA)
+    first = xds(
+        "submit", str(parent), "--patient", header.patient_id, "--unique-id", parent_id, *url
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    second = xds("submit", str(replacement), "--class-code", CLASS_CODE, *url)
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    listed = xds("query", "--patient", header.patient_id, "--status", "all", *url)
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line[:1].isdigit()}
+    assert "Deprecated" in rows[parent_id]
+    assert "Approved" in rows[header.unique_id]
+
+
+def test_cli_refuses_a_cda_document_without_class_code(server):
+    document = EXAMPLES / "VAC-NOTE_2023.01.xml"
+
+    run = xds("submit", str(document), "--url", server.url)
+
+    assert run.returncode == 2
+    assert "--class-code" in run.stderr
 
 
 def test_cli_demo_against_the_live_server(server):

@@ -7,12 +7,14 @@ Exit status: 0 done, 1 refused by the server (a Failure, an HL7 AE/AR), 2 could 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cda import CdaError, header_of
 from ebrim.errors import MetadataRejected, Transaction, XMLRejected
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.parse import parse_submit_objects_request
@@ -23,9 +25,17 @@ from ebrim.vocabulary import AvailabilityStatus, ResponseStatus, ReturnType
 from ebrim.xdsb import DocumentLocator
 from soap.client import ClientError, XdsClient
 from xds_cli.feed import ack_code, adt_a01, send_message
-from xds_cli.metadata import DocumentFacts, code, single_document
+from xds_cli.metadata import (
+    DEFAULT_SOURCE_ID,
+    MASKING_FLAGS,
+    DocumentFacts,
+    code,
+    from_cda,
+    single_document,
+)
 
 EXIT_DONE, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2
+CDA_ROOT = "{urn:hl7-org:v3}ClinicalDocument"
 STATUSES = {
     "approved": (AvailabilityStatus.APPROVED.value,),
     "deprecated": (AvailabilityStatus.DEPRECATED.value,),
@@ -52,13 +62,26 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         metavar="ID=FILE",
         help="with a SubmitObjectsRequest: the file of DocumentEntry ID (repeat)",
     )
-    submit.add_argument("--patient", help="patient id (CX) of a single document")
+    submit.add_argument(
+        "--patient", help="patient id (CX): metadata from options, not from a CDA header"
+    )
     submit.add_argument("--mime-type", default="text/xml")
     submit.add_argument("--unique-id", help="document uniqueId (default: a new 2.25 OID)")
     submit.add_argument("--title", default=None)
     for option in ("class", "type", "format", "confidentiality", "facility-type"):
         submit.add_argument(f"--{option}-code", help="code^display^scheme")
     submit.add_argument("--practice-setting-code", help="code^display^scheme")
+    submit.add_argument("--content-type-code", help="submission set code^display^scheme")
+    submit.add_argument(
+        "--source-id", default=os.environ.get("XDS_SOURCE_ID", DEFAULT_SOURCE_ID), help="OID"
+    )
+    submit.add_argument(
+        "--mask",
+        action="append",
+        default=[],
+        choices=sorted(MASKING_FLAGS),
+        help="a DMP confidentiality flag (repeat)",
+    )
     _url_option(submit)
     submit.set_defaults(run=run_submit)
 
@@ -108,13 +131,17 @@ def mllp_address(mllp: str | None, url: str) -> tuple[str, int]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
+    client = XdsClient(args.url)
     try:
-        metadata, documents = _submission(args)
-    except (OSError, ValueError, XMLRejected, MetadataRejected) as exc:
+        metadata, documents = _submission(args, client)
+    except (OSError, ValueError, XMLRejected, MetadataRejected, CdaError) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except ClientError as exc:
+        print(f"ITI-18 for the related documents failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     try:
-        response = XdsClient(args.url).provide_and_register(metadata, documents)
+        response = client.provide_and_register(metadata, documents)
     except ClientError as exc:
         print(f"ITI-41 failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -123,13 +150,26 @@ def run_submit(args: argparse.Namespace) -> int:
     return print_response("ITI-41", response)
 
 
-def _submission(args: argparse.Namespace) -> tuple[Metadata, dict[str, Path]]:
+def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, dict[str, Path]]:
     data = args.file.read_bytes()
     root = parse_xml(data, XMLLimits(huge_tree=True)) if data.lstrip()[:1] == b"<" else None
     if root is not None and root.tag.endswith("}SubmitObjectsRequest"):
         metadata = parse_submit_objects_request(root, transaction=Transaction.ITI_41)
         pairs = dict(item.split("=", 1) for item in args.document)
         return metadata, {key: Path(value) for key, value in pairs.items()}
+    if root is not None and root.tag == CDA_ROOT and not args.patient:
+        # A CDA document alone: its header is the metadata (--patient means "from options").
+        header = header_of(root, hash=hashlib.sha1(data).hexdigest(), size=len(data))
+        parents = [u for related in header.related_documents for u in related.unique_ids]
+        metadata = from_cda(
+            header,
+            class_code=args.class_code,
+            source_id=args.source_id,
+            content_type_code=args.content_type_code,
+            masks=args.mask,
+            related=registered_uuids(client, parents),
+        )
+        return metadata, {metadata.documents[0].entry_uuid: args.file}
     if not args.patient:
         raise ValueError("a single document needs --patient (or give a SubmitObjectsRequest)")
     options = {
@@ -218,6 +258,14 @@ def run_retrieve(args: argparse.Namespace) -> int:
             f"{document.path}: {document.size} bytes, {document.mime_type}, sha-1 {document.hash}"
         )
     return print_response("ITI-43", answer.response, quiet=True)
+
+
+def registered_uuids(client: XdsClient, unique_ids: Sequence[str]) -> dict[str, str]:
+    """entryUUIDs of the registered documents with these uniqueIds (GetDocuments)."""
+    if not unique_ids:
+        return {}
+    answer = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=tuple(unique_ids))))
+    return {d.unique_id: d.entry_uuid for d in answer.metadata.documents if d.unique_id}
 
 
 def find_repository(client: XdsClient, unique_id: str) -> str | None:

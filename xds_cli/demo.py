@@ -15,8 +15,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from cda import CdaHeader, read_header
 from ebrim.errors import ErrorCode
-from ebrim.model import Author
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import FindDocumentsQuery
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
@@ -30,39 +30,14 @@ from xds_cli.commands import (
     print_documents,
 )
 from xds_cli.feed import ack_code, adt_a01, send_message
-from xds_cli.metadata import LOINC, DocumentFacts, single_document
+from xds_cli.metadata import from_cda
 from xds_cli.server import ServerProcess
 
 CDA_NAME = "VAC-NOTE_2023.01.xml"
-# Read by hand from the example's header (recordTarget, id, code, effectiveTime, author…).
-PATIENT_ID = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH"  # INS-NIR (test OID .10)
-DEMO_FACTS = DocumentFacts(
-    patient_id=PATIENT_ID,
-    unique_id="1.2.250.1.213.1.1.1.46.2023.1.1",  # ClinicalDocument/id/@root, no extension
-    title="NOTE DE VACCINATION",
-    creation_time="20210409143500",  # effectiveTime 20210409153500+0100, in UTC
-    type_code=f"87273-9^Note de vaccination^{LOINC}",
-    class_code="10^Compte rendu^1.2.250.1.213.1.1.4.1",
-    # templateId 1.3.6.1.4.1.19376.1.5.3.1.1.18.1.2: IHE PCC Immunization Content
-    format_code="urn:ihe:pcc:ic:2009^Immunization Content^1.3.6.1.4.1.19376.1.2.3",
-    confidentiality_code="N^Normal^2.16.840.1.113883.5.25",
-    facility_type_code="SA07^Cabinet individuel^1.2.250.1.71.4.2.4",
-    practice_setting_code="AMBULATOIRE^Ambulatoire^1.2.250.1.213.1.1.4.9",
-    language_code="fr-FR",
-    source_patient_id="1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI",
-    source_id="1.2.250.1.71.4.2.2.1750803447",
-    service_start_time="20210409143500",
-    authors=(
-        Author(
-            person="801234567897^MULLER^Charles^^^^^^&1.2.250.1.71.4.2.1&ISO",
-            institutions=(
-                "Cabinet Médical du Dr MULLER^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^1750803447",
-            ),
-            specialties=("G15_10/SM26^Médecine générale^1.2.250.1.213.1.1.4.5",),
-        ),
-    ),
-    legal_authenticator="801234567897^MULLER^Charles^^^^^^&1.2.250.1.71.4.2.1&ISO",
-)
+# The two facts a CDA header does not carry: classCode (CI-SIS derives it from typeCode)
+# and the submitting system's sourceId. Everything else is read from the document.
+CLASS_CODE = "10^Compte rendu^1.2.250.1.213.1.1.4.1"
+SOURCE_ID = "1.2.250.1.71.4.2.2.1750803447"
 
 
 def add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,28 +73,32 @@ def demo(url: str, mllp: tuple[str, int]) -> int:
     """Run the four steps against the server at `url`; the exit status."""
     print(f"xds demo against {url}")
     data = cda_bytes()
+    header = read_header(data)
+    patient = header.patient
     try:
-        ack = send_message(*mllp, adt_a01(PATIENT_ID, "PAT-TROIS^DOMINIQUE"))
+        name = f"{patient.family_name}^{patient.given_name}"
+        ack = send_message(*mllp, adt_a01(header.patient_id, name))
     except OSError as exc:
         print(f"1. ITI-8 patient feed: cannot reach MLLP {mllp[0]}:{mllp[1]}: {exc}")
         return EXIT_FAILED
     code, _ = ack_code(ack)
-    print(f"1. ITI-8  ADT^A01 for {PATIENT_ID} over MLLP {mllp[0]}:{mllp[1]} -> {code}")
+    print(f"1. ITI-8  ADT^A01 for {header.patient_id} over MLLP {mllp[0]}:{mllp[1]} -> {code}")
     if code != "AA":
         return EXIT_REFUSED
     client = XdsClient(url)
     try:
-        return _transactions(client, data)
+        return _transactions(client, data, header)
     except ClientError as exc:
         print(f"   failed: {exc}")
         return EXIT_FAILED
 
 
-def _transactions(client: XdsClient, data: bytes) -> int:
-    metadata = single_document(DEMO_FACTS)
+def _transactions(client: XdsClient, data: bytes, header: CdaHeader) -> int:
+    metadata = from_cda(header, class_code=CLASS_CODE, source_id=SOURCE_ID)
     response = client.provide_and_register(metadata, {metadata.documents[0].entry_uuid: data})
     status = response.status.value.rsplit(":", 1)[-1]
-    print(f"2. ITI-41 {CDA_NAME} ({len(data)} bytes, uniqueId {DEMO_FACTS.unique_id}) -> {status}")
+    print(f"2. ITI-41 {CDA_NAME} ({len(data)} bytes, uniqueId {header.unique_id}, metadata")
+    print(f"   read from its CDA header) -> {status}")
     if response.status is not ResponseStatus.SUCCESS:
         codes = {error.code for error in response.errors}
         for error in response.errors:
@@ -127,18 +106,19 @@ def _transactions(client: XdsClient, data: bytes) -> int:
         if codes != {ErrorCode.XDSDuplicateUniqueIdInRegistry}:
             return EXIT_REFUSED
         print("   (registered by an earlier demo run: going on with that one)")
-    query = FindDocumentsQuery(patient_id=PATIENT_ID, statuses=(AvailabilityStatus.APPROVED.value,))
+    approved = (AvailabilityStatus.APPROVED.value,)
+    query = FindDocumentsQuery(patient_id=header.patient_id, statuses=approved)
     answer = client.query(StoredQueryRequest(query))
     count = len(answer.metadata.documents)
     print(f"3. ITI-18 FindDocuments (zeep, from the served WSDL) -> {count} document(s)")
     print_documents(answer.metadata.documents)
-    found = [doc for doc in answer.metadata.documents if doc.unique_id == DEMO_FACTS.unique_id]
+    found = [doc for doc in answer.metadata.documents if doc.unique_id == header.unique_id]
     if not found or not found[0].repository_unique_id:
         print("   the submitted document is not in the answer")
         return EXIT_REFUSED
     with tempfile.TemporaryDirectory(prefix="xds-demo-retrieve-") as folder:
         target = Path(folder) / CDA_NAME
-        locator = DocumentLocator(found[0].repository_unique_id, DEMO_FACTS.unique_id)
+        locator = DocumentLocator(found[0].repository_unique_id, header.unique_id)
         result = client.retrieve([locator], lambda _: target)
         back = target.read_bytes() if result.documents else b""
     same = back == data

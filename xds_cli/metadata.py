@@ -7,9 +7,11 @@ goes through the generic profile; an affinity domain (the DMP) gives its own wit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cda import CdaHeader, submission_for
 from ebrim.model import (
     Association,
     Author,
@@ -22,6 +24,13 @@ from ebrim.model import (
 from ebrim.vocabulary import AssociationType, ObjectType, SubmissionSetStatus
 
 LOINC = "2.16.840.1.113883.6.1"
+DEFAULT_SOURCE_ID = "1.3.6.1.4.1.21367.2005.3.7"
+MASKING_SYSTEM = "1.2.250.1.213.1.1.4.13"
+MASKING_FLAGS = {
+    "MASQUE_PS": "Masqué aux professionnels de santé",
+    "INVISIBLE_PATIENT": "Non visible par le patient",
+    "INVISIBLE_REPRESENTANTS_LEGAUX": "Non visible par les représentants légaux du patient",
+}
 DOCUMENT_ID = "Document01"
 SUBMISSION_SET_ID = "SubmissionSet01"
 
@@ -60,7 +69,7 @@ class DocumentFacts:
     practice_setting_code: str = "General Medicine^General Medicine^Connect-a-thon practiceSetting"
     language_code: str = "en-US"
     source_patient_id: str | None = None
-    source_id: str = "1.3.6.1.4.1.21367.2005.3.7"
+    source_id: str = DEFAULT_SOURCE_ID
     content_type_code: str | None = None
     extra_confidentiality: tuple[str, ...] = ()
     authors: tuple[Author, ...] = ()
@@ -111,4 +120,31 @@ def single_document(facts: DocumentFacts) -> Metadata:
     )
     return Metadata(
         submission_sets=(submission_set,), documents=(document,), associations=(membership,)
+    )
+
+
+def from_cda(
+    header: CdaHeader,
+    *,
+    class_code: str | None,
+    source_id: str,
+    content_type_code: str | None = None,
+    masks: Sequence[str] = (),
+    related: dict[str, str] | None = None,
+) -> Metadata:
+    """The submission of one CDA document: its header, and what only the submitter knows."""
+    if not class_code:
+        raise ValueError(
+            "a CDA document needs --class-code (not in the header; CI-SIS derives it from "
+            "typeCode), e.g. '10^Compte rendu^1.2.250.1.213.1.1.4.1'"
+        )
+    flags = tuple(Code(flag, MASKING_SYSTEM, MASKING_FLAGS[flag]) for flag in masks)
+    return submission_for(
+        header,
+        class_code=code(class_code),
+        source_id=source_id,
+        submission_time=now_dtm(),
+        content_type_code=code(content_type_code) if content_type_code else None,
+        confidentiality_flags=flags,
+        related=related,
     )
