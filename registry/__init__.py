@@ -1,4 +1,5 @@
-"""The Document Registry: storage, patient identities and ITI-42 registration.
+"""The Document Registry: storage, patient identities, ITI-42 registration, ITI-57 update,
+ITI-62 delete and ITI-18 queries.
 
 Public API::
 
@@ -7,6 +8,8 @@ Public API::
     registry = Registry(engine, settings)
     registry.patients.feed("123^^^&1.2.3&ISO")
     response = registry.register(metadata)
+    response = registry.update(metadata, policy=None)   # ITI-57; see registry.status
+    response = registry.delete(["urn:uuid:..."])        # ITI-62
     result = registry.query(parse_adhoc_query_request(xml))   # ITI-18: QueryResult
 """
 

@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import Association, Metadata, RegistryObject, RegistryResponse
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.validate import validate
+from ebrim.validate.update import validate_update
 from registry import store
+from registry.delete import delete_in
 from registry.patients import Patients
 from registry.queries import QueryResult, run_query
 from registry.queries.answer import refused
-from registry.register import Rejected, register_in
+from registry.register import register_in
+from registry.rejection import Rejected
 from registry.settings import RegistrySettings
+from registry.status import StatusPolicy
 from registry.storage import write_transaction
 from registry.times import now_dtm
+from registry.update import update_in
 
 log = logging.getLogger(__name__)
 
 Validator = Callable[..., list[XDSError]]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class Submitted:
 
 
 class Registry:
-    """The Document Registry: ITI-42 registration and the registry's contents.
+    """The Document Registry: ITI-42 registration, ITI-57 update, ITI-62 delete, ITI-18 query.
 
     `clock` (UTC) is there so tests can fix folder lastUpdateTime; `validator` defaults
     to `ebrim.validate.validate`.
@@ -74,26 +81,77 @@ class Registry:
         )
         if any(f.is_error for f in findings):
             return Submitted(RegistryResponse.from_errors(findings))
-        # A unique-key conflict means another submission committed the same id between
-        # our check and our insert: run once more so the check names it precisely.
+        now = now_dtm(self._clock() if self._clock else None)
+        outcome = self._write(lambda conn: register_in(conn, metadata, now=now))
+        if isinstance(outcome, RegistryResponse):
+            return Submitted(_with_findings(findings, outcome))
+        return Submitted(RegistryResponse.from_errors(findings), outcome.ids)
+
+    def update(self, metadata: Metadata, *, policy: StatusPolicy | None = None) -> RegistryResponse:
+        """ITI-57 Update Document Set: validate, then apply every operation or none.
+
+        New DocumentEntry and Folder versions, UpdateAvailabilityStatus and new associations
+        (see `registry.update`). `policy` is asked about each status change once the rules
+        allow it, with the caller's rights in mind (the DMP: deletion by the author only).
+        """
+        limit = self.settings.max_objects_per_submission
+        if len(metadata.objects()) > limit:
+            return _failed(
+                ErrorCode.XDSRegistryOutOfResources,
+                f"update of {len(metadata.objects())} objects exceeds the limit of {limit}",
+            ).response
+        profile = self.settings.profile
+        findings = [
+            *self._validate(metadata, transaction=Transaction.ITI_57, profile=profile),
+            *validate_update(metadata, profile=profile),
+        ]
+        if any(f.is_error for f in findings):
+            return RegistryResponse.from_errors(findings)
+        now = now_dtm(self._clock() if self._clock else None)
+        outcome = self._write(
+            lambda conn: update_in(conn, metadata, now=now, profile=profile, policy=policy)
+        )
+        if isinstance(outcome, RegistryResponse):
+            return _with_findings(findings, outcome)
+        return RegistryResponse.from_errors(findings)
+
+    def delete(self, object_ids: Sequence[str]) -> RegistryResponse:
+        """ITI-62 Delete Document Set: remove these metadata objects, all or none (RMD).
+
+        Unknown ids answer UnresolvedReferenceException, objects an association kept would
+        still point at ReferencesExistException (see `registry.delete`).
+        """
+        if not object_ids:
+            return _failed(ErrorCode.XDSRegistryError, "no object to remove").response
+        now = now_dtm(self._clock() if self._clock else None)
+        outcome = self._write(lambda conn: delete_in(conn, object_ids, now=now))
+        if isinstance(outcome, RegistryResponse):
+            return outcome
+        return RegistryResponse.from_errors([])
+
+    def _write(self, work: Callable[[Connection], _T]) -> _T | RegistryResponse:
+        """Run `work` in a write transaction; a refusal or a failure becomes the response.
+
+        A unique-key conflict means another request committed the same id between our
+        check and our insert: run once more so that the check names it precisely.
+        """
         for attempt in (1, 2):
             try:
                 with write_transaction(self.engine) as conn:
-                    now = now_dtm(self._clock() if self._clock else None)
-                    registered = register_in(conn, metadata, now=now)
+                    return work(conn)
             except Rejected as rejected:
-                return Submitted(RegistryResponse.from_errors([*findings, *rejected.errors]))
+                return RegistryResponse.from_errors(list(rejected.errors))
             except IntegrityError as exc:
                 if attempt == 2:
-                    log.warning("registration conflict persisted: %s", exc)
+                    log.warning("registry write conflict persisted: %s", exc)
                     return _failed(
                         ErrorCode.XDSRegistryError, f"conflicting submission: {exc.orig}"
-                    )
+                    ).response
             except OperationalError as exc:
                 log.warning("registry database unavailable: %s", exc)
-                return _failed(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
-            else:
-                return Submitted(RegistryResponse.from_errors(findings), registered.ids)
+                return _failed(
+                    ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}"
+                ).response
         raise AssertionError("unreachable")
 
     def query(self, request: StoredQueryRequest) -> QueryResult:
@@ -133,6 +191,11 @@ class Registry:
 
 def _failed(code: ErrorCode, message: str) -> Submitted:
     return Submitted(RegistryResponse.from_errors([XDSError(code, message)]))
+
+
+def _with_findings(findings: list[XDSError], response: RegistryResponse) -> RegistryResponse:
+    """A refusal, with the validation warnings found before it."""
+    return RegistryResponse.from_errors([*findings, *response.errors])
 
 
 __all__ = ["Registry", "Submitted"]

@@ -37,13 +37,10 @@ class Registered:
 
 def register_in(conn: Connection, metadata: Metadata, *, now: str) -> Registered:
     """Check `metadata` against the registry and store it, in the caller's transaction."""
-    _check_patients(conn, metadata)
-    ids = {
-        obj.entry_uuid: obj.entry_uuid if obj.entry_uuid.startswith("urn:uuid:") else new_uuid()
-        for obj in metadata.objects()
-    }
-    _check_fresh_uuids(conn, ids.values())
-    _check_unique_ids(conn, metadata)
+    check_patients(conn, metadata)
+    ids = submitted_ids(metadata)
+    check_fresh_uuids(conn, ids.values())
+    check_unique_ids(conn, metadata)
     new = _assign(metadata, ids, now)
     plan = Lifecycle(conn, new)
     plan.check()
@@ -65,7 +62,15 @@ def register_in(conn: Connection, metadata: Metadata, *, now: str) -> Registered
     return Registered(ids=ids, objects=stored)
 
 
-def _check_patients(conn: Connection, metadata: Metadata) -> None:
+def submitted_ids(metadata: Metadata) -> dict[str, str]:
+    """Submitted id → entryUUID: a urn:uuid is kept, a symbolic id gets a new one."""
+    return {
+        obj.entry_uuid: obj.entry_uuid if obj.entry_uuid.startswith("urn:uuid:") else new_uuid()
+        for obj in metadata.objects()
+    }
+
+
+def check_patients(conn: Connection, metadata: Metadata) -> None:
     objects: list[DocumentEntry | SubmissionSet | Folder] = [
         *metadata.submission_sets,
         *metadata.documents,
@@ -87,7 +92,7 @@ def _check_patients(conn: Connection, metadata: Metadata) -> None:
         raise Rejected(errors)
 
 
-def _check_fresh_uuids(conn: Connection, uuids: Iterable[str]) -> None:
+def check_fresh_uuids(conn: Connection, uuids: Iterable[str]) -> None:
     taken = store.load(conn, uuids)
     if taken:
         raise Rejected(
@@ -100,7 +105,7 @@ def _check_fresh_uuids(conn: Connection, uuids: Iterable[str]) -> None:
         )
 
 
-def _check_unique_ids(conn: Connection, metadata: Metadata) -> None:
+def check_unique_ids(conn: Connection, metadata: Metadata) -> None:
     """uniqueIds must be new; a known document uniqueId with other content says how it differs."""
     objects: list[DocumentEntry | SubmissionSet | Folder] = [
         *metadata.submission_sets,
@@ -180,4 +185,12 @@ def _assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, Regi
     return new
 
 
-__all__ = ["Registered", "Rejected", "register_in"]
+__all__ = [
+    "Registered",
+    "Rejected",
+    "check_fresh_uuids",
+    "check_patients",
+    "check_unique_ids",
+    "register_in",
+    "submitted_ids",
+]

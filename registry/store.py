@@ -152,7 +152,7 @@ def side_rows(obj: RegistryObject) -> dict[Table, list[dict[str, Any]]]:
 
 
 def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
-    """Insert new objects, their uniqueIds and side rows.
+    """Insert new objects (or new versions), their uniqueIds and side rows.
 
     uniqueIds go first: a concurrent registration of the same one waits on the
     primary key and fails there, before anything else is written.
@@ -160,7 +160,7 @@ def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
     claims = [
         {"unique_id": obj.unique_id, "kind": KIND_NAMES[type(obj)], "logical_id": obj.entry_uuid}
         for obj in objects
-        if not isinstance(obj, Association) and obj.unique_id
+        if not isinstance(obj, Association) and obj.unique_id and _is_first_version(obj)
     ]
     if claims:
         conn.execute(insert(unique_ids), claims)
@@ -175,6 +175,12 @@ def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
     for table, rows in side.items():
         if rows:
             conn.execute(insert(table), rows)
+
+
+def _is_first_version(obj: RegistryObject) -> bool:
+    """A later version (ITI-57) shares the uniqueId its first version claimed."""
+    logical_id = getattr(obj, "logical_id", None)
+    return logical_id is None or logical_id == obj.entry_uuid
 
 
 def _from_row(kind: type, row: Any) -> RegistryObject:
@@ -250,3 +256,12 @@ def touch_folders(conn: Connection, uuids: Iterable[str], when: str) -> None:
         conn.execute(
             update(folders).where(folders.c.entry_uuid.in_(wanted)).values(last_update_time=when)
         )
+
+
+def latest_version(conn: Connection, kind: type, logical_id: str) -> RegistryObject | None:
+    """The newest stored version of the DocumentEntry or Folder with this logicalId."""
+    table = KIND_TABLES[kind]
+    row = conn.execute(
+        select(table).where(table.c.logical_id == logical_id).order_by(table.c.version.desc())
+    ).first()
+    return _from_row(kind, row) if row is not None else None

@@ -31,7 +31,9 @@ def validate(
 
     ITI-41 differs from ITI-42 in that hash, size and repositoryUniqueId may be absent (the
     repository computes them) and in its codes (XDSRepositoryMetadataError,
-    XDSRepositoryDuplicateUniqueIdInMessage).
+    XDSRepositoryDuplicateUniqueIdInMessage). For ITI-57 (XDSMetadataUpdateError) this is
+    what an update shares with a submission; the Metadata Update rules proper are
+    `ebrim.validate.update.validate_update`'s, which the registry runs on top.
     """
     ctx = Context(metadata=metadata, transaction=transaction, profile=profile)
     validate_submission(ctx)

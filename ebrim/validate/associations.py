@@ -111,7 +111,7 @@ def _check_submission_set_member(ctx: Context, association: Association, target:
 
 def _check_relationship(ctx: Context, association: Association, known: AssociationType) -> None:
     label = known.value.rsplit(":", 1)[-1]
-    if association.source not in ctx.document_ids:
+    if not _source_allowed(ctx, association.source):
         ctx.report(Rule.RELATIONSHIP_SOURCE, association, source=association.source, kind=label)
     target = ctx.in_message(association.target)
     reason = None
@@ -129,8 +129,16 @@ def _check_relationship(ctx: Context, association: Association, known: Associati
         )
 
 
+def _source_allowed(ctx: Context, source: str) -> bool:
+    """A relationship starts at a DocumentEntry of the message; in ITI-57 (an association
+    submitted between registered objects) also at a registered one."""
+    if source in ctx.document_ids:
+        return True
+    return ctx.transaction is Transaction.ITI_57 and ctx.in_message(source) is None
+
+
 def _check_signs(ctx: Context, association: Association) -> None:
-    if association.source not in ctx.document_ids:
+    if not _source_allowed(ctx, association.source):
         ctx.report(Rule.RELATIONSHIP_SOURCE, association, source=association.source, kind="signs")
     target = ctx.in_message(association.target)
     if target is not None and not isinstance(target, DocumentEntry | SubmissionSet):

@@ -10,6 +10,7 @@ from ebrim.errors import Transaction, XDSError
 from ebrim.model import Metadata, RegistryObject, SubmissionSet
 from ebrim.profile import Profile
 from ebrim.validate.messages import Rule
+from ebrim.validate.update_messages import UpdateRule
 from ebrim.vocabulary import AssociationType
 
 UUID_PREFIX = "urn:uuid:"
@@ -40,7 +41,9 @@ class Context:
     profile: Profile
     findings: list[XDSError] = field(default_factory=list)
 
-    def report(self, rule: Rule, obj: RegistryObject | None = None, /, **fields: Any) -> None:
+    def report(
+        self, rule: Rule | UpdateRule, obj: RegistryObject | None = None, /, **fields: Any
+    ) -> None:
         """Record one violation of `rule` by `obj` (None for the message as a whole)."""
         if obj is None:
             self.findings.append(rule.error(self.transaction, "", **fields))
@@ -83,11 +86,16 @@ class Context:
 
     @cached_property
     def submission_set_members(self) -> frozenset[str]:
-        """Targets of the HasMember associations whose source is a SubmissionSet of the message."""
+        """Targets of the associations by which a SubmissionSet of the message holds an object.
+
+        That is HasMember, and in ITI-57 SubmitAssociation too (the only transaction that
+        allows it).
+        """
+        holding = (AssociationType.HAS_MEMBER, AssociationType.SUBMIT_ASSOCIATION)
         return frozenset(
             a.target
             for a in self.metadata.associations
-            if a.known_type is AssociationType.HAS_MEMBER and a.source in self.submission_set_ids
+            if a.known_type in holding and a.source in self.submission_set_ids
         )
 
     def in_message(self, ref: str) -> RegistryObject | None:

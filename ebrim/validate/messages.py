@@ -39,7 +39,41 @@ _DUPLICATE_UNIQUE_ID = ByTransaction(
 CodeRule = ErrorCode | ByTransaction | None
 
 
-class Rule(Enum):
+class RuleBehaviour:
+    """What every rule inventory's members share: (code, template, severity) and the errors.
+
+    `Rule` below is the inventory of the submission rules; `ebrim.validate.update_messages`
+    holds the Metadata Update (ITI-57) rules in the same shape.
+    """
+
+    code_rule: CodeRule
+    template: str
+    severity: Severity
+
+    def __init__(self, code: CodeRule, template: str, severity: Severity = Severity.ERROR) -> None:
+        self.code_rule = code
+        self.template = template
+        self.severity = severity
+
+    def code(self, transaction: Transaction) -> ErrorCode:
+        """The error code this rule answers with in `transaction`."""
+        if isinstance(self.code_rule, ByTransaction):
+            return self.code_rule.for_transaction(transaction)
+        if self.code_rule is None:
+            return transaction.metadata_error
+        return self.code_rule
+
+    def error(self, transaction: Transaction, location: str, /, **fields: Any) -> XDSError:
+        """The XDSError for one violation of this rule."""
+        return XDSError(
+            code=self.code(transaction),
+            message=self.template.format(**fields),
+            location=location,
+            severity=self.severity,
+        )
+
+
+class Rule(RuleBehaviour, Enum):
     """A rule: (code, message template, severity). ITI TF-3 4.2.3 and 4.3; TF-2b 3.41, 3.42."""
 
     # The submission as a whole (TF-2b 3.42.4.1.3).
@@ -174,25 +208,3 @@ class Rule(Enum):
         GENERIC,
         "{object}: authorSpecialty {value!r} is not code^display^codeSystemOID",
     )
-
-    def __init__(self, code: CodeRule, template: str, severity: Severity = Severity.ERROR) -> None:
-        self.code_rule = code
-        self.template = template
-        self.severity = severity
-
-    def code(self, transaction: Transaction) -> ErrorCode:
-        """The error code this rule answers with in `transaction`."""
-        if isinstance(self.code_rule, ByTransaction):
-            return self.code_rule.for_transaction(transaction)
-        if self.code_rule is None:
-            return transaction.metadata_error
-        return self.code_rule
-
-    def error(self, transaction: Transaction, location: str, /, **fields: Any) -> XDSError:
-        """The XDSError for one violation of this rule."""
-        return XDSError(
-            code=self.code(transaction),
-            message=self.template.format(**fields),
-            location=location,
-            severity=self.severity,
-        )

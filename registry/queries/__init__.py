@@ -3,7 +3,8 @@
 `run_query(conn, request, settings)` picks the query's module (`find`, `get`, `related`),
 which turns the typed parameters into a `Selection` (per kind of object, a SELECT of
 entryUUIDs); `answer` then applies the result limit, loads LeafClass bodies in one query
-per table, and checks that a LeafClass answer is about one patient.
+per table, and checks that a LeafClass answer is about one patient. `levels` first
+hides, from a consumer at $MetadataLevel 1 (the default), what metadata update created.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ebrim.storedquery import (
 )
 from registry.queries import find, get, related
 from registry.queries.answer import QueryResult, Selection, answer
+from registry.queries.levels import for_level
 from registry.settings import RegistrySettings
 
 Selector = Callable[[Connection, Any], Selection]
@@ -65,7 +67,9 @@ def run_query(
     conn: Connection, request: StoredQueryRequest, settings: RegistrySettings
 ) -> QueryResult:
     """Answer one parsed stored query on `conn` (reads only)."""
-    selection = SELECTORS[type(request.query)](conn, request.query)
+    selection = for_level(
+        SELECTORS[type(request.query)](conn, request.query), request.metadata_level
+    )
     result = answer(conn, selection, request, settings)
     response = dataclasses.replace(result.response, request_id=request.request_id)
     return dataclasses.replace(result, response=response)

@@ -1,0 +1,120 @@
+"""ITI-62 Delete Document Set inside one database transaction (RMD supplement).
+
+Removes the named metadata objects (DocumentEntries, Folders, SubmissionSets,
+Associations) and their side rows, all or nothing. Refused, with every reason found:
+
+- an id the registry does not know → UnresolvedReferenceException (location: the id);
+- an object that an association left in place still points at (as source or target)
+  → ReferencesExistException naming that association; an association that a kept
+  SubmissionSet HasMember holds counts the same way. Removing a SubmissionSet therefore
+  means removing its HasMember associations too.
+
+When no version of a DocumentEntry or Folder remains, its uniqueId is released
+(`unique_ids`), so it can be registered again. A kept folder that loses a member has
+its lastUpdateTime set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, delete, or_, select
+
+from ebrim.errors import ErrorCode, XDSError
+from ebrim.model import Association, DocumentEntry, Folder, RegistryObject
+from registry import store
+from registry.rejection import Rejected, describe, error
+from registry.schema import (
+    associations,
+    author_persons,
+    codes,
+    reference_ids,
+    unique_ids,
+)
+
+_SIDE_TABLES = (codes, author_persons, reference_ids)
+
+
+def delete_in(conn: Connection, object_ids: Sequence[str], *, now: str) -> tuple[str, ...]:
+    """Remove the objects with these entryUUIDs; raises `Rejected`. Returns the ids removed."""
+    wanted = list(dict.fromkeys(object_ids))
+    found = store.load(conn, wanted)
+    errors: list[XDSError] = [
+        error(
+            ErrorCode.UnresolvedReferenceException,
+            f"{uid} names no object of the registry",
+            uid,
+        )
+        for uid in wanted
+        if uid not in found
+    ]
+    removing = set(found)
+    errors += _dangling(conn, found, removing)
+    if errors:
+        raise Rejected(errors)
+    touched = _folders_losing_members(found, removing)
+    for kind, table in store.KIND_TABLES.items():
+        gone = sorted(uid for uid, obj in found.items() if isinstance(obj, kind))
+        if gone:
+            conn.execute(delete(table).where(table.c.entry_uuid.in_(gone)))
+    everything = sorted(removing)
+    for table in _SIDE_TABLES:
+        conn.execute(delete(table).where(table.c.object_uuid.in_(everything)))
+    _release_unique_ids(conn, found.values())
+    store.touch_folders(conn, touched, now)
+    return tuple(wanted)
+
+
+def _dangling(
+    conn: Connection, found: dict[str, RegistryObject], removing: set[str]
+) -> list[XDSError]:
+    """Associations kept that would point at a removed object."""
+    a = associations.c
+    ids = sorted(found)
+    rows = conn.execute(
+        select(a.entry_uuid, a.source_uuid, a.target_uuid)
+        .where(or_(a.source_uuid.in_(ids), a.target_uuid.in_(ids)))
+        .order_by(a.entry_uuid)
+    ).all()
+    errors = []
+    for row in rows:
+        if row.entry_uuid in removing:
+            continue
+        for end in (row.source_uuid, row.target_uuid):
+            if end in removing:
+                errors.append(
+                    error(
+                        ErrorCode.ReferencesExistException,
+                        f"{describe(found[end])} is still referenced by association "
+                        f"{row.entry_uuid}, which is not removed",
+                        row.entry_uuid,
+                    )
+                )
+    return errors
+
+
+def _folders_losing_members(found: dict[str, RegistryObject], removing: set[str]) -> set[str]:
+    return {
+        obj.source
+        for obj in found.values()
+        if isinstance(obj, Association) and obj.source not in removing
+    }
+
+
+def _release_unique_ids(conn: Connection, objects: Iterable[RegistryObject]) -> None:
+    for obj in objects:
+        if isinstance(obj, Association) or not obj.unique_id:
+            continue
+        if isinstance(obj, DocumentEntry | Folder):
+            logical_id = obj.logical_id or obj.entry_uuid
+            if store.latest_version(conn, type(obj), logical_id) is not None:
+                continue  # another version keeps the uniqueId
+        conn.execute(
+            delete(unique_ids).where(
+                unique_ids.c.unique_id == obj.unique_id,
+                unique_ids.c.kind == store.KIND_NAMES[type(obj)],
+            )
+        )
+
+
+__all__ = ["delete_in"]

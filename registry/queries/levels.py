@@ -1,0 +1,72 @@
+"""$MetadataLevel (Metadata Update option, ITI TF-2 3.18.4.1.2.3.5.1): what level 1 hides.
+
+A consumer that does not know metadata update (level 1, the default when the
+parameter is absent) must not receive what only an update creates:
+
+- DocumentEntries and Folders that are not the latest version of their logicalId;
+- Folders and Associations whose availabilityStatus is Deprecated;
+- (our addition) associations that link such a hidden version, which would otherwise
+  point at an object the consumer is not shown.
+
+Level 2 sees every version and status. Documents with documentAvailability Offline are
+not hidden: the column queries would need is not stored (see the closing note of
+issue 8).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, Table, exists, or_, select
+
+from ebrim.vocabulary import AvailabilityStatus
+from registry.queries.answer import Selection
+from registry.schema import associations, documents, folders
+
+DEPRECATED = AvailabilityStatus.DEPRECATED.value
+
+
+def _older_versions(table: Table) -> Select[Any]:
+    """entryUUIDs of `table` that a later version of the same logicalId supersedes."""
+    newer = table.alias(f"newer_{table.name}")
+    return select(table.c.entry_uuid).where(
+        exists().where(newer.c.logical_id == table.c.logical_id, newer.c.version > table.c.version)
+    )
+
+
+def for_level(selection: Selection, level: int | None) -> Selection:
+    """`selection` as a consumer of `level` (None: 1) may see it."""
+    if level == 2:
+        return selection
+    old_documents, old_folders = _older_versions(documents), _older_versions(folders)
+    docs = selection.documents
+    if docs is not None:
+        docs = select(documents.c.entry_uuid).where(
+            documents.c.entry_uuid.in_(docs), documents.c.entry_uuid.not_in(old_documents)
+        )
+    folder_ids = selection.folders
+    if folder_ids is not None:
+        folder_ids = select(folders.c.entry_uuid).where(
+            folders.c.entry_uuid.in_(folder_ids),
+            folders.c.entry_uuid.not_in(old_folders),
+            folders.c.status != DEPRECATED,
+        )
+    links = selection.associations
+    if links is not None:
+        a = associations.c
+        hidden = or_(
+            a.source_uuid.in_(old_documents),
+            a.target_uuid.in_(old_documents),
+            a.source_uuid.in_(old_folders),
+            a.target_uuid.in_(old_folders),
+        )
+        links = select(a.entry_uuid).where(a.entry_uuid.in_(links), a.status != DEPRECATED, ~hidden)
+    return Selection(
+        submission_sets=selection.submission_sets,
+        documents=docs,
+        folders=folder_ids,
+        associations=links,
+    )
+
+
+__all__ = ["for_level"]
