@@ -1,4 +1,4 @@
-"""XDS.b repository messages (ITI-41, ITI-43) ↔ model, for both server and client.
+"""XDS.b repository messages (ITI-41, ITI-43, ITI-86) ↔ model, for both server and client.
 
 The bytes of a document are not this module's business: an xdsb:Document is read as
 either an xop:Include reference (a MIME part's Content-ID) or its inline base64 text,
@@ -22,10 +22,13 @@ from ebrim.vocabulary import Namespace
 XDSB = Namespace.XDSB.value
 XOP = "http://www.w3.org/2004/08/xop/include"
 XOP_INCLUDE = f"{{{XOP}}}Include"
+RMD = "urn:ihe:iti:rmd:2017"
 
 PROVIDE_AND_REGISTER_REQUEST = f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest"
 RETRIEVE_REQUEST = f"{{{XDSB}}}RetrieveDocumentSetRequest"
 RETRIEVE_RESPONSE = f"{{{XDSB}}}RetrieveDocumentSetResponse"
+# RMD.xsd: rmd:RemoveDocumentsRequest is of type xdsb:RetrieveDocumentSetRequestType.
+REMOVE_DOCUMENTS_REQUEST = f"{{{RMD}}}RemoveDocumentsRequest"
 _DOCUMENT = f"{{{XDSB}}}Document"
 _DOCUMENT_REQUEST = f"{{{XDSB}}}DocumentRequest"
 _DOCUMENT_RESPONSE = f"{{{XDSB}}}DocumentResponse"
@@ -107,6 +110,18 @@ def parse_retrieve_document_set_request(element: etree._Element) -> tuple[Docume
     return locators
 
 
+def parse_remove_documents_request(element: etree._Element) -> tuple[DocumentLocator, ...]:
+    """The DocumentRequests of an ITI-86 rmd:RemoveDocumentsRequest (XDSRemoveDocumentsError)."""
+    code = Transaction.ITI_86.metadata_error
+    if element.tag != REMOVE_DOCUMENTS_REQUEST:
+        message = f"expected rmd:RemoveDocumentsRequest, got {element.tag}"
+        raise _rejected(code, message, "RemoveDocumentsRequest")
+    locators = tuple(_locator(node, code) for node in element.iterchildren(_DOCUMENT_REQUEST))
+    if not locators:
+        raise _rejected(code, "RemoveDocumentsRequest has no DocumentRequest", "DocumentRequest")
+    return locators
+
+
 def render_retrieve_document_set_response(
     response: RegistryResponse, documents: Sequence[tuple[DocumentLocator, str, str]]
 ) -> etree._Element:
@@ -140,6 +155,14 @@ def render_provide_and_register_request(
 def render_retrieve_document_set_request(locators: Sequence[DocumentLocator]) -> etree._Element:
     """An ITI-43 request for each locator."""
     root = etree.Element(RETRIEVE_REQUEST, nsmap={"xdsb": XDSB})
+    for locator in locators:
+        _write_locator(etree.SubElement(root, _DOCUMENT_REQUEST), locator)
+    return root
+
+
+def render_remove_documents_request(locators: Sequence[DocumentLocator]) -> etree._Element:
+    """An ITI-86 request for each locator."""
+    root = etree.Element(REMOVE_DOCUMENTS_REQUEST, nsmap={"rmd": RMD, "xdsb": XDSB})
     for locator in locators:
         _write_locator(etree.SubElement(root, _DOCUMENT_REQUEST), locator)
     return root
@@ -220,9 +243,11 @@ __all__ = [
     "ProvideAndRegisterRequest",
     "RetrievedEntry",
     "parse_provide_and_register_request",
+    "parse_remove_documents_request",
     "parse_retrieve_document_set_request",
     "parse_retrieve_document_set_response",
     "render_provide_and_register_request",
+    "render_remove_documents_request",
     "render_retrieve_document_set_request",
     "render_retrieve_document_set_response",
 ]

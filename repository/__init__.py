@@ -6,6 +6,7 @@ Public API::
     repository = open_repository(settings, registry)    # registry: any RegistryClient
     response = repository.provide_and_register(metadata, {"Document01": stream})   # ITI-41
     result = repository.retrieve([DocumentRequest("1.2.3.4", "1.2.3.4.5.6")])      # ITI-43
+    response = repository.remove([DocumentRequest("1.2.3.4", "1.2.3.4.5.6")])      # ITI-86
 """
 
 from repository.actor import Repository
@@ -20,6 +21,7 @@ from repository.settings import RepositorySettings
 from repository.store import (
     DocumentStore,
     FilesystemStore,
+    Removal,
     Staged,
     StoredDocument,
     StoreError,
@@ -38,6 +40,7 @@ __all__ = [
     "DocumentStore",
     "FilesystemStore",
     "RegistryClient",
+    "Removal",
     "Repository",
     "RepositorySettings",
     "RetrieveResult",

@@ -16,6 +16,10 @@ A CDA document (mimeType text/xml, root ClinicalDocument in urn:hl7-org:v3, snif
 its first bytes) is read back from the staged file and its header compared with the
 submitted patient, uniqueId, typeCode, confidentiality and creation time: each difference
 is an XDSRepositoryMetadataError or a warning, as `RepositorySettings.cda_mismatch` says.
+
+ITI-86 Remove Documents (RMD, ITI TF-2 3.86.4.1.3) deletes stored bytes only; the metadata
+is the registry's business (ITI-62, usually sent first by the Document Administrator).
+Each document is judged alone: Success, PartialSuccess or Failure.
 """
 
 from __future__ import annotations
@@ -272,6 +276,47 @@ class Repository:
             log.error("ITI-41 %s: registered but not stored: %s", submission, errors)
             return RegistryResponse.from_errors([*response.errors, *errors])
         return response
+
+    # --- ITI-86 --------------------------------------------------------------------------
+
+    def remove(self, requests: Sequence[DocumentRequest]) -> RegistryResponse:
+        """ITI-86: remove each requested document's bytes; unknown ones are errors, not faults.
+
+        XDSUnknownRepositoryId for another repository, XDSDocumentUniqueIdError for a
+        document not held here, XDSRepositoryError when the store fails; each error's
+        location is the document uniqueId. A uniqueId asked twice is removed once.
+        """
+        errors: list[XDSError] = []
+        wanted: list[str] = []
+        for request in requests:
+            unique_id = request.document_unique_id
+            if request.repository_unique_id != self.repository_unique_id:
+                message = (
+                    f"document {unique_id}: repository {request.repository_unique_id} is not "
+                    f"this repository ({self.repository_unique_id})"
+                )
+                errors.append(_error(ErrorCode.XDSUnknownRepositoryId, message, unique_id))
+            elif unique_id not in wanted:
+                wanted.append(unique_id)
+        removal = self.store.remove(wanted)
+        for unique_id in removal.unknown:
+            message = f"document {unique_id} is not in repository {self.repository_unique_id}"
+            errors.append(_error(ErrorCode.XDSDocumentUniqueIdError, message, unique_id))
+        for unique_id, reason in removal.failed.items():
+            errors.append(_error(ErrorCode.XDSRepositoryError, reason, unique_id))
+        if not errors:
+            status = ResponseStatus.SUCCESS
+        elif removal.removed:
+            status = ResponseStatus.PARTIAL_SUCCESS
+        else:
+            status = ResponseStatus.FAILURE
+        log.info(
+            "ITI-86: removed [%s], not removed [%s], %s",
+            ", ".join(entry.unique_id for entry in removal.removed),
+            ", ".join(f"{e.location} {e.code.value}" for e in errors),
+            status.name,
+        )
+        return RegistryResponse(status, tuple(errors))
 
     # --- ITI-43 --------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The Document Repository's in-process interface: what `soap/` hands it and gets back.
 
 The wire layer turns an ITI-41 request into (Metadata, document id -> readable binary
-stream) and an ITI-43 request into `DocumentRequest`s; the repository answers with model
+stream) and an ITI-43 or ITI-86 request into `DocumentRequest`s; the repository answers with model
 objects and files to stream from. Nothing here knows XML, MTOM or HTTP.
 """
 
@@ -22,7 +22,7 @@ class RegistryClient(Protocol):
 
 @dataclass(frozen=True)
 class DocumentRequest:
-    """One DocumentRequest of an ITI-43 RetrieveDocumentSetRequest."""
+    """One DocumentRequest of an ITI-43 RetrieveDocumentSetRequest or ITI-86 request."""
 
     repository_unique_id: str
     document_unique_id: str
@@ -60,4 +60,8 @@ class DocumentRepository(Protocol):
 
     def retrieve(self, requests: Sequence[DocumentRequest]) -> RetrieveResult:
         """ITI-43: every requested document this repository holds, in request order."""
+        ...
+
+    def remove(self, requests: Sequence[DocumentRequest]) -> RegistryResponse:
+        """ITI-86: delete the stored bytes of each requested document (PartialSuccess allowed)."""
         ...

@@ -26,6 +26,14 @@ file. Temp files of a crashed process are removed when a store starts (`recover`
 file whose flock can be taken has no living writer. Writers create and lock their temp file
 under a shared lock on `tmp.lock` and recovery holds it exclusively, so recovery never sees a
 live upload between its creation and its lock (several worker processes share a folder).
+
+Removal (ITI-86, `remove`) runs under the exclusive `tmp.lock`, so no commit is halfway
+through: it unlinks the index entries first (a reader then sees no entry, and an open
+stream keeps its bytes), then each object that no remaining entry names. Objects are
+shared by every uniqueId with the same bytes, so which ones are still named is read from
+the whole index, once per call: O(documents stored), acceptable for an operator's rare
+action, and what keeps the store free of a second, reference-counting structure. A crash
+between the two steps leaves unreferenced objects, which `collect_garbage` removes.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
@@ -80,6 +88,15 @@ class Staged:
     _file: BinaryIO = field(repr=False, compare=False)
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What `remove` did: entries removed, uniqueIds it did not hold, per-id failures."""
+
+    removed: tuple[StoredDocument, ...] = ()
+    unknown: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+
+
 class DocumentStore(Protocol):
     """Where the repository keeps document bytes; `FilesystemStore` is the implementation."""
 
@@ -92,6 +109,8 @@ class DocumentStore(Protocol):
     def lookup(self, unique_id: str) -> StoredDocument | None: ...
 
     def open(self, document: StoredDocument) -> BinaryIO: ...
+
+    def remove(self, unique_ids: Iterable[str]) -> Removal: ...
 
 
 class FilesystemStore:
@@ -209,6 +228,61 @@ class FilesystemStore:
             raise ValueError(f"not a sha-256: {document.sha256!r}")
         return open(self._object_path(document.sha256), "rb")
 
+    # --- removing ------------------------------------------------------------------------
+
+    def remove(self, unique_ids: Iterable[str]) -> Removal:
+        """Make these documents unretrievable; delete each object no other uniqueId names.
+
+        Never raises for one document: an index entry that cannot be read or unlinked is
+        reported in `failed` and the others go on. An object that cannot be deleted once
+        its entries are gone is only logged: it is invisible, and `collect_garbage` retries.
+        """
+        removed: list[StoredDocument] = []
+        unknown: list[str] = []
+        failed: dict[str, str] = {}
+        with self._tmp_lock(fcntl.LOCK_EX):
+            for unique_id in dict.fromkeys(unique_ids):
+                try:
+                    entry = self.lookup(unique_id)
+                    if entry is None:
+                        unknown.append(unique_id)
+                        continue
+                    path = self._index_path(unique_id)
+                    _io(path.unlink)
+                    _fsync_dir(path.parent)
+                except StoreError as exc:
+                    failed[unique_id] = str(exc)
+                    continue
+                removed.append(entry)
+            candidates = {entry.sha256 for entry in removed}
+            try:
+                orphans = candidates - self._referenced() if candidates else set()
+            except StoreError as exc:
+                log.warning("document store %s: no object deleted: %s", self.root, exc)
+                orphans = set()
+            for sha256 in sorted(orphans):
+                self._delete_object(sha256)
+        return Removal(tuple(removed), tuple(unknown), failed)
+
+    def _referenced(self) -> set[str]:
+        """The sha-256 of every object an index entry names (call under the exclusive lock)."""
+        referenced = set()
+        for path in (self.root / "index").glob("*/*.json"):
+            try:
+                referenced.add(json.loads(path.read_bytes())["sha256"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                # Unreadable: it might name anything, so nothing may be deleted on its account.
+                raise StoreError(f"index entry {path} unreadable: {exc}") from exc
+        return referenced
+
+    def _delete_object(self, sha256: str) -> None:
+        path = self._object_path(sha256)
+        try:
+            _remove(path)
+            _fsync_dir(path.parent)
+        except (OSError, StoreError) as exc:
+            log.warning("document store %s: object %s left behind: %s", self.root, sha256, exc)
+
     # --- maintenance ---------------------------------------------------------------------
 
     def recover(self) -> int:
@@ -291,6 +365,7 @@ __all__ = [
     "CHUNK_SIZE",
     "DocumentStore",
     "FilesystemStore",
+    "Removal",
     "Staged",
     "StoreError",
     "StoredDocument",

@@ -30,8 +30,11 @@ from soap.operations import (
     RegistryActor,
     Reply,
     Request,
+    delete_operations,
     registry_operations,
+    remove_documents_operations,
     repository_operations,
+    update_operations,
 )
 from soap.settings import SoapSettings
 
@@ -70,18 +73,45 @@ def make_app(
     repository: DocumentRepository | None = None,
     settings: SoapSettings | None = None,
 ) -> WSGIApp:
-    """The WSGI application serving the registry and/or repository endpoints given."""
+    """The WSGI application serving the registry and/or repository endpoints given.
+
+    Each endpoint serves one official WSDL: the registry ITI-42/18 at `registry_path`,
+    ITI-57 at `update_path`, ITI-62 at `delete_path`; the repository ITI-41/43 at
+    `repository_path` and ITI-86 at `remove_documents_path`.
+    """
     settings = settings or SoapSettings()
-    endpoints: dict[str, Endpoint] = {}
+    endpoints: list[tuple[str, Endpoint]] = []
     if registry is not None:
-        endpoints[settings.registry_path.rstrip("/")] = Endpoint(
-            "registry", wsdl.REGISTRY_WSDL, registry_operations(registry)
-        )
+        endpoints += [
+            (
+                settings.registry_path,
+                Endpoint("registry", wsdl.REGISTRY_WSDL, registry_operations(registry)),
+            ),
+            (
+                settings.update_path,
+                Endpoint("update", wsdl.UPDATE_WSDL, update_operations(registry)),
+            ),
+            (
+                settings.delete_path,
+                Endpoint("delete", wsdl.DELETE_WSDL, delete_operations(registry)),
+            ),
+        ]
     if repository is not None:
-        endpoints[settings.repository_path.rstrip("/")] = Endpoint(
-            "repository", wsdl.REPOSITORY_WSDL, repository_operations(repository)
-        )
-    return SoapApplication(endpoints, settings)
+        endpoints += [
+            (
+                settings.repository_path,
+                Endpoint("repository", wsdl.REPOSITORY_WSDL, repository_operations(repository)),
+            ),
+            (
+                settings.remove_documents_path,
+                Endpoint(
+                    "remove-documents",
+                    wsdl.REMOVE_DOCUMENTS_WSDL,
+                    remove_documents_operations(repository),
+                ),
+            ),
+        ]
+    return SoapApplication({path.rstrip("/"): found for path, found in endpoints}, settings)
 
 
 class SoapApplication:

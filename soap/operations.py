@@ -19,6 +19,7 @@ from ebrim import xdsb
 from ebrim.errors import MetadataRejected, QueryRejected, Transaction
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.parse import parse_submit_objects_request
+from ebrim.remove import parse_remove_objects_request
 from ebrim.render import render_adhoc_query_response, render_registry_response
 from ebrim.storedquery import StoredQueryRequest, parse_adhoc_query_request
 from ebrim.vocabulary import ReturnType
@@ -33,6 +34,9 @@ REGISTER = "urn:ihe:iti:2007:RegisterDocumentSet-b"
 STORED_QUERY = "urn:ihe:iti:2007:RegistryStoredQuery"
 PROVIDE_AND_REGISTER = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 RETRIEVE = "urn:ihe:iti:2007:RetrieveDocumentSet"
+UPDATE = "urn:ihe:iti:2010:UpdateDocumentSet"
+DELETE = "urn:ihe:iti:2010:DeleteDocumentSet"
+REMOVE_DOCUMENTS = "urn:ihe:iti:2017:RemoveDocuments"
 
 
 class RegistryActor(Protocol):
@@ -41,6 +45,10 @@ class RegistryActor(Protocol):
     def register(self, metadata: Metadata) -> RegistryResponse: ...
 
     def query(self, request: StoredQueryRequest) -> QueryResult: ...
+
+    def update(self, metadata: Metadata) -> RegistryResponse: ...
+
+    def delete(self, object_ids: Sequence[str]) -> RegistryResponse: ...
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,50 @@ def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
         REGISTER: Operation(REGISTER, f"{REGISTER}Response", register),
         STORED_QUERY: Operation(STORED_QUERY, f"{STORED_QUERY}Response", query),
     }
+
+
+def update_operations(registry: RegistryActor) -> dict[str, Operation]:
+    """ITI-57 Update Document Set (its own endpoint: see `soap.wsdl` on its WSDL)."""
+
+    def update(request: Request) -> Reply:
+        try:
+            metadata = parse_submit_objects_request(request.payload, transaction=Transaction.ITI_57)
+        except MetadataRejected as exc:
+            return _registry_reply(RegistryResponse.from_errors(exc.errors))
+        return _registry_reply(registry.update(metadata), _patient(metadata))
+
+    return {UPDATE: Operation(UPDATE, f"{UPDATE}Response", update)}
+
+
+def delete_operations(registry: RegistryActor) -> dict[str, Operation]:
+    """ITI-62 Delete Document Set (RMD)."""
+
+    def delete(request: Request) -> Reply:
+        try:
+            parsed = parse_remove_objects_request(request.payload)
+        except MetadataRejected as exc:
+            return _registry_reply(RegistryResponse.from_errors(exc.errors))
+        return _registry_reply(registry.delete(parsed.ids))
+
+    return {DELETE: Operation(DELETE, f"{DELETE}Response", delete)}
+
+
+def remove_documents_operations(repository: DocumentRepository) -> dict[str, Operation]:
+    """ITI-86 Remove Documents (RMD)."""
+    from repository.api import DocumentRequest
+
+    def remove(request: Request) -> Reply:
+        try:
+            locators = xdsb.parse_remove_documents_request(request.payload)
+        except MetadataRejected as exc:
+            return _registry_reply(RegistryResponse.from_errors(exc.errors))
+        wanted = [
+            DocumentRequest(loc.repository_unique_id, loc.document_unique_id, loc.home_community_id)
+            for loc in locators
+        ]
+        return _registry_reply(repository.remove(wanted))
+
+    return {REMOVE_DOCUMENTS: Operation(REMOVE_DOCUMENTS, f"{REMOVE_DOCUMENTS}Response", remove)}
 
 
 def repository_operations(repository: DocumentRepository) -> dict[str, Operation]:

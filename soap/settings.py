@@ -13,7 +13,9 @@ class SoapSettings:
     SOAP XML itself (the MTOM root part, or the whole body of a plain request, where inline
     base64 documents live). Parts larger than `spool_threshold` are spooled to disk.
     `public_url` (e.g. `https://xds.example.org`) replaces the request's own scheme and host
-    in served WSDLs, for a server behind a proxy.
+    in served WSDLs, for a server behind a proxy. The lifecycle transactions have endpoints
+    of their own, each serving its WSDL: ITI-57 at `update_path`, ITI-62 at `delete_path`
+    (registry), ITI-86 at `remove_documents_path` (repository).
     """
 
     max_request_bytes: int = 1024 * 1024 * 1024
@@ -23,3 +25,6 @@ class SoapSettings:
     public_url: str | None = None
     registry_path: str = "/xds/registry"
     repository_path: str = "/xds/repository"
+    update_path: str = "/xds/registry/update"
+    delete_path: str = "/xds/registry/delete"
+    remove_documents_path: str = "/xds/repository/remove"

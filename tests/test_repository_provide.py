@@ -92,7 +92,7 @@ def assert_success(response: RegistryResponse) -> None:
 def test_public_api_is_pinned() -> None:
     assert set(public.__all__) == {
         "DocumentRepository", "DocumentRequest", "DocumentStore", "FilesystemStore",
-        "RegistryClient", "Repository", "RepositorySettings", "RetrieveResult",
+        "RegistryClient", "Removal", "Repository", "RepositorySettings", "RetrieveResult",
         "RetrievedDocument", "Staged", "StoreError", "StoredDocument", "UniqueIdConflict",
         "open_repository",
     }  # fmt: skip

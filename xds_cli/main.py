@@ -20,6 +20,7 @@ from ebrim.validate import validate
 from ebrim.vocabulary import Namespace, ResponseStatus
 from xds_cli.commands import add_client_commands
 from xds_cli.demo import add_demo_command
+from xds_cli.lifecycle import add_lifecycle_commands
 from xds_cli.settings import add_serve_options, serve_settings
 
 SUBMIT = f"{{{Namespace.LCM.value}}}SubmitObjectsRequest"
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_serve_options(serve)
     serve.set_defaults(run=_serve)
     add_client_commands(commands)
+    add_lifecycle_commands(commands)
     add_demo_command(commands)
     args = parser.parse_args(argv)
     code: int = args.run(args)

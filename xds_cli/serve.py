@@ -133,11 +133,17 @@ def serve(settings: ServeSettings) -> int:
 def _announce(settings: ServeSettings, repo_id: str | None) -> None:
     base = settings.public_url or f"http://{settings.bind}"
     if settings.role.has_registry:
-        log.info("registry: %s/xds/registry (ITI-42, ITI-18), database %s", base, _safe(settings))
+        log.info(
+            "registry: %s/xds/registry (ITI-42, ITI-18), /xds/registry/update (ITI-57), "
+            "/xds/registry/delete (ITI-62), database %s",
+            base,
+            _safe(settings),
+        )
     if settings.role.has_repository:
         target = "in process" if settings.role is Role.BOTH else settings.registry_url
         log.info(
-            "repository %s: %s/xds/repository (ITI-41, ITI-43), documents in %s, ITI-42 to %s",
+            "repository %s: %s/xds/repository (ITI-41, ITI-43), /xds/repository/remove "
+            "(ITI-86), documents in %s, ITI-42 to %s",
             repo_id,
             base,
             settings.data_folder / "repository",

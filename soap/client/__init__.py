@@ -6,6 +6,9 @@ Public API::
     response = client.provide_and_register(metadata, {"Document01": Path("cda.xml")})  # ITI-41
     answer = client.query(StoredQueryRequest(FindDocumentsQuery(...)))  # ITI-18, via zeep
     result = client.retrieve([DocumentLocator(repo, uid)], lambda loc: Path("out.xml"))  # ITI-43
+    client.update(metadata)                                  # ITI-57, at <registry>/update
+    client.delete(["urn:uuid:…"])                            # ITI-62, at <registry>/delete
+    client.remove_documents([DocumentLocator(repo, uid)])    # ITI-86, at <repository>/remove
     RemoteRegistry("http://registry:8080").register(metadata)   # ITI-42, a RegistryClient
 
 Faults raise `FaultError` (code, subcodes, reason); no SOAP answer at all, `TransportError`.

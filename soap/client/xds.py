@@ -1,11 +1,14 @@
-"""The XDS.b transactions from the client side: ITI-41, ITI-42, ITI-18, ITI-43.
+"""The XDS.b transactions from the client side: ITI-41, ITI-42, ITI-18, ITI-43, ITI-57, ITI-62,
+ITI-86.
 
 ITI-41 and ITI-43 carry documents as MTOM/XOP, which zeep cannot send (its issues #599,
 #674, #1344): they use the project's own MTOM writer and reader. ITI-18 goes through zeep
 driven by the registry's served WSDL (`soap.client.query`). ITI-42 uses our own envelope
 too: a repository forwards metadata it has just validated, and a round trip through zeep's
 object model would parse and re-serialise every slot for nothing (and risk dropping what
-zeep's typed view does not keep, such as foreign attributes).
+zeep's typed view does not keep, such as foreign attributes). The lifecycle transactions
+(ITI-57, ITI-62, ITI-86) use our own envelope for the same reason, each sent to its own
+endpoint under the registry or repository address (`soap.SoapSettings` names them).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ebrim import xdsb
 from ebrim.errors import MetadataRejected
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.parse import parse_adhoc_query_response, parse_registry_response
+from ebrim.remove import RemoveObjectsRequest, render_remove_objects_request
 from ebrim.render import render_submit_objects_request
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.render import render_adhoc_query_request
@@ -30,11 +34,22 @@ from soap.client.errors import ClientError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
 from soap.client.query import ZeepStoredQuery
 from soap.mtom import Attachment, new_content_id
-from soap.operations import PROVIDE_AND_REGISTER, REGISTER, RETRIEVE, STORED_QUERY
+from soap.operations import (
+    DELETE,
+    PROVIDE_AND_REGISTER,
+    REGISTER,
+    REMOVE_DOCUMENTS,
+    RETRIEVE,
+    STORED_QUERY,
+    UPDATE,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 REGISTRY_PATH = "/xds/registry"
 REPOSITORY_PATH = "/xds/repository"
+UPDATE_SUFFIX = "/update"  # ITI-57, under the registry endpoint
+DELETE_SUFFIX = "/delete"  # ITI-62, under the registry endpoint
+REMOVE_DOCUMENTS_SUFFIX = "/remove"  # ITI-86, under the repository endpoint
 
 DocumentSource = Path | bytes
 
@@ -109,6 +124,24 @@ class XdsClient:
     def register(self, metadata: Metadata) -> RegistryResponse:
         """ITI-42 Register Document Set-b (metadata only)."""
         return RemoteRegistry(self.registry_url, self.exchange).register(metadata)
+
+    def update(self, metadata: Metadata) -> RegistryResponse:
+        """ITI-57 Update Document Set: new versions, UpdateAvailabilityStatus, associations."""
+        payload = render_submit_objects_request(metadata)
+        answer = self.exchange.call(self.registry_url + UPDATE_SUFFIX, UPDATE, payload)
+        return _registry_response(answer)
+
+    def delete(self, object_ids: Sequence[str]) -> RegistryResponse:
+        """ITI-62 Delete Document Set: remove these metadata objects (entryUUIDs), all or none."""
+        payload = render_remove_objects_request(RemoveObjectsRequest(tuple(object_ids)))
+        answer = self.exchange.call(self.registry_url + DELETE_SUFFIX, DELETE, payload)
+        return _registry_response(answer)
+
+    def remove_documents(self, locators: Sequence[xdsb.DocumentLocator]) -> RegistryResponse:
+        """ITI-86 Remove Documents: delete these documents' bytes from their repository."""
+        payload = xdsb.render_remove_documents_request(locators)
+        url = self.repository_url + REMOVE_DOCUMENTS_SUFFIX
+        return _registry_response(self.exchange.call(url, REMOVE_DOCUMENTS, payload))
 
     def query(self, request: StoredQueryRequest) -> QueryAnswer:
         """ITI-18: any stored query, through zeep unless the client was made without it."""
