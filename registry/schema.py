@@ -157,4 +157,14 @@ reference_ids = Table(
     Index("ix_reference_ids_reference_id", "reference_id"),
 )
 
+# Assertion ids already accepted (the WS-Security replay guard, `registry.replay`): one row
+# per (Issuer, ID), keyed by its sha-256 so that the database refuses a second insert
+# whichever worker or host tries; rows go once the assertion would have expired anyway.
+seen_assertions = Table(
+    "seen_assertions",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
 OBJECT_TABLES = (documents, submission_sets, folders, associations)

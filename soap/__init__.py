@@ -6,8 +6,9 @@ Public API::
     # a WSGI callable serving /xds/registry (ITI-42, ITI-18) and /xds/repository (ITI-41, ITI-43)
 
 Layers, one module each: `message` (HTTP body, limits) → `mtom`/`multipart` → `envelope`
-→ `addressing` → `operations` (dispatch table) ; `faults` renders what goes wrong, `wsdl`
-serves the official WSDLs.
+→ `addressing` → `security` (WS-Security: the signed assertion, held against the TLS client
+of `tls` and the body's patient) → `operations` (dispatch table) ; `faults` renders what goes
+wrong, `wsdl` serves the official WSDLs.
 """
 
 from soap.app import make_app

@@ -2,7 +2,9 @@
 
 Pipeline per POST: `message.read_message` (size limits, MTOM or plain, hardened parse) →
 `envelope.read_envelope` (SOAP 1.2, mustUnderstand) → `addressing.read_addressing`
-(Action served here, MessageID, anonymous ReplyTo) → the `operations` handler → a SOAP 1.2
+(Action served here, MessageID, anonymous ReplyTo) → `security.read_security` (the signed
+assertion, held against the TLS client of `tls.client_identity` and the body's patient)
+→ the `operations` handler → a SOAP 1.2
 reply, MTOM-encoded for ITI-43 and whenever the request was. Envelope-level problems are
 faults; anything unexpected is a Receiver fault logged with the request id.
 """
@@ -22,7 +24,7 @@ from lxml import etree
 from soap import wsdl
 from soap.addressing import Addressing, read_addressing, reply_headers, request_message_id
 from soap.envelope import read_envelope, write_envelope, write_fault
-from soap.faults import WSA, FaultCode, SoapFault, receiver, upgrade_header
+from soap.faults import WSA, WSSE, FaultCode, SoapFault, receiver, upgrade_header
 from soap.message import SoapMessage, read_message
 from soap.mtom import SOAP_MEDIA_TYPE, encode_mtom
 from soap.operations import (
@@ -36,9 +38,12 @@ from soap.operations import (
     repository_operations,
     update_operations,
 )
-from soap.settings import SoapSettings
+from soap.security import read_security
+from soap.settings import SecurityMode, SoapSettings
+from soap.tls import client_identity
 
 if TYPE_CHECKING:
+    from pki.assertion import AssertionVerifier
     from repository.api import DocumentRepository
 
 log = logging.getLogger("soap")
@@ -47,6 +52,7 @@ access_log = logging.getLogger("soap.access")
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _UNDERSTOOD = frozenset({WSA})
+_UNDERSTOOD_SECURED = frozenset({WSA, WSSE})  # the Security header is processed, not ignored
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class _Outcome:
     request_id: str
     action: str = "-"
     patient_id: str | None = None
+    professional: str | None = None
+    structure: str | None = None
     status: str = "-"
     http_status: int = 200
 
@@ -72,14 +80,18 @@ def make_app(
     registry: RegistryActor | None = None,
     repository: DocumentRepository | None = None,
     settings: SoapSettings | None = None,
+    verifier: AssertionVerifier | None = None,
 ) -> WSGIApp:
     """The WSGI application serving the registry and/or repository endpoints given.
 
     Each endpoint serves one official WSDL: the registry ITI-42/18 at `registry_path`,
     ITI-57 at `update_path`, ITI-62 at `delete_path`; the repository ITI-41/43 at
-    `repository_path` and ITI-86 at `remove_documents_path`.
+    `repository_path` and ITI-86 at `remove_documents_path`. `verifier` checks the signed
+    assertions when `settings.security` is not off.
     """
     settings = settings or SoapSettings()
+    if settings.security is not SecurityMode.OFF and verifier is None:
+        raise ValueError(f"security {settings.security.value} needs an assertion verifier")
     endpoints: list[tuple[str, Endpoint]] = []
     if registry is not None:
         endpoints += [
@@ -111,13 +123,22 @@ def make_app(
                 ),
             ),
         ]
-    return SoapApplication({path.rstrip("/"): found for path, found in endpoints}, settings)
+    routes = {path.rstrip("/"): found for path, found in endpoints}
+    return SoapApplication(routes, settings, verifier)
 
 
 class SoapApplication:
-    def __init__(self, endpoints: dict[str, Endpoint], settings: SoapSettings) -> None:
+    def __init__(
+        self,
+        endpoints: dict[str, Endpoint],
+        settings: SoapSettings,
+        verifier: AssertionVerifier | None = None,
+    ) -> None:
         self.endpoints = endpoints
         self.settings = settings
+        self.verifier = verifier
+        secured = settings.security is not SecurityMode.OFF
+        self.understood = _UNDERSTOOD_SECURED if secured else _UNDERSTOOD
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
@@ -167,14 +188,33 @@ class SoapApplication:
         headers: tuple[etree._Element, ...] = ()
         try:
             message = read_message(environ, self.settings)
-            envelope = read_envelope(message.root, understood=_UNDERSTOOD)
+            envelope = read_envelope(message.root, understood=self.understood)
             headers = envelope.headers
             addressing = read_addressing(
                 headers, endpoint.operations.keys(), http_action=message.http_action
             )
             outcome.action = addressing.action
             operation = endpoint.operations[addressing.action]
-            request = Request(envelope.payload, message.mtom, self.settings.spool_threshold)
+            client = client_identity(environ, self.settings)
+            outcome.structure = client.structure_id if client is not None else None
+            requester = read_security(
+                headers,
+                mode=self.settings.security,
+                verifier=self.verifier,
+                client=client,
+                payload=envelope.payload,
+                patient_of=operation.patient_of,
+            )
+            if requester is not None:
+                outcome.professional = requester.professional_id
+                outcome.structure = requester.structure_id or outcome.structure
+            request = Request(
+                envelope.payload,
+                message.mtom,
+                self.settings.spool_threshold,
+                requester=requester,
+                client=client,
+            )
             reply = operation.handle(request)
             outcome.status, outcome.patient_id = reply.status, reply.patient_id
             mtom = operation.mtom_reply or message.mtom is not None
@@ -262,10 +302,13 @@ def _logged(body: Iterable[bytes], outcome: _Outcome, started: float) -> Iterato
         if close is not None:
             close()
         access_log.info(
-            "request_id=%s action=%s patient=%s status=%s http=%d duration_ms=%.1f",
+            "request_id=%s action=%s patient=%s professional=%s structure=%s status=%s http=%d"
+            " duration_ms=%.1f",
             outcome.request_id,
             outcome.action,
             outcome.patient_id or "-",
+            outcome.professional or "-",
+            outcome.structure or "-",
             outcome.status,
             outcome.http_status,
             (time.monotonic() - started) * 1000,
@@ -273,6 +316,8 @@ def _logged(body: Iterable[bytes], outcome: _Outcome, started: float) -> Iterato
                 "request_id": outcome.request_id,
                 "action": outcome.action,
                 "patient_id": outcome.patient_id,
+                "professional": outcome.professional,
+                "structure": outcome.structure,
                 "status": outcome.status,
                 "http_status": outcome.http_status,
             },

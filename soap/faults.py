@@ -18,6 +18,7 @@ from lxml import etree
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WSA = "http://www.w3.org/2005/08/addressing"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSA_FAULT_ACTION = f"{WSA}/fault"
 SOAP_FAULT_ACTION = f"{WSA}/soap/fault"
 
@@ -92,6 +93,9 @@ def addressing(kind: AddressingFault, reason: str, *detail: AddressingFault) -> 
     return SoapFault(FaultCode.SENDER, reason, subcodes=subcodes)
 
 
+_PREFIXES = {WSA: "wsa", WSSE: "wsse"}
+
+
 def render_fault(fault: SoapFault) -> etree._Element:
     """The env:Fault element (the body's only child)."""
     root = etree.Element(f"{{{SOAP_ENV}}}Fault", nsmap={"env": SOAP_ENV, "wsa": WSA})
@@ -101,8 +105,8 @@ def render_fault(fault: SoapFault) -> etree._Element:
         parent = etree.SubElement(parent, f"{{{SOAP_ENV}}}Subcode")
         name = etree.QName(subcode)
         # A QName in text content needs its prefix declared by hand where it is used.
-        prefix = "wsa" if name.namespace == WSA else "sub"
-        nsmap = {} if prefix == "wsa" else {"sub": name.namespace or ""}
+        prefix = _PREFIXES.get(name.namespace or "", "sub")
+        nsmap = {} if prefix == "wsa" else {prefix: name.namespace or ""}
         value = etree.SubElement(parent, f"{{{SOAP_ENV}}}Value", nsmap=nsmap)
         value.text = f"{prefix}:{name.localname}"
     reason = etree.SubElement(root, f"{{{SOAP_ENV}}}Reason")

@@ -19,6 +19,7 @@ from ebrim import xdsb
 from ebrim.errors import MetadataRejected, QueryRejected, Transaction
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.parse import parse_submit_objects_request
+from ebrim.peek import query_patient_id, submission_patient_id
 from ebrim.remove import parse_remove_objects_request
 from ebrim.render import render_adhoc_query_response, render_registry_response
 from ebrim.storedquery import StoredQueryRequest, parse_adhoc_query_request
@@ -27,8 +28,10 @@ from soap.faults import sender
 from soap.mtom import Attachment, MtomMessage, new_content_id
 
 if TYPE_CHECKING:
+    from pki.assertion import Requester
     from registry.queries import QueryResult
     from repository.api import DocumentRepository
+    from soap.tls import ClientIdentity
 
 REGISTER = "urn:ihe:iti:2007:RegisterDocumentSet-b"
 STORED_QUERY = "urn:ihe:iti:2007:RegistryStoredQuery"
@@ -37,6 +40,17 @@ RETRIEVE = "urn:ihe:iti:2007:RetrieveDocumentSet"
 UPDATE = "urn:ihe:iti:2010:UpdateDocumentSet"
 DELETE = "urn:ihe:iti:2010:DeleteDocumentSet"
 REMOVE_DOCUMENTS = "urn:ihe:iti:2017:RemoveDocuments"
+
+
+# The patient each transaction's body names, which a signed assertion's must equal
+# (`soap.security` on the server, `soap.client.security` on the client). ITI-43, ITI-62
+# and ITI-86 name none; ITI-18 only in its Find*/GetAll queries.
+PATIENT_OF: dict[str, Callable[[etree._Element], str | None]] = {
+    PROVIDE_AND_REGISTER: submission_patient_id,
+    REGISTER: submission_patient_id,
+    UPDATE: submission_patient_id,
+    STORED_QUERY: query_patient_id,
+}
 
 
 class RegistryActor(Protocol):
@@ -53,11 +67,17 @@ class RegistryActor(Protocol):
 
 @dataclass(frozen=True)
 class Request:
-    """What an operation receives: the body's element and the MTOM parts, if any."""
+    """What an operation receives: the body's element and the MTOM parts, if any.
+
+    `client` is the establishment of the TLS client certificate, `requester` who acts as
+    the verified WS-Security assertion says (None without one); the access policy reads them.
+    """
 
     payload: etree._Element
     mtom: MtomMessage | None
     spool_threshold: int = 1024 * 1024
+    requester: Requester | None = None
+    client: ClientIdentity | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,8 @@ class Operation:
     response_action: str
     handle: Callable[[Request], Reply]
     mtom_reply: bool = False  # ITI-43 answers MTOM whatever the request was
+    # The patient the request's body names, which the assertion's must equal (soap.security).
+    patient_of: Callable[[etree._Element], str | None] | None = None
 
 
 def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
@@ -100,8 +122,12 @@ def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
         return Reply(element, _short(result.response), patient_id=patient)
 
     return {
-        REGISTER: Operation(REGISTER, f"{REGISTER}Response", register),
-        STORED_QUERY: Operation(STORED_QUERY, f"{STORED_QUERY}Response", query),
+        REGISTER: Operation(
+            REGISTER, f"{REGISTER}Response", register, patient_of=PATIENT_OF[REGISTER]
+        ),
+        STORED_QUERY: Operation(
+            STORED_QUERY, f"{STORED_QUERY}Response", query, patient_of=PATIENT_OF[STORED_QUERY]
+        ),
     }
 
 
@@ -115,7 +141,7 @@ def update_operations(registry: RegistryActor) -> dict[str, Operation]:
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
         return _registry_reply(registry.update(metadata), _patient(metadata))
 
-    return {UPDATE: Operation(UPDATE, f"{UPDATE}Response", update)}
+    return {UPDATE: Operation(UPDATE, f"{UPDATE}Response", update, patient_of=PATIENT_OF[UPDATE])}
 
 
 def delete_operations(registry: RegistryActor) -> dict[str, Operation]:
@@ -190,7 +216,10 @@ def repository_operations(repository: DocumentRepository) -> dict[str, Operation
 
     return {
         PROVIDE_AND_REGISTER: Operation(
-            PROVIDE_AND_REGISTER, f"{PROVIDE_AND_REGISTER}Response", provide_and_register
+            PROVIDE_AND_REGISTER,
+            f"{PROVIDE_AND_REGISTER}Response",
+            provide_and_register,
+            patient_of=PATIENT_OF[PROVIDE_AND_REGISTER],
         ),
         RETRIEVE: Operation(RETRIEVE, f"{RETRIEVE}Response", retrieve, mtom_reply=True),
     }

@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SecurityMode(StrEnum):
+    """Whether requests must carry a signed assertion in their WS-Security header.
+
+    `off`: the header is not read (nor understood: a mustUnderstand one is refused);
+    `optional`: an assertion present is verified, a request without one is served;
+    `required`: a request without a valid assertion is refused (the DMP deployment).
+    """
+
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
 
 
 @dataclass(frozen=True)
@@ -16,6 +30,12 @@ class SoapSettings:
     in served WSDLs, for a server behind a proxy. The lifecycle transactions have endpoints
     of their own, each serving its WSDL: ITI-57 at `update_path`, ITI-62 at `delete_path`
     (registry), ITI-86 at `remove_documents_path` (repository).
+
+    `security` says whether a signed assertion is required (`SecurityMode`). The calling
+    establishment is the TLS client certificate of the connection, or, behind a
+    TLS-terminating proxy, the certificate the proxy passes in the `client_cert_header`
+    HTTP header (PEM, URL-encoded as nginx's `$ssl_client_escaped_cert`), honoured only
+    from the `trusted_proxies` addresses or networks (off when either is empty).
     """
 
     max_request_bytes: int = 1024 * 1024 * 1024
@@ -28,3 +48,6 @@ class SoapSettings:
     update_path: str = "/xds/registry/update"
     delete_path: str = "/xds/registry/delete"
     remove_documents_path: str = "/xds/repository/remove"
+    security: SecurityMode = SecurityMode.OFF
+    client_cert_header: str | None = None
+    trusted_proxies: tuple[str, ...] = ()

@@ -94,3 +94,28 @@ def test_console_script_installed_and_runs() -> None:
         check=False,
     )
     assert done.returncode == EXIT_VALID, done.stderr
+
+
+def test_pki_verbs_are_hooked_into_xds(tmp_path, capsys) -> None:
+    from xds_cli.main import main as xds_main
+
+    folder = str(tmp_path / "pki")
+    assert xds_main(["pki", "--dir", folder, "init"]) == 0
+    assert (
+        xds_main(
+            ["pki", "--dir", folder, "issue-establishment", "--name", "CH", "--finess", "750712184"]
+        )
+        == 0
+    )
+    assert xds_main(["pki", "--dir", folder, "issue-server", "localhost"]) == 0
+    assert "structure id 1750712184" in capsys.readouterr().out
+    auth = tmp_path / "pki" / "establishments" / "1750712184" / "auth.pem"
+    assert xds_main(["pki", "--dir", folder, "revoke", str(auth)]) == 0
+
+
+def test_client_verb_refuses_half_a_client_certificate(tmp_path, capsys) -> None:
+    from xds_cli.main import main as xds_main
+
+    code = xds_main(["query", "--patient", "1^^^&1.2&ISO", "--tls-cert", str(tmp_path / "c.pem")])
+    assert code == 2
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err

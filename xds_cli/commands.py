@@ -24,6 +24,7 @@ from ebrim.storedquery.params import FindDocumentsQuery, GetDocumentsQuery, Time
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus, ReturnType
 from ebrim.xdsb import DocumentLocator
 from soap.client import ClientError, XdsClient
+from xds_cli.connection import add_connection_options, make_client
 from xds_cli.feed import ack_code, adt_a01, send_message
 from xds_cli.metadata import (
     DEFAULT_SOURCE_ID,
@@ -50,7 +51,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add.add_argument("patient_id", help="CX, e.g. 279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH")
     add.add_argument("--name", default="UNKNOWN^UNKNOWN", help="PID-5, e.g. DOE^JOHN")
     add.add_argument("--mllp", default=os.environ.get("XDS_MLLP"), help="host:port")
-    _url_option(add)
+    add_connection_options(add, secure=False)
     add.set_defaults(run=run_patient_add)
 
     submit = commands.add_parser("submit", help="ITI-41 Provide and Register (MTOM)")
@@ -82,7 +83,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         choices=sorted(MASKING_FLAGS),
         help="a DMP confidentiality flag (repeat)",
     )
-    _url_option(submit)
+    add_connection_options(submit)
     submit.set_defaults(run=run_submit)
 
     query = commands.add_parser("query", help="ITI-18 FindDocuments for a patient")
@@ -95,20 +96,15 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     shape = query.add_mutually_exclusive_group()
     shape.add_argument("--leaf", action="store_true", help="full entries (default)")
     shape.add_argument("--ref", action="store_true", help="entryUUIDs only (ObjectRef)")
-    _url_option(query)
+    add_connection_options(query)
     query.set_defaults(run=run_query)
 
     retrieve = commands.add_parser("retrieve", help="ITI-43 Retrieve a document to a file")
     retrieve.add_argument("unique_id", help="the document's uniqueId")
     retrieve.add_argument("-o", "--output", type=Path, required=True)
     retrieve.add_argument("--repository-id", help="default: asked of the registry (ITI-18)")
-    _url_option(retrieve)
+    add_connection_options(retrieve)
     retrieve.set_defaults(run=run_retrieve)
-
-
-def _url_option(parser: argparse.ArgumentParser) -> None:
-    default = os.environ.get("XDS_URL", "http://127.0.0.1:8080")
-    parser.add_argument("--url", default=default, help="server address (XDS_URL)")
 
 
 def run_patient_add(args: argparse.Namespace) -> int:
@@ -131,7 +127,7 @@ def mllp_address(mllp: str | None, url: str) -> tuple[str, int]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    client = XdsClient(args.url)
+    client = make_client(args)
     try:
         metadata, documents = _submission(args, client)
     except (OSError, ValueError, XMLRejected, MetadataRejected, CdaError) as exc:
@@ -205,7 +201,7 @@ def run_query(args: argparse.Namespace) -> int:
     )
     return_type = ReturnType.OBJECT_REF if args.ref else ReturnType.LEAF_CLASS
     try:
-        answer = XdsClient(args.url).query(StoredQueryRequest(query, return_type))
+        answer = make_client(args).query(StoredQueryRequest(query, return_type))
     except ClientError as exc:
         print(f"ITI-18 failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -242,7 +238,7 @@ def print_documents(documents: Sequence[DocumentEntry]) -> None:
 
 
 def run_retrieve(args: argparse.Namespace) -> int:
-    client = XdsClient(args.url)
+    client = make_client(args)
     try:
         repository_id = args.repository_id or find_repository(client, args.unique_id)
         if repository_id is None:

@@ -32,6 +32,7 @@ from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from ebrim.xdsb import DocumentLocator
 from soap.client import ClientError, XdsClient
 from xds_cli.commands import EXIT_FAILED, EXIT_REFUSED, print_response
+from xds_cli.connection import add_connection_options, make_client
 from xds_cli.metadata import DEFAULT_SOURCE_ID, code, new_oid, now_dtm
 
 NEW_STATUSES = {
@@ -46,7 +47,7 @@ UPDATE_SET_ID = "UpdateSet01"
 def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     update = commands.add_parser("update", help="ITI-57 Update Document Set from a file")
     update.add_argument("file", type=Path, help="an lcm:SubmitObjectsRequest (ITI-57)")
-    _url_option(update)
+    add_connection_options(update)
     update.set_defaults(run=run_update)
 
     status = commands.add_parser(
@@ -61,24 +62,19 @@ def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.Argumen
         "--content-type-code",
         help="submission set code^display^scheme (default: the entry's typeCode)",
     )
-    _url_option(status)
+    add_connection_options(status)
     status.set_defaults(run=run_status)
 
     delete = commands.add_parser("delete", help="ITI-62 Delete Document Set (metadata)")
     delete.add_argument("ids", nargs="+", metavar="entryUUID", help="objects to remove")
-    _url_option(delete)
+    add_connection_options(delete)
     delete.set_defaults(run=run_delete)
 
     remove = commands.add_parser("remove-documents", help="ITI-86 Remove Documents (bytes)")
     remove.add_argument("unique_ids", nargs="+", metavar="uniqueId")
     remove.add_argument("--repository-id", help="default: asked of the registry (ITI-18)")
-    _url_option(remove)
+    add_connection_options(remove)
     remove.set_defaults(run=run_remove_documents)
-
-
-def _url_option(parser: argparse.ArgumentParser) -> None:
-    default = os.environ.get("XDS_URL", "http://127.0.0.1:8080")
-    parser.add_argument("--url", default=default, help="server address (XDS_URL)")
 
 
 def run_update(args: argparse.Namespace) -> int:
@@ -89,7 +85,7 @@ def run_update(args: argparse.Namespace) -> int:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     try:
-        response = XdsClient(args.url).update(metadata)
+        response = make_client(args).update(metadata)
     except ClientError as exc:
         print(f"ITI-57 failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -97,7 +93,7 @@ def run_update(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    client = XdsClient(args.url)
+    client = make_client(args)
     try:
         entry = current_entry(client, args.document)
     except ClientError as exc:
@@ -171,7 +167,7 @@ def status_change(
 
 def run_delete(args: argparse.Namespace) -> int:
     try:
-        response = XdsClient(args.url).delete(args.ids)
+        response = make_client(args).delete(args.ids)
     except ClientError as exc:
         print(f"ITI-62 failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -179,7 +175,7 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_remove_documents(args: argparse.Namespace) -> int:
-    client = XdsClient(args.url)
+    client = make_client(args)
     unique_ids: Sequence[str] = list(dict.fromkeys(args.unique_ids))
     try:
         repositories = (

@@ -18,7 +18,9 @@ from ebrim.safexml import XMLLimits, parse_xml
 from ebrim.storedquery import parse_adhoc_query_request
 from ebrim.validate import validate
 from ebrim.vocabulary import Namespace, ResponseStatus
+from pki.cli import add_pki_commands
 from xds_cli.commands import add_client_commands
+from xds_cli.connection import ConnectionOptionsError
 from xds_cli.demo import add_demo_command
 from xds_cli.lifecycle import add_lifecycle_commands
 from xds_cli.settings import add_serve_options, serve_settings
@@ -50,8 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_client_commands(commands)
     add_lifecycle_commands(commands)
     add_demo_command(commands)
+    add_pki_commands(commands)
     args = parser.parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except ConnectionOptionsError as exc:
+        print(f"xds {args.command}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     return code
 
 

@@ -14,19 +14,25 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from sqlalchemy.engine import Engine
 
+from pki.assertion import AssertionVerifier
 from registry import Registry, create_engine_for, migrate
 from registry.feed import MllpServerThread
+from registry.replay import open_replay_guard
 from repository import open_repository
 from repository.api import RegistryClient
 from soap import make_app
 from soap.app import WSGIApp
 from soap.client import RemoteRegistry
+from soap.settings import SecurityMode
 from xds_cli.settings import Role, ServeSettings, repository_id
+from xds_cli.tls import server_context
 
 log = logging.getLogger("xds.serve")
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
@@ -35,6 +41,7 @@ LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
 def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
     """The WSGI application of one worker, with its own engine and actors."""
     registry = None
+    engine = None
     if settings.role.has_registry:
         registry_settings = settings.registry_settings()
         engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
@@ -49,7 +56,36 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
             assert settings.registry_url is not None
             forward = RemoteRegistry(settings.registry_url)
         repository = open_repository(settings.repository_settings(repo_id), forward)
-    return make_app(registry=registry, repository=repository, settings=settings.soap_settings())
+    return make_app(
+        registry=registry,
+        repository=repository,
+        settings=settings.soap_settings(),
+        verifier=assertion_verifier(settings, engine),
+    )
+
+
+def assertion_verifier(settings: ServeSettings, engine: Engine | None) -> AssertionVerifier | None:
+    """The verifier of signed assertions (None when security is off).
+
+    Its replay guard is the database's `seen_assertions` table (`registry.replay`), shared
+    by every worker: the registry's database, or a SQLite file in the data folder of a
+    repository serving alone.
+    """
+    trust = settings.assertion_trust
+    if settings.security is SecurityMode.OFF or trust is None:
+        return None
+    from cryptography import x509
+
+    crls = []
+    if settings.tls_crl is not None:
+        crls = [x509.load_pem_x509_crl(settings.tls_crl.read_bytes())]
+    return AssertionVerifier(
+        x509.load_pem_x509_certificates(trust.read_bytes()),
+        profile=settings.profile,
+        replay_cache=open_replay_guard(engine, settings.data_folder),
+        crls=crls,
+        allow_legacy_algorithms=settings.allow_rsa_sha1,
+    )
 
 
 def prepare(settings: ServeSettings) -> str | None:
@@ -61,6 +97,10 @@ def prepare(settings: ServeSettings) -> str | None:
             migrate(engine)
         finally:
             engine.dispose()
+    elif settings.security is not SecurityMode.OFF:
+        open_replay_guard(None, settings.data_folder).engine.dispose()  # creates its table
+    if settings.tls:
+        tls_context(settings)  # unusable certificate files stop here, before any worker
     return repository_id(settings) if settings.role.has_repository else None
 
 
@@ -101,6 +141,16 @@ class XdsServer(BaseApplication):
             "accesslog": None,  # soap.access writes the structured line, once per request
             "loglevel": "info",
         }
+        if self.settings.tls:
+            context = tls_context(self.settings)
+            options.update(
+                certfile=str(self.settings.tls_cert),
+                keyfile=str(self.settings.tls_key),
+                ca_certs=str(self.settings.tls_ca),
+                cert_reqs=ssl.CERT_REQUIRED,
+                # One context per process, not one per connection (gunicorn's default).
+                ssl_context=lambda _config, _default: context,
+            )
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25
             # One control socket per user home: parallel servers would fight over it.
             options["control_socket_disable"] = True
@@ -111,10 +161,20 @@ class XdsServer(BaseApplication):
         return build_app(self.settings, self.repo_id)
 
 
+def tls_context(settings: ServeSettings) -> ssl.SSLContext:
+    """The mutual-TLS server context (`xds_cli.tls`) from the settings' files."""
+    assert settings.tls_cert and settings.tls_key and settings.tls_ca
+    return server_context(settings.tls_cert, settings.tls_key, settings.tls_ca, settings.tls_crl)
+
+
 def serve(settings: ServeSettings) -> int:
     """Run until SIGTERM or SIGINT; the exit status."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
-    repo_id = prepare(settings)
+    try:
+        repo_id = prepare(settings)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        log.error("cannot start: %s", exc)
+        return 2
     _announce(settings, repo_id)
     feed = start_feed(settings)
     master = os.getpid()
@@ -131,7 +191,20 @@ def serve(settings: ServeSettings) -> int:
 
 
 def _announce(settings: ServeSettings, repo_id: str | None) -> None:
-    base = settings.public_url or f"http://{settings.bind}"
+    base = settings.public_url or f"{settings.scheme}://{settings.bind}"
+    if settings.tls:
+        log.info(
+            "mutual TLS: client certificates under %s%s; the ITI-8 MLLP feed stays plain TCP",
+            settings.tls_ca,
+            f", CRL {settings.tls_crl}" if settings.tls_crl else "",
+        )
+    if settings.security is not SecurityMode.OFF:
+        log.info(
+            "WS-Security %s: assertions signed under %s, profile %s",
+            settings.security.value,
+            settings.assertion_trust,
+            settings.profile.value,
+        )
     if settings.role.has_registry:
         log.info(
             "registry: %s/xds/registry (ITI-42, ITI-18), /xds/registry/update (ITI-57), "

@@ -42,7 +42,12 @@ class ServerProcess:
         log_path: Path | None = None,
         env: dict[str, str] | None = None,
         ready_timeout: float = 30.0,
+        ca: Path | None = None,
+        client_cert: tuple[Path, Path] | None = None,
+        workers: int = 1,
     ) -> None:
+        """`ca` (the bundle the server certificate chains to) means the server runs with
+        `--tls` among `args`: it is reached over https, presenting `client_cert`."""
         self.data = data
         self.role = role
         self.port = port or free_port()
@@ -51,19 +56,23 @@ class ServerProcess:
         self.log_path = log_path or data / "serve.log"
         self.env = env
         self.ready_timeout = ready_timeout
+        self.ca = ca
+        self.client_cert = client_cert
+        self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ca is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "xds_cli.main", "serve",
             "--bind", f"127.0.0.1:{self.port}", "--data", str(self.data),
             "--mllp-port", str(self.mllp_port), "--role", self.role,
-            "--workers", "1", *self.args,
+            "--workers", str(self.workers), *self.args,
         ]  # fmt: skip
 
     def start(self) -> ServerProcess:
@@ -88,13 +97,24 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"xds serve exited with {self.process.returncode}: {self.log()}")
             try:
-                if requests.get(f"{self.url}{path}?wsdl", timeout=2).status_code == 200:
+                answer = requests.get(
+                    f"{self.url}{path}?wsdl",
+                    timeout=2,
+                    cert=self._requests_cert(),
+                    verify=str(self.ca) if self.ca is not None else True,
+                )
+                if answer.status_code == 200:
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.1)
         self.kill()
         raise RuntimeError(f"xds serve not ready after {self.ready_timeout}s: {self.log()}")
+
+    def _requests_cert(self) -> tuple[str, str] | None:
+        if self.client_cert is None:
+            return None
+        return str(self.client_cert[0]), str(self.client_cert[1])
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]

@@ -7,6 +7,7 @@ settings objects (`RegistrySettings`, `RepositorySettings`, `SoapSettings`) buil
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ebrim.profile import Profile
 from registry import RegistrySettings
 from repository import RepositorySettings
 from soap import SoapSettings
+from soap.settings import SecurityMode
 
 REPOSITORY_ID_FILE = "repository-id"
 
@@ -52,6 +54,25 @@ class ServeSettings:
     public_url: str | None = None
     profile: Profile = Profile.GENERIC
     timeout: int = 300
+    tls: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    tls_crl: Path | None = None
+    security: SecurityMode = SecurityMode.OFF
+    assertion_ca: Path | None = None  # who may sign assertions; default: tls_ca
+    allow_rsa_sha1: bool = False
+    client_cert_header: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def assertion_trust(self) -> Path | None:
+        """The CA bundle anchoring the assertions' signing certificates."""
+        return self.assertion_ca or self.tls_ca
 
     @property
     def host(self) -> str:
@@ -70,7 +91,12 @@ class ServeSettings:
         return RepositorySettings(repository_id, self.data_folder / "repository", self.profile)
 
     def soap_settings(self) -> SoapSettings:
-        return SoapSettings(public_url=self.public_url)
+        return SoapSettings(
+            public_url=self.public_url,
+            security=self.security,
+            client_cert_header=self.client_cert_header,
+            trusted_proxies=self.trusted_proxies,
+        )
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +131,56 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         "--profile", choices=[p.value for p in Profile], default=env("XDS_PROFILE", "generic")
     )
     parser.add_argument("--timeout", type=int, default=int(env("XDS_TIMEOUT", "300")))
+    _add_security_options(parser)
+
+
+def _add_security_options(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    group = parser.add_argument_group("security (mutual TLS and signed assertions)")
+    group.add_argument(
+        "--tls",
+        action="store_true",
+        default=_flag(env("XDS_TLS")),
+        help="HTTPS with a client certificate required (XDS_TLS=1)",
+    )
+    for option, variable, what in (
+        ("--tls-cert", "XDS_TLS_CERT", "server certificate, then its intermediates (PEM)"),
+        ("--tls-key", "XDS_TLS_KEY", "the server certificate's key (PEM)"),
+        ("--tls-ca", "XDS_TLS_CA", "CA bundle the client certificates must chain to"),
+        ("--tls-crl", "XDS_TLS_CRL", "CRL file (PEM) checked for each client certificate"),
+        ("--assertion-ca", "XDS_ASSERTION_CA", "CA bundle of assertion signers (default --tls-ca)"),
+    ):
+        value = env(variable)
+        group.add_argument(
+            option, type=Path, default=Path(value) if value else None, help=f"{what} ({variable})"
+        )
+    group.add_argument(
+        "--security",
+        choices=[m.value for m in SecurityMode],
+        default=env("XDS_SECURITY", SecurityMode.OFF.value),
+        help="signed SAML assertion in the WS-Security header: off, optional or required",
+    )
+    group.add_argument(
+        "--allow-rsa-sha1",
+        action="store_true",
+        default=_flag(env("XDS_ALLOW_RSA_SHA1")),
+        help="accept legacy rsa-sha1 assertion signatures (XDS_ALLOW_RSA_SHA1=1)",
+    )
+    group.add_argument(
+        "--trusted-proxy-header",
+        default=env("XDS_TRUSTED_PROXY_HEADER"),
+        help="header in which a TLS-terminating proxy passes the client certificate "
+        "(URL-encoded PEM, e.g. X-SSL-Client-Cert); off by default",
+    )
+    group.add_argument(
+        "--trusted-proxies",
+        default=env("XDS_TRUSTED_PROXIES", ""),
+        help="comma-separated addresses or networks whose proxy header is believed",
+    )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def serve_settings(args: argparse.Namespace) -> ServeSettings:
@@ -114,6 +190,16 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         raise ValueError("--role repository needs --registry-url (or XDS_REGISTRY_URL)")
     if args.workers < 1 or args.threads < 1:
         raise ValueError("--workers and --threads must be at least 1")
+    if args.tls and not (args.tls_cert and args.tls_key and args.tls_ca):
+        raise ValueError("--tls needs --tls-cert, --tls-key and --tls-ca (XDS_TLS_*)")
+    security = SecurityMode(args.security)
+    if security is not SecurityMode.OFF and not (args.assertion_ca or args.tls_ca):
+        raise ValueError(f"--security {security.value} needs --assertion-ca or --tls-ca")
+    proxies = tuple(p.strip() for p in args.trusted_proxies.split(",") if p.strip())
+    for proxy in proxies:
+        ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad one
+    if bool(args.trusted_proxy_header) != bool(proxies):
+        raise ValueError("--trusted-proxy-header and --trusted-proxies go together")
     return ServeSettings(
         bind=args.bind,
         workers=args.workers,
@@ -128,6 +214,16 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         public_url=args.public_url,
         profile=Profile(args.profile),
         timeout=args.timeout,
+        tls=args.tls,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_ca=args.tls_ca,
+        tls_crl=args.tls_crl,
+        security=security,
+        assertion_ca=args.assertion_ca,
+        allow_rsa_sha1=args.allow_rsa_sha1,
+        client_cert_header=args.trusted_proxy_header,
+        trusted_proxies=proxies,
     )
 
 

@@ -11,11 +11,15 @@ Public API::
     client.remove_documents([DocumentLocator(repo, uid)])    # ITI-86, at <repository>/remove
     RemoteRegistry("http://registry:8080").register(metadata)   # ITI-42, a RegistryClient
 
+Mutual TLS and signed assertions: `XdsClient(url, cert=(cert, key), verify=ca_bundle,
+assertions=VihfSigner(options, sign_key, sign_cert))` (`soap.client.security`).
+
 Faults raise `FaultError` (code, subcodes, reason); no SOAP answer at all, `TransportError`.
 """
 
 from soap.client.errors import ClientError, FaultError, TransportError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
+from soap.client.security import AssertionSource, SecurityPlugin, VihfSigner
 from soap.client.xds import (
     DEFAULT_URL,
     QueryAnswer,
@@ -30,14 +34,17 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_URL",
     "Answer",
+    "AssertionSource",
     "ClientError",
     "FaultError",
     "QueryAnswer",
     "RemoteRegistry",
     "RetrieveAnswer",
     "RetrievedFile",
+    "SecurityPlugin",
     "SoapExchange",
     "TransportError",
+    "VihfSigner",
     "XdsClient",
     "endpoint",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
@@ -20,6 +21,7 @@ from lxml import etree
 
 from soap.addressing import ANONYMOUS
 from soap.client.errors import FaultError, TransportError
+from soap.client.security import AssertionSource, request_security
 from soap.envelope import read_envelope, write_envelope
 from soap.faults import SOAP_ENV, WSA, SoapFault
 from soap.message import parse_soap_xml
@@ -54,7 +56,12 @@ class Answer:
 
 
 class SoapExchange:
-    """Sends SOAP 1.2 requests; one `requests.Session` (connection reuse) per instance."""
+    """Sends SOAP 1.2 requests; one `requests.Session` (connection reuse) per instance.
+
+    `cert` (certificate, key) is the TLS client certificate presented to an https server,
+    `verify` the CA bundle its server certificate must chain to (True: the system's);
+    `assertions` makes the signed assertion put in each request's wsse:Security header.
+    """
 
     def __init__(
         self,
@@ -62,10 +69,18 @@ class SoapExchange:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
         settings: SoapSettings | None = None,
+        cert: tuple[Path, Path] | None = None,
+        verify: Path | bool = True,
+        assertions: AssertionSource | None = None,
     ) -> None:
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or _Session()
+        if cert is not None:
+            self.session.cert = (str(cert[0]), str(cert[1]))
+        if verify is not True:
+            self.session.verify = verify if isinstance(verify, bool) else str(verify)
         self.settings = settings or SoapSettings()
+        self.assertions = assertions
 
     def call(
         self,
@@ -81,7 +96,9 @@ class SoapExchange:
         Raises FaultError for a SOAP fault, TransportError when no SOAP answer came back.
         """
         message_id = f"urn:uuid:{uuid.uuid4()}"
-        xml = write_envelope(addressing_headers(action, message_id, url), payload)
+        headers = addressing_headers(action, message_id, url)
+        headers += request_security(self.assertions, action, payload)
+        xml = write_envelope(headers, payload)
         data: bytes | Iterator[bytes]
         if attachments or mtom:
             content_type, data = encode_mtom(
@@ -144,6 +161,24 @@ class SoapExchange:
                 size += len(chunk)
             spool.seek(0)
             return parse_soap_xml(spool, size, self.settings)
+
+
+class _Session(requests.Session):
+    """A session whose own `verify` (a CA bundle given to the client) is not overridden.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over `session.verify` for every
+    request that does not pass `verify` itself, as zeep's transport does not.
+    """
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        settings: dict[str, Any] = super().merge_environment_settings(
+            url, proxies, stream, verify, cert
+        )
+        if verify is None and self.verify is not True:
+            settings["verify"] = self.verify
+        return settings
 
 
 def addressing_headers(action: str, message_id: str, to: str) -> list[etree._Element]:

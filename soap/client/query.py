@@ -22,6 +22,8 @@ from ebrim.storedquery.render import render_adhoc_query_request
 from ebrim.vocabulary import Namespace
 from soap.client.errors import TransportError
 from soap.client.exchange import Answer, SoapExchange, checked
+from soap.client.security import SecurityPlugin
+from soap.operations import STORED_QUERY
 
 _ADHOC_QUERY_REQUEST = f"{{{Namespace.QUERY.value}}}AdhocQueryRequest"
 _OPERATION = "DocumentRegistry_RegistryStoredQuery"
@@ -46,7 +48,12 @@ class ZeepStoredQuery:
                 try:
                     # The WSDL declares wsaw:UsingAddressing: zeep then writes wsa:Action,
                     # MessageID and To itself (a WsAddressingPlugin would add them twice).
-                    self._client = zeep.Client(f"{self.registry_url}?wsdl", transport=transport)
+                    plugins = []
+                    if self.exchange.assertions is not None:
+                        plugins.append(SecurityPlugin(self.exchange.assertions, STORED_QUERY))
+                    self._client = zeep.Client(
+                        f"{self.registry_url}?wsdl", transport=transport, plugins=plugins
+                    )
                 except (requests.RequestException, zeep.exceptions.Error) as exc:
                     raise TransportError(f"cannot load {self.registry_url}?wsdl: {exc}") from exc
             return self._client

@@ -33,6 +33,7 @@ from ebrim.storedquery.render import render_adhoc_query_request
 from soap.client.errors import ClientError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
 from soap.client.query import ZeepStoredQuery
+from soap.client.security import AssertionSource
 from soap.mtom import Attachment, new_content_id
 from soap.operations import (
     DELETE,
@@ -96,10 +97,17 @@ class XdsClient:
         repository_url: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         use_zeep: bool = True,
+        cert: tuple[Path, Path] | None = None,
+        verify: Path | bool = True,
+        assertions: AssertionSource | None = None,
     ) -> None:
+        """`cert`, `verify` and `assertions` as `SoapExchange` takes them (mutual TLS and
+        the signed assertion of each request)."""
         self.registry_url = endpoint(registry_url or url, REGISTRY_PATH)
         self.repository_url = endpoint(repository_url or url, REPOSITORY_PATH)
-        self.exchange = SoapExchange(timeout=timeout)
+        self.exchange = SoapExchange(
+            timeout=timeout, cert=cert, verify=verify, assertions=assertions
+        )
         self._zeep = ZeepStoredQuery(self.registry_url, self.exchange) if use_zeep else None
 
     def provide_and_register(

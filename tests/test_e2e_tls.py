@@ -1,0 +1,225 @@
+"""`xds serve --tls --security required` on loopback: the handshake refuses what it must,
+and each forged, stale, replayed or mismatched assertion gets its WS-Security fault while
+the server keeps serving; the client's own signed VIHF goes through ITI-41 and ITI-18."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from copy import deepcopy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from e2e_support import TIMEOUT, feed, submission, xds
+from lxml import etree
+from security_support import INS, OTHER_INS, DevPki, attribute_value, make_pki, vihf, wrapped
+
+from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
+from ebrim.vocabulary import AvailabilityStatus
+from pki._files import read_cert
+from pki.assertion import Software, VihfOptions
+from pki.assertion.names import Attr
+from soap.client import FaultError, VihfSigner, XdsClient
+from xds_cli.server import ServerProcess
+
+APPROVED = (AvailabilityStatus.APPROVED.value,)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return make_pki(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    args = [
+        "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
+        "--tls-ca", str(pki.ca.chain), "--tls-crl", str(pki.ca.crl),
+        "--security", "required",
+    ]  # fmt: skip
+    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+    data = tmp_path_factory.mktemp("tls-server")
+    with ServerProcess(
+        data, args=args, ca=pki.ca.chain, client_cert=hospital, workers=2
+    ) as running:
+        feed(running, INS)
+        feed(running, OTHER_INS)
+        yield running
+
+
+def client(server: ServerProcess, pki: DevPki, assertion: etree._Element | None) -> XdsClient:
+    """A client presenting the hospital's certificate and always this very assertion."""
+    source = (lambda _patient: deepcopy(assertion)) if assertion is not None else None
+    return XdsClient(
+        server.url,
+        cert=(pki.hospital.tls_cert, pki.hospital.tls_key),
+        verify=pki.ca.chain,
+        assertions=source,
+        use_zeep=False,
+    )
+
+
+def find(patient: str = INS) -> StoredQueryRequest:
+    return StoredQueryRequest(FindDocumentsQuery(patient_id=patient, statuses=APPROVED))
+
+
+def refused(server: ServerProcess, pki: DevPki, assertion: etree._Element | None, **kw) -> str:
+    with pytest.raises(FaultError) as caught:
+        client(server, pki, assertion).query(find(**kw))
+    assert caught.value.code == "Sender"
+    return caught.value.subcodes[-1]
+
+
+def still_serving(server: ServerProcess, pki: DevPki) -> None:
+    answer = client(server, pki, vihf(pki)).query(find())
+    assert answer.response.status.name == "SUCCESS"
+
+
+# --- the handshake ------------------------------------------------------------------------
+
+
+def _get(server: ServerProcess, pki: DevPki, cert: tuple[Path, Path] | None) -> None:
+    requests.get(
+        f"{server.url}/xds/registry?wsdl",
+        cert=(str(cert[0]), str(cert[1])) if cert else None,
+        verify=str(pki.ca.chain),
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize("who", ["nobody", "stranger", "expired", "revoked"])
+def test_handshake_refuses_a_client_without_a_good_certificate(server, pki, who: str) -> None:
+    establishment = None if who == "nobody" else getattr(pki, who)
+    cert = (establishment.tls_cert, establishment.tls_key) if establishment else None
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _get(server, pki, cert)
+    _get(server, pki, (pki.hospital.tls_cert, pki.hospital.tls_key))
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
+def test_handshake_refuses_tls_1_1(server, pki) -> None:
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(str(pki.ca.chain))
+    context.load_cert_chain(str(pki.hospital.tls_cert), str(pki.hospital.tls_key))
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+    address = ("127.0.0.1", server.port)
+    with socket.create_connection(address, timeout=TIMEOUT) as raw, pytest.raises(ssl.SSLError):
+        context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_signed_vihf_from_our_client_goes_through_iti41_and_iti18(server, pki) -> None:
+    sign = pki.hospital
+    options = VihfOptions(
+        professional_id="899700218896",
+        professional_name="DUPONT Jean",
+        roles=[],
+        structure_id=sign.structure_id,
+        sector="SA01^1.2.250.1.71.4.2.4",
+        patient_id="",
+        software=Software("xds-registry-tests", "0.1.0"),
+    )
+    signer = VihfSigner(options, sign.sign_key, sign.sign_cert)
+    xds_client = XdsClient(
+        server.url,
+        cert=(sign.tls_cert, sign.tls_key),
+        verify=pki.ca.chain,
+        assertions=signer,
+    )
+    metadata = submission(INS)
+    response = xds_client.provide_and_register(
+        metadata, {metadata.documents[0].entry_uuid: b"<ClinicalDocument/>"}
+    )
+    assert response.status.name == "SUCCESS", response
+    answer = xds_client.query(find())  # through zeep and its SecurityPlugin
+    unique_ids = {doc.unique_id for doc in answer.metadata.documents}
+    assert metadata.documents[0].unique_id in unique_ids
+    log = server.log()
+    assert "professional=899700218896" in log and f"structure={sign.structure_id}" in log
+
+
+# --- assertions refused over SOAP -------------------------------------------------------
+
+
+def _tampered(pki: DevPki) -> etree._Element:
+    assertion = vihf(pki)
+    attribute_value(assertion, Attr.SUBJECT_ID).text = "MARTIN Paul"
+    return assertion
+
+
+def _other_key(pki: DevPki) -> etree._Element:
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from pki.assertion import issuer_name
+    from pki.assertion.names import ds, saml
+
+    assertion = vihf(pki, by=pki.stranger)
+    trusted = read_cert(pki.hospital.sign_cert)
+    assertion.find(saml("Issuer")).text = issuer_name(trusted)
+    cert = assertion.find(f".//{ds('X509Certificate')}")
+    cert.text = base64.b64encode(trusted.public_bytes(Encoding.DER)).decode()
+    return assertion
+
+
+CASES: dict[str, tuple[Callable[[DevPki], etree._Element | None], str, str]] = {
+    "no assertion": (lambda pki: None, "wsse:InvalidSecurity", INS),
+    "unsigned": (lambda pki: vihf(pki, sign=False), "wsse:InvalidSecurityToken", INS),
+    "tampered attribute": (_tampered, "wsse:FailedCheck", INS),
+    "signed by another key": (_other_key, "wsse:FailedCheck", INS),
+    "untrusted certificate": (
+        lambda pki: vihf(pki, by=pki.stranger),
+        "wsse:FailedAuthentication",
+        INS,
+    ),
+    "expired": (
+        lambda pki: vihf(pki, now=datetime.now(UTC) - timedelta(hours=1)),
+        "wsse:MessageExpired",
+        INS,
+    ),
+    "wrapped": (lambda pki: wrapped(vihf(pki)), "wsse:FailedCheck", OTHER_INS),
+    "structure not the TLS one": (
+        lambda pki: vihf(pki, structure_id="1750000099"),
+        "wsse:FailedAuthentication",
+        INS,
+    ),
+    "patient not the query's": (lambda pki: vihf(pki), "wsse:FailedAuthentication", OTHER_INS),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_assertion_gets_its_fault_and_the_server_keeps_serving(server, pki, case) -> None:
+    make, subcode, patient = CASES[case]
+    assert refused(server, pki, make(pki), patient=patient) == subcode
+    still_serving(server, pki)
+
+
+def test_replayed_assertion_is_refused_by_every_worker(server, pki) -> None:
+    assertion = vihf(pki)
+    client(server, pki, assertion).query(find())
+    # Each attempt on a new connection, until both workers (two pids) have refused it.
+    pids: set[str] = set()
+    deadline = time.monotonic() + 10
+    while len(pids) < 2 and time.monotonic() < deadline:
+        assert refused(server, pki, assertion) == "wsse:FailedAuthentication"
+        pids = set(re.findall(r" (\d+) INFO soap\.access .*Fault:Sender", server.log()))
+    assert len(pids) >= 2, "the replay was not seen by both workers"
+
+
+def test_cli_query_with_client_certificate_and_signed_vihf(server, pki) -> None:
+    hospital = pki.hospital
+    result = xds(
+        "query", "--patient", INS, "--url", server.url, "--ca", str(pki.ca.chain),
+        "--tls-cert", str(hospital.tls_cert), "--tls-key", str(hospital.tls_key),
+        "--sign-cert", str(hospital.sign_cert), "--sign-key", str(hospital.sign_key),
+        "--professional", "899700218896", "--professional-name", "DUPONT Jean",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    without = xds("query", "--patient", INS, "--url", server.url, "--ca", str(pki.ca.chain))
+    assert without.returncode == 2
