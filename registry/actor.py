@@ -5,26 +5,42 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ebrim.errors import ErrorCode, Transaction, XDSError
-from ebrim.model import Association, Metadata, RegistryObject, RegistryResponse
+from ebrim.model import (
+    Association,
+    DocumentEntry,
+    Metadata,
+    RegistryObject,
+    RegistryResponse,
+    SubmissionSet,
+)
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.validate import validate
 from ebrim.validate.update import validate_update
-from registry import store
+from ebrim.vocabulary import ClassificationScheme as Scheme
+from ebrim.vocabulary import ResponseStatus
+from pki.assertion import Requester
+from registry import audit, store
+from registry.audit import AuditEvent, AuditTransaction, Outcome
 from registry.delete import delete_in
 from registry.patients import Patients
+from registry.policy import Decision, Policy, RequesterKind, Visibility
+from registry.policy.visibility import INVISIBLE_REPRESENTANTS_LEGAUX
 from registry.queries import QueryResult, run_query
 from registry.queries.answer import refused
+from registry.queries.find import answering_id
+from registry.records import Records, record_state
 from registry.register import register_in
 from registry.rejection import Rejected
+from registry.schema import codes, documents
 from registry.settings import RegistrySettings
-from registry.status import StatusPolicy
+from registry.status import StatusPolicy, VersionPolicy
 from registry.storage import write_transaction
 from registry.times import now_dtm
 from registry.update import update_in
@@ -33,6 +49,25 @@ log = logging.getLogger(__name__)
 
 Validator = Callable[..., list[XDSError]]
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """A requester's right to consult one record: the decision and, if allowed, what is visible.
+
+    `visible(unique_id)` is what `Repository.retrieve(..., visible=)` asks (ITI-43): a
+    document the requester may not see answers as an unknown one.
+    """
+
+    decision: Decision
+    visibility: Visibility | None
+    engine: Engine
+
+    def visible(self, unique_id: str) -> bool:
+        if not self.decision.allowed or self.visibility is None:
+            return False
+        with self.engine.connect() as conn:
+            return conn.execute(self.visibility.document_is_visible(unique_id)).first() is not None
 
 
 @dataclass(frozen=True)
@@ -61,15 +96,32 @@ class Registry:
         self.engine = engine
         self.settings = settings
         self.patients = Patients(engine)
+        self.records = Records(engine, self._now)
+        self.policy = Policy.load(settings.access_rules)
         self._clock = clock
         self._validate = validator
 
-    def register(self, metadata: Metadata) -> RegistryResponse:
-        """ITI-42: validate, then register everything or nothing (ITI TF-2b 3.42.4.1.3)."""
-        return self.submit(metadata).response
+    def _now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
 
-    def submit(self, metadata: Metadata) -> Submitted:
+    def register(
+        self, metadata: Metadata, *, requester: Requester | None = None
+    ) -> RegistryResponse:
+        """ITI-42: validate, then register everything or nothing (ITI TF-2b 3.42.4.1.3).
+
+        Feeding needs no authorisation; in the DMP profile the record must be open
+        (`settings.records_required`). The audit event is written with the documents.
+        """
+        return self.submit(metadata, requester=requester).response
+
+    def submit(self, metadata: Metadata, *, requester: Requester | None = None) -> Submitted:
         """`register`, also telling which entryUUID each submitted object received."""
+        submitted = self._submit(metadata, requester)
+        if submitted.response.status is not ResponseStatus.SUCCESS and not submitted.ids:
+            self._audit_failure(AuditTransaction.REGISTER, requester, metadata, submitted.response)
+        return submitted
+
+    def _submit(self, metadata: Metadata, requester: Requester | None) -> Submitted:
         limit = self.settings.max_objects_per_submission
         if len(metadata.objects()) > limit:
             return _failed(
@@ -82,18 +134,49 @@ class Registry:
         if any(f.is_error for f in findings):
             return Submitted(RegistryResponse.from_errors(findings))
         now = now_dtm(self._clock() if self._clock else None)
-        outcome = self._write(lambda conn: register_in(conn, metadata, now=now))
+        required = self.settings.records_required
+
+        def work(conn: Connection) -> Any:
+            registered = register_in(conn, metadata, now=now, require_open_record=required)
+            self._audit_in(conn, AuditTransaction.REGISTER, requester, metadata)
+            return registered
+
+        outcome = self._write(work)
         if isinstance(outcome, RegistryResponse):
             return Submitted(_with_findings(findings, outcome))
         return Submitted(RegistryResponse.from_errors(findings), outcome.ids)
 
-    def update(self, metadata: Metadata, *, policy: StatusPolicy | None = None) -> RegistryResponse:
+    def update(
+        self,
+        metadata: Metadata,
+        *,
+        policy: StatusPolicy | None = None,
+        version_policy: VersionPolicy | None = None,
+        requester: Requester | None = None,
+    ) -> RegistryResponse:
         """ITI-57 Update Document Set: validate, then apply every operation or none.
 
         New DocumentEntry and Folder versions, UpdateAvailabilityStatus and new associations
         (see `registry.update`). `policy` is asked about each status change once the rules
-        allow it, with the caller's rights in mind (the DMP: deletion by the author only).
+        allow it, with the caller's rights in mind (the DMP: deletion by the author only);
+        `version_policy` about each new version (who may change the masking flags). With a
+        `requester` and no policies given, those of `registry.policy.updates` apply.
         """
+        if requester is not None:
+            policy = policy or self.policy.status_policy(requester)
+            version_policy = version_policy or self.policy.version_policy(requester)
+        response = self._update(metadata, policy, version_policy, requester)
+        if response.status is not ResponseStatus.SUCCESS:
+            self._audit_failure(AuditTransaction.UPDATE, requester, metadata, response)
+        return response
+
+    def _update(
+        self,
+        metadata: Metadata,
+        policy: StatusPolicy | None,
+        version_policy: VersionPolicy | None,
+        requester: Requester | None,
+    ) -> RegistryResponse:
         limit = self.settings.max_objects_per_submission
         if len(metadata.objects()) > limit:
             return _failed(
@@ -108,26 +191,139 @@ class Registry:
         if any(f.is_error for f in findings):
             return RegistryResponse.from_errors(findings)
         now = now_dtm(self._clock() if self._clock else None)
-        outcome = self._write(
-            lambda conn: update_in(conn, metadata, now=now, profile=profile, policy=policy)
-        )
+
+        def work(conn: Connection) -> Any:
+            updated = update_in(
+                conn,
+                metadata,
+                now=now,
+                profile=profile,
+                policy=policy,
+                version_policy=version_policy,
+            )
+            self._audit_in(conn, AuditTransaction.UPDATE, requester, metadata)
+            return updated
+
+        outcome = self._write(work)
         if isinstance(outcome, RegistryResponse):
             return _with_findings(findings, outcome)
         return RegistryResponse.from_errors(findings)
 
-    def delete(self, object_ids: Sequence[str]) -> RegistryResponse:
+    def delete(
+        self, object_ids: Sequence[str], *, requester: Requester | None = None
+    ) -> RegistryResponse:
         """ITI-62 Delete Document Set: remove these metadata objects, all or none (RMD).
 
         Unknown ids answer UnresolvedReferenceException, objects an association kept would
         still point at ReferencesExistException (see `registry.delete`).
         """
         if not object_ids:
-            return _failed(ErrorCode.XDSRegistryError, "no object to remove").response
+            response = _failed(ErrorCode.XDSRegistryError, "no object to remove").response
+            self._audit_failure(AuditTransaction.DELETE, requester, None, response)
+            return response
         now = now_dtm(self._clock() if self._clock else None)
-        outcome = self._write(lambda conn: delete_in(conn, object_ids, now=now))
+
+        def work(conn: Connection) -> Any:
+            described = _documents_of(conn, object_ids)
+            patient = described[0][1] if described else None
+            delete_in(conn, object_ids, now=now)
+            event = audit.event_for(
+                AuditTransaction.DELETE,
+                Outcome.SUCCESS,
+                requester,
+                kind=self._kind(requester),
+                patient_id=patient,
+                document_ids=[uid for uid, _p, _s in described] or list(object_ids),
+                secret=any(secret for _u, _p, secret in described),
+            )
+            audit.write_event(conn, event, self._now())
+
+        outcome = self._write(work)
         if isinstance(outcome, RegistryResponse):
+            self._audit_failure(AuditTransaction.DELETE, requester, None, outcome, object_ids)
             return outcome
         return RegistryResponse.from_errors([])
+
+    # --- audit ---------------------------------------------------------------------------------
+
+    def _kind(self, requester: Requester | None) -> RequesterKind | None:
+        return self.policy.kind_of(requester) if requester is not None else None
+
+    def _audit_in(
+        self,
+        conn: Connection,
+        transaction: AuditTransaction,
+        requester: Requester | None,
+        metadata: Metadata,
+    ) -> None:
+        """The success event of a write, in its own transaction."""
+        audit.write_event(conn, self._event_about(transaction, requester, metadata), self._now())
+
+    def _event_about(
+        self,
+        transaction: AuditTransaction,
+        requester: Requester | None,
+        metadata: Metadata | None,
+        outcome: Outcome = Outcome.SUCCESS,
+        detail: str | None = None,
+        object_ids: Sequence[str] = (),
+    ) -> AuditEvent:
+        docs = metadata.documents if metadata is not None else ()
+        sets = metadata.submission_sets if metadata is not None else ()
+        owners: list[DocumentEntry | SubmissionSet] = [*docs, *sets]
+        patient = next((o.patient_id for o in owners if o.patient_id), None)
+        return audit.event_for(
+            transaction,
+            outcome,
+            requester,
+            kind=self._kind(requester),
+            patient_id=patient,
+            document_ids=[d.unique_id or d.entry_uuid for d in docs] or list(object_ids),
+            secret=any(
+                (c.code, c.scheme)
+                == (INVISIBLE_REPRESENTANTS_LEGAUX.code, INVISIBLE_REPRESENTANTS_LEGAUX.scheme)
+                for d in docs
+                for c in d.confidentiality_codes
+            ),
+            detail=detail,
+        )
+
+    def _audit_failure(
+        self,
+        transaction: AuditTransaction,
+        requester: Requester | None,
+        metadata: Metadata | None,
+        response: RegistryResponse,
+        object_ids: Sequence[str] = (),
+    ) -> None:
+        """A refused write leaves a failure event, in a transaction of its own."""
+        detail = "; ".join(f"{e.code.value}: {e.message}" for e in response.errors if e.is_error)
+        event = self._event_about(
+            transaction, requester, metadata, Outcome.FAILURE, detail, object_ids
+        )
+        self.record_event(event)
+
+    def record_event(self, event: AuditEvent) -> bool:
+        """Append an audit event in its own transaction (retrieves, refusals); False on failure."""
+        try:
+            with write_transaction(self.engine) as conn:
+                audit.write_event(conn, event, self._now())
+        except OperationalError as exc:
+            log.error("audit event not recorded (%s): %s", event.transaction, exc)
+            return False
+        return True
+
+    def audit_history(
+        self, patient_id: str, *, viewer_kind: RequesterKind | str = RequesterKind.PATIENT
+    ) -> list[AuditEvent]:
+        """Who accessed the patient's record, oldest first.
+
+        A legal representative does not see the secret accesses (those touching documents
+        hidden from them, see `registry.audit`).
+        """
+        secret_visible = RequesterKind(viewer_kind) is not RequesterKind.LEGAL_REPRESENTATIVE
+        with self.engine.connect() as conn:
+            return audit.history(conn, patient_id, include_secret=secret_visible)
 
     def _write(self, work: Callable[[Connection], _T]) -> _T | RegistryResponse:
         """Run `work` in a write transaction; a refusal or a failure becomes the response.
@@ -154,19 +350,96 @@ class Registry:
                 ).response
         raise AssertionError("unreachable")
 
-    def query(self, request: StoredQueryRequest) -> QueryResult:
+    def consultation(self, requester: Requester) -> Consultation:
+        """May `requester` consult the record its assertion names, and what may it see."""
+        now = self._now()
+        with self.engine.connect() as conn:
+            patient = answering_id(conn, requester.patient_id) if requester.patient_id else ""
+            decision = self.policy.decide_consultation(requester, record_state(conn, patient, now))
+        visibility = self.policy.visibility(requester, patient) if decision.allowed else None
+        return Consultation(decision, visibility, self.engine)
+
+    def query(
+        self, request: StoredQueryRequest, *, requester: Requester | None = None
+    ) -> QueryResult:
         """ITI-18: answer a parsed stored query (ObjectRef or LeafClass) from SQL.
 
         Failures are answers, not exceptions: XDSTooManyResults beyond
         `settings.max_query_results` objects, XDSResultNotSinglePatient for a LeafClass
         answer about several patients, XDSRegistryBusy when the database is unavailable.
+        With a `requester`, the policy decides first (LocalPolicyRestrictionError when it
+        refuses) and the answer holds only what the requester may see, counted as such.
+        Every query leaves an audit event.
         """
+        decision: Decision | None = None
         try:
+            scope = None
+            if requester is not None:
+                consultation = self.consultation(requester)
+                decision = consultation.decision
+                if not decision.allowed:
+                    result = refused(ErrorCode.LocalPolicyRestrictionError, decision.reason)
+                    return self._audited_query(request, requester, decision, result)
+                scope = consultation.visibility
             with self.engine.connect() as conn:
-                return run_query(conn, request, self.settings)
+                result = run_query(conn, request, self.settings, scope)
+                found = _documents_of(conn, result.ids) if result.ids else []
         except OperationalError as exc:
             log.warning("registry database unavailable: %s", exc)
             return refused(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
+        return self._audited_query(request, requester, decision, result, found)
+
+    def _audited_query(
+        self,
+        request: StoredQueryRequest,
+        requester: Requester | None,
+        decision: Decision | None,
+        result: QueryResult,
+        found: Sequence[tuple[str, str, bool]] = (),
+    ) -> QueryResult:
+        success = result.response.status is ResponseStatus.SUCCESS
+        patient = getattr(request.query, "patient_id", None) or next(
+            (p for _u, p, _s in found), None
+        )
+        event = audit.event_for(
+            AuditTransaction.QUERY,
+            Outcome.SUCCESS if success else Outcome.FAILURE,
+            requester,
+            kind=decision.kind if decision else None,
+            patient_id=patient,
+            document_ids=[uid for uid, _p, _s in found],
+            emergency=bool(decision and decision.emergency),
+            secret=any(secret for _u, _p, secret in found),
+            detail=None if success else "; ".join(e.message for e in result.response.errors),
+        )
+        if not self.record_event(event):
+            return refused(ErrorCode.XDSRegistryBusy, "the access could not be traced; retry")
+        return result
+
+    def audit_retrieve(
+        self,
+        requester: Requester | None,
+        consultation: Consultation | None,
+        unique_ids: Sequence[str],
+        *,
+        success: bool,
+    ) -> bool:
+        """The audit event of an ITI-43 retrieve (the SOAP layer calls it after the repository)."""
+        decision = consultation.decision if consultation else None
+        with self.engine.connect() as conn:
+            found = _documents_of(conn, unique_ids, by_unique_id=True)
+        event = audit.event_for(
+            AuditTransaction.RETRIEVE,
+            Outcome.SUCCESS if success else Outcome.FAILURE,
+            requester,
+            kind=decision.kind if decision else None,
+            patient_id=next((p for _u, p, _s in found), None),
+            document_ids=list(unique_ids),
+            emergency=bool(decision and decision.emergency),
+            secret=any(secret for _u, _p, secret in found),
+            detail=decision.reason if decision and not decision.allowed else None,
+        )
+        return self.record_event(event)
 
     def get(self, entry_uuid: str) -> RegistryObject | None:
         """The stored object with this entryUUID (document, submission set, folder, association)."""
@@ -189,6 +462,33 @@ class Registry:
             return store.load_associations(conn, source=source, target=target)
 
 
+def _documents_of(
+    conn: Connection, ids: Sequence[str], *, by_unique_id: bool = False
+) -> list[tuple[str, str, bool]]:
+    """(uniqueId, patient id, secret) of the documents among `ids` (entryUUIDs or uniqueIds)."""
+    doc = documents.c
+    flag = INVISIBLE_REPRESENTANTS_LEGAUX
+    secret = (
+        select(codes.c.object_uuid)
+        .where(
+            and_(
+                codes.c.object_uuid == doc.entry_uuid,
+                codes.c.scheme == Scheme.DOC_CONFIDENTIALITY_CODE.value,
+                codes.c.code == flag.code,
+                codes.c.coding_scheme == flag.scheme,
+            )
+        )
+        .exists()
+    )
+    key = doc.unique_id if by_unique_id else doc.entry_uuid
+    rows = conn.execute(
+        select(doc.unique_id, doc.patient_id, secret)
+        .where(key.in_(list(ids)))
+        .order_by(doc.unique_id)
+    ).all()
+    return [(row[0], row[1], bool(row[2])) for row in rows]
+
+
 def _failed(code: ErrorCode, message: str) -> Submitted:
     return Submitted(RegistryResponse.from_errors([XDSError(code, message)]))
 
@@ -198,4 +498,4 @@ def _with_findings(findings: list[XDSError], response: RegistryResponse) -> Regi
     return RegistryResponse.from_errors([*findings, *response.errors])
 
 
-__all__ = ["Registry", "Submitted"]
+__all__ = ["Consultation", "Registry", "Submitted"]

@@ -20,6 +20,7 @@ from ebrim.vocabulary import AvailabilityStatus
 from registry import store
 from registry.lifecycle import Lifecycle
 from registry.patients import is_active, merged_into
+from registry.records import is_open
 from registry.rejection import Rejected, describe, error, new_uuid
 from registry.schema import documents, unique_ids
 
@@ -35,9 +36,14 @@ class Registered:
     objects: tuple[RegistryObject, ...]
 
 
-def register_in(conn: Connection, metadata: Metadata, *, now: str) -> Registered:
-    """Check `metadata` against the registry and store it, in the caller's transaction."""
-    check_patients(conn, metadata)
+def register_in(
+    conn: Connection, metadata: Metadata, *, now: str, require_open_record: bool = False
+) -> Registered:
+    """Check `metadata` against the registry and store it, in the caller's transaction.
+
+    `require_open_record` (the DMP): the patient's record must be open, too.
+    """
+    check_patients(conn, metadata, require_open_record=require_open_record)
     ids = submitted_ids(metadata)
     check_fresh_uuids(conn, ids.values())
     check_unique_ids(conn, metadata)
@@ -70,7 +76,9 @@ def submitted_ids(metadata: Metadata) -> dict[str, str]:
     }
 
 
-def check_patients(conn: Connection, metadata: Metadata) -> None:
+def check_patients(
+    conn: Connection, metadata: Metadata, *, require_open_record: bool = False
+) -> None:
     objects: list[DocumentEntry | SubmissionSet | Folder] = [
         *metadata.submission_sets,
         *metadata.documents,
@@ -85,6 +93,14 @@ def check_patients(conn: Connection, metadata: Metadata) -> None:
                 error(
                     ErrorCode.XDSUnknownPatientId,
                     f"patient id {patient_id} is {why}",
+                    patient_id,
+                )
+            )
+        elif require_open_record and not is_open(conn, patient_id):
+            errors.append(
+                error(
+                    ErrorCode.XDSUnknownPatientId,
+                    f"patient id {patient_id} has no open record (never opened, or closed)",
                     patient_id,
                 )
             )

@@ -26,6 +26,8 @@ from registry.rejection import describe, error
 
 # Given the object, its status now and the status asked, an error when the caller may not.
 StatusPolicy = Callable[[RegistryObject, str, str], XDSError | None]
+# Given an object's latest version and the new version asked, an error when the caller may not.
+VersionPolicy = Callable[[DocumentEntry | Folder, DocumentEntry | Folder], XDSError | None]
 
 
 @dataclass(frozen=True)
@@ -119,4 +121,4 @@ def _status_may_change(conn: Connection, link: Association) -> bool:
     return False
 
 
-__all__ = ["StatusChange", "StatusPolicy", "plan_status_change"]
+__all__ = ["StatusChange", "StatusPolicy", "VersionPolicy", "plan_status_change"]

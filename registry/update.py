@@ -42,7 +42,7 @@ from registry.register import (
 )
 from registry.rejection import Rejected, describe, error
 from registry.schema import associations
-from registry.status import StatusChange, StatusPolicy, plan_status_change
+from registry.status import StatusChange, StatusPolicy, VersionPolicy, plan_status_change
 from registry.versions import NewVersion, plan_version, propagated_memberships
 
 APPROVED = AvailabilityStatus.APPROVED.value
@@ -60,14 +60,19 @@ def update_in(
     now: str,
     profile: Profile = Profile.GENERIC,
     policy: StatusPolicy | None = None,
+    version_policy: VersionPolicy | None = None,
 ) -> Registered:
-    """Check an ITI-57 request against the registry and apply it, in the caller's transaction."""
+    """Check an ITI-57 request against the registry and apply it, in the caller's transaction.
+
+    `version_policy` is asked about each new DocumentEntry or Folder version (the DMP:
+    who may change the masking flags), given the previous version and the new one.
+    """
     check_patients(conn, metadata)
     ids = submitted_ids(metadata)
     check_fresh_uuids(conn, ids.values())
     check_unique_ids(conn, Metadata(submission_sets=metadata.submission_sets))
     plan = _Plan(conn, metadata, ids, now)
-    plan.check(profile, policy)
+    plan.check(profile, policy, version_policy)
     return plan.write()
 
 
@@ -87,7 +92,12 @@ class _Plan:
         # ebrim.validate made sure there is exactly one.
         return self.metadata.submission_sets[0]
 
-    def check(self, profile: Profile, policy: StatusPolicy | None) -> None:
+    def check(
+        self,
+        profile: Profile,
+        policy: StatusPolicy | None,
+        version_policy: VersionPolicy | None = None,
+    ) -> None:
         ss = self.submission_set
         holding = {
             a.target: a
@@ -105,6 +115,9 @@ class _Plan:
             )
             if planned is not None:
                 self.versions.append(planned)
+                refusal = version_policy(planned.previous, obj) if version_policy else None
+                if refusal is not None:
+                    self.errors.append(refusal)
         new_objects: dict[str, RegistryObject] = {v.obj.entry_uuid: v.obj for v in self.versions}
         replaced = {v.previous.entry_uuid: v.obj for v in self.versions}
         for link in self.metadata.associations:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from cda import CDA_MIME_TYPE, CdaError, compare, header_of, is_cda_stream, parse_cda
@@ -320,12 +320,22 @@ class Repository:
 
     # --- ITI-43 --------------------------------------------------------------------------
 
-    def retrieve(self, requests: Sequence[DocumentRequest]) -> RetrieveResult:
-        """ITI-43: Success when all are found, PartialSuccess when some, Failure when none."""
+    def retrieve(
+        self,
+        requests: Sequence[DocumentRequest],
+        *,
+        visible: Callable[[str], bool] | None = None,
+    ) -> RetrieveResult:
+        """ITI-43: Success when all are found, PartialSuccess when some, Failure when none.
+
+        `visible(unique_id)` (the registry's access policy, `Registry.consultation`) says
+        whether the requester may see a document: one it may not is answered exactly as a
+        document this repository does not hold, so that its existence does not leak.
+        """
         errors: list[XDSError] = []
         found: list[RetrievedDocument] = []
         for request in requests:
-            document = self._retrieve_one(request, errors)
+            document = self._retrieve_one(request, errors, visible)
             if document is not None:
                 found.append(document)
         if not errors:
@@ -338,7 +348,10 @@ class Repository:
         return RetrieveResult(RegistryResponse(status, tuple(errors)), tuple(found))
 
     def _retrieve_one(
-        self, request: DocumentRequest, errors: list[XDSError]
+        self,
+        request: DocumentRequest,
+        errors: list[XDSError],
+        visible: Callable[[str], bool] | None = None,
     ) -> RetrievedDocument | None:
         unique_id = request.document_unique_id
         if request.repository_unique_id != self.repository_unique_id:
@@ -351,12 +364,15 @@ class Repository:
                 )
             )
             return None
-        try:
-            entry = self.store.lookup(unique_id)
-        except StoreError as exc:
-            log.error("ITI-43 %s: %s", unique_id, exc)
-            errors.append(_error(ErrorCode.XDSRepositoryError, str(exc), unique_id))
-            return None
+        if visible is not None and not visible(unique_id):
+            entry = None
+        else:
+            try:
+                entry = self.store.lookup(unique_id)
+            except StoreError as exc:
+                log.error("ITI-43 %s: %s", unique_id, exc)
+                errors.append(_error(ErrorCode.XDSRepositoryError, str(exc), unique_id))
+                return None
         if entry is None:
             message = f"document {unique_id} is not in repository {self.repository_unique_id}"
             errors.append(_error(ErrorCode.XDSDocumentUniqueIdError, message, unique_id))

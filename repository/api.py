@@ -58,8 +58,16 @@ class DocumentRepository(Protocol):
         """ITI-41: `documents` maps each DocumentEntry id of `metadata` to its bytes."""
         ...
 
-    def retrieve(self, requests: Sequence[DocumentRequest]) -> RetrieveResult:
-        """ITI-43: every requested document this repository holds, in request order."""
+    def retrieve(
+        self,
+        requests: Sequence[DocumentRequest],
+        *,
+        visible: Callable[[str], bool] | None = None,
+    ) -> RetrieveResult:
+        """ITI-43: every requested document this repository holds, in request order.
+
+        A document for which `visible(unique_id)` is false is answered as an unknown one.
+        """
         ...
 
     def remove(self, requests: Sequence[DocumentRequest]) -> RegistryResponse:

@@ -4,7 +4,8 @@
 which turns the typed parameters into a `Selection` (per kind of object, a SELECT of
 entryUUIDs); `answer` then applies the result limit, loads LeafClass bodies in one query
 per table, and checks that a LeafClass answer is about one patient. `levels` first
-hides, from a consumer at $MetadataLevel 1 (the default), what metadata update created.
+hides, from a consumer at $MetadataLevel 1 (the default), what metadata update created;
+`visible` narrows the answer to what one requester may see (`scope`, see that module).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 from ebrim.storedquery import (
     FindDocumentsByReferenceIdQuery,
@@ -35,44 +36,61 @@ from ebrim.storedquery import (
 from registry.queries import find, get, related
 from registry.queries.answer import QueryResult, Selection, answer
 from registry.queries.levels import for_level
+from registry.queries.visible import Scope, restrict
 from registry.settings import RegistrySettings
 
-Selector = Callable[[Connection, Any], Selection]
+# (connection, query, the visible documents or None when unrestricted) -> Selection
+Selector = Callable[[Connection, Any, "Select[Any] | None"], Selection]
+
+
+def _patient_wide(build: Callable[[Connection, Any], Selection]) -> Selector:
+    """The patient-wide queries: `restrict` alone narrows them."""
+    return lambda conn, query, _visible: build(conn, query)
 
 
 def _by_id(build: Callable[[Any], Selection]) -> Selector:
     """The queries by id need no lookup before building their SQL."""
-    return lambda _conn, query: build(query)
+    return lambda _conn, query, _visible: build(query)
+
+
+def _from_document(build: Callable[[Any, Select[Any] | None], Selection]) -> Selector:
+    """The queries whose answer derives from a named document: it must be visible itself."""
+    return lambda _conn, query, visible: build(query, visible)
 
 
 SELECTORS: dict[type, Selector] = {
-    FindDocumentsQuery: find.find_documents,
-    FindDocumentsByReferenceIdQuery: find.find_documents,
-    FindSubmissionSetsQuery: find.find_submission_sets,
-    FindFoldersQuery: find.find_folders,
-    GetAllQuery: find.get_all,
+    FindDocumentsQuery: _patient_wide(find.find_documents),
+    FindDocumentsByReferenceIdQuery: _patient_wide(find.find_documents),
+    FindSubmissionSetsQuery: _patient_wide(find.find_submission_sets),
+    FindFoldersQuery: _patient_wide(find.find_folders),
+    GetAllQuery: _patient_wide(find.get_all),
     GetDocumentsQuery: _by_id(get.get_documents),
     GetFoldersQuery: _by_id(get.get_folders),
     GetAssociationsQuery: _by_id(get.get_associations),
     GetDocumentsAndAssociationsQuery: _by_id(get.get_documents_and_associations),
-    GetSubmissionSetsQuery: _by_id(get.get_submission_sets),
+    GetSubmissionSetsQuery: _from_document(get.get_submission_sets),
     GetSubmissionSetAndContentsQuery: _by_id(get.get_submission_set_and_contents),
     GetFolderAndContentsQuery: _by_id(get.get_folder_and_contents),
-    GetFoldersForDocumentQuery: _by_id(get.get_folders_for_document),
-    GetRelatedDocumentsQuery: _by_id(related.get_related_documents),
+    GetFoldersForDocumentQuery: _from_document(get.get_folders_for_document),
+    GetRelatedDocumentsQuery: _from_document(related.get_related_documents),
 }
 
 
 def run_query(
-    conn: Connection, request: StoredQueryRequest, settings: RegistrySettings
+    conn: Connection,
+    request: StoredQueryRequest,
+    settings: RegistrySettings,
+    scope: Scope | None = None,
 ) -> QueryResult:
-    """Answer one parsed stored query on `conn` (reads only)."""
-    selection = for_level(
-        SELECTORS[type(request.query)](conn, request.query), request.metadata_level
-    )
+    """Answer one parsed stored query on `conn` (reads only), within `scope` when given."""
+    visible = scope.documents() if scope is not None else None
+    selection = SELECTORS[type(request.query)](conn, request.query, visible)
+    if scope is not None:
+        selection = restrict(selection, scope)
+    selection = for_level(selection, request.metadata_level)
     result = answer(conn, selection, request, settings)
     response = dataclasses.replace(result.response, request_id=request.request_id)
     return dataclasses.replace(result, response=response)
 
 
-__all__ = ["QueryResult", "Selection", "run_query"]
+__all__ = ["QueryResult", "Scope", "Selection", "run_query"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Table, false, or_, select
+from sqlalchemy import ColumnElement, Select, Table, false, or_, select
 
 from ebrim.storedquery import (
     GetAssociationsQuery,
@@ -82,12 +82,23 @@ def get_documents_and_associations(query: GetDocumentsAndAssociationsQuery) -> S
     return Selection(documents=docs, associations=touching(docs))
 
 
-def get_submission_sets(query: GetSubmissionSetsQuery) -> Selection:
-    """The submission sets holding any of the objects, and those HasMember associations."""
+def get_submission_sets(
+    query: GetSubmissionSetsQuery, visible: Select[Any] | None = None
+) -> Selection:
+    """The submission sets holding any of the objects, and those HasMember associations.
+
+    With `visible`, a named document must be one of them (a hidden one names nothing).
+    """
     a = associations.c
+    named: list[ColumnElement[bool]] = [a.target_uuid.in_(list(query.uuids))]
+    if visible is not None:
+        named_documents = select(documents.c.entry_uuid).where(
+            documents.c.entry_uuid.in_(list(query.uuids))
+        )
+        named.append(or_(a.target_uuid.in_(visible), a.target_uuid.not_in(named_documents)))
     links = select(a.entry_uuid).where(
         a.association_type == HAS_MEMBER,
-        a.target_uuid.in_(list(query.uuids)),
+        *named,
         a.source_uuid.in_(select(submission_sets.c.entry_uuid)),
     )
     holders = select(a.source_uuid).where(a.entry_uuid.in_(links))
@@ -159,9 +170,13 @@ def get_folder_and_contents(query: GetFolderAndContentsQuery) -> Selection:
     )
 
 
-def get_folders_for_document(query: GetFoldersForDocumentQuery) -> Selection:
+def get_folders_for_document(
+    query: GetFoldersForDocumentQuery, visible: Select[Any] | None = None
+) -> Selection:
     """The folders that have the document (any version with that uniqueId) as a member."""
     docs = by_id(documents, single(query.uuid), single(query.unique_id))
+    if visible is not None:
+        docs = docs.where(documents.c.entry_uuid.in_(visible))
     a = associations.c
     holders = select(a.source_uuid).where(a.association_type == HAS_MEMBER, a.target_uuid.in_(docs))
     return Selection(folders=select(folders.c.entry_uuid).where(folders.c.entry_uuid.in_(holders)))

@@ -22,8 +22,13 @@ from registry.queries.get import by_id, single
 from registry.schema import associations, documents
 
 
-def get_related_documents(query: GetRelatedDocumentsQuery) -> Selection:
+def get_related_documents(
+    query: GetRelatedDocumentsQuery, visible: Select[Any] | None = None
+) -> Selection:
+    """With `visible`, a hidden document relates to nothing, as an unknown one."""
     origin = by_id(documents, single(query.uuid), single(query.unique_id))
+    if visible is not None:
+        origin = origin.where(documents.c.entry_uuid.in_(visible))
     a = associations.c
     typed = a.association_type.in_(list(query.association_types))
     others = (

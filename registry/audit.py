@@ -1,0 +1,162 @@
+"""The audit trail: one event per transaction, in an append-only table.
+
+Register, update and delete write their event in the same database transaction as the
+action (a rolled-back action leaves no success event); a refused one writes a failure
+event in a transaction of its own. Queries and retrieves write theirs after reading.
+
+An event is `secret` when it touches a document flagged INVISIBLE_REPRESENTANTS_LEGAUX:
+such accesses to a minor's record are hidden from the minor's legal representatives
+when they read the access history (DESIGN.md §5 "Every access is traced").
+Sending events as DICOM audit messages over syslog is not done here (`registry.audit_xml`
+renders the message).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from pki.assertion import Requester
+from registry.policy.decide import RequesterKind, purpose_of
+from registry.records_schema import audit_events
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"  # refused by the rules or the policy, or failed
+
+
+class AuditTransaction(StrEnum):
+    REGISTER = "ITI-42"
+    QUERY = "ITI-18"
+    RETRIEVE = "ITI-43"
+    UPDATE = "ITI-57"
+    DELETE = "ITI-62"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who did what to whose record, how it ended, and whether it was an emergency."""
+
+    transaction: str
+    outcome: Outcome
+    patient_id: str | None = None
+    document_ids: tuple[str, ...] = ()
+    requester_kind: str | None = None
+    professional_id: str | None = None
+    professional_name: str | None = None
+    structure_id: str | None = None
+    software: str | None = None
+    purpose_of_use: str | None = None
+    authentication_mode: str | None = None
+    emergency: bool = False
+    secret: bool = False
+    detail: str | None = None
+    occurred_at: datetime | None = None
+
+
+def event_for(
+    transaction: str,
+    outcome: Outcome,
+    requester: Requester | None,
+    *,
+    kind: RequesterKind | None = None,
+    patient_id: str | None = None,
+    document_ids: Sequence[str] = (),
+    emergency: bool = False,
+    secret: bool = False,
+    detail: str | None = None,
+) -> AuditEvent:
+    """An event naming the requester (None: an unauthenticated, in-process caller)."""
+    who: dict[str, Any] = {}
+    if requester is not None:
+        software = requester.software
+        who = {
+            "requester_kind": (kind or RequesterKind.PROFESSIONAL).value,
+            "professional_id": requester.professional_id,
+            "professional_name": requester.name,
+            "structure_id": requester.structure_id,
+            "software": f"{software.name} {software.version}".strip() if software else None,
+            "purpose_of_use": purpose_of(requester),
+            "authentication_mode": requester.authentication_mode,
+        }
+    return AuditEvent(
+        transaction=transaction,
+        outcome=outcome,
+        patient_id=patient_id or (requester.patient_id if requester else None),
+        document_ids=tuple(document_ids),
+        emergency=emergency,
+        secret=secret,
+        detail=detail,
+        **who,
+    )
+
+
+def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
+    """Append `event` in the caller's transaction."""
+    values = {
+        name: getattr(event, name)
+        for name in (
+            "transaction",
+            "patient_id",
+            "requester_kind",
+            "professional_id",
+            "professional_name",
+            "structure_id",
+            "software",
+            "purpose_of_use",
+            "authentication_mode",
+            "emergency",
+            "secret",
+            "detail",
+        )
+    }
+    conn.execute(
+        insert(audit_events).values(
+            outcome=event.outcome.value,
+            occurred_at=event.occurred_at or now,
+            document_ids=json.dumps(list(event.document_ids)),
+            **values,
+        )
+    )
+
+
+def history(conn: Connection, patient_id: str, *, include_secret: bool = True) -> list[AuditEvent]:
+    """The patient's events, oldest first."""
+    e = audit_events.c
+    query = select(audit_events).where(e.patient_id == patient_id)
+    if not include_secret:
+        query = query.where(e.secret.is_(False))
+    return [_event(row) for row in conn.execute(query.order_by(e.id))]
+
+
+def _event(row: Row[Any]) -> AuditEvent:
+    when = row.occurred_at
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return AuditEvent(
+        transaction=row.transaction,
+        outcome=Outcome(row.outcome),
+        patient_id=row.patient_id,
+        document_ids=tuple(json.loads(row.document_ids)),
+        requester_kind=row.requester_kind,
+        professional_id=row.professional_id,
+        professional_name=row.professional_name,
+        structure_id=row.structure_id,
+        software=row.software,
+        purpose_of_use=row.purpose_of_use,
+        authentication_mode=row.authentication_mode,
+        emergency=bool(row.emergency),
+        secret=bool(row.secret),
+        detail=row.detail,
+        occurred_at=when,
+    )
+
+
+__all__ = ["AuditEvent", "AuditTransaction", "Outcome", "event_for", "history", "write_event"]
