@@ -279,12 +279,7 @@ class Registry:
             kind=self._kind(requester),
             patient_id=patient,
             document_ids=[d.unique_id or d.entry_uuid for d in docs] or list(object_ids),
-            secret=any(
-                (c.code, c.scheme)
-                == (INVISIBLE_REPRESENTANTS_LEGAUX.code, INVISIBLE_REPRESENTANTS_LEGAUX.scheme)
-                for d in docs
-                for c in d.confidentiality_codes
-            ),
+            secret=any(_audited(d)[2] for d in docs),
             detail=detail,
         )
 
@@ -383,7 +378,10 @@ class Registry:
                 scope = consultation.visibility
             with self.engine.connect() as conn:
                 result = run_query(conn, request, self.settings, scope)
-                found = _documents_of(conn, result.ids) if result.ids else []
+                if result.metadata is not None:  # LeafClass: the audit needs no second read
+                    found = [_audited(d) for d in result.metadata.documents]
+                else:
+                    found = _documents_of(conn, result.ids) if result.ids else []
         except OperationalError as exc:
             log.warning("registry database unavailable: %s", exc)
             return refused(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
@@ -460,6 +458,13 @@ class Registry:
         """Stored associations from `source` and/or to `target`."""
         with self.engine.connect() as conn:
             return store.load_associations(conn, source=source, target=target)
+
+
+def _audited(document: DocumentEntry) -> tuple[str, str, bool]:
+    """(uniqueId, patient id, secret) of a document, as `_documents_of` reads them."""
+    flag = (INVISIBLE_REPRESENTANTS_LEGAUX.code, INVISIBLE_REPRESENTANTS_LEGAUX.scheme)
+    secret = any((c.code, c.scheme) == flag for c in document.confidentiality_codes)
+    return document.unique_id or "", document.patient_id or "", secret
 
 
 def _documents_of(
