@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Table, exists, or_, select
+from sqlalchemy import ColumnElement, Table, exists, or_, select
 
 from ebrim.vocabulary import AvailabilityStatus
 from registry.queries.answer import Selection
@@ -26,39 +26,49 @@ from registry.schema import associations, documents, folders
 DEPRECATED = AvailabilityStatus.DEPRECATED.value
 
 
-def _older_versions(table: Table) -> Select[Any]:
-    """entryUUIDs of `table` that a later version of the same logicalId supersedes."""
-    newer = table.alias(f"newer_{table.name}")
-    return select(table.c.entry_uuid).where(
-        exists().where(newer.c.logical_id == table.c.logical_id, newer.c.version > table.c.version)
+def _superseded(table: Any) -> ColumnElement[bool]:
+    """A row of `table` (or of its alias) that a later version of its logicalId supersedes.
+
+    Correlated to the row, so that the (logical_id, version) index answers it per row:
+    an uncorrelated "entryUUIDs of every older version" subquery scans the whole table.
+    """
+    newer = table.alias()
+    return exists().where(
+        newer.c.logical_id == table.c.logical_id, newer.c.version > table.c.version
     )
+
+
+def _links_superseded(table: Table, end: ColumnElement[Any]) -> ColumnElement[bool]:
+    """An association end that names a superseded version in `table`."""
+    named = table.alias()
+    return exists().where(named.c.entry_uuid == end, _superseded(named))
 
 
 def for_level(selection: Selection, level: int | None) -> Selection:
     """`selection` as a consumer of `level` (None: 1) may see it."""
     if level == 2:
         return selection
-    old_documents, old_folders = _older_versions(documents), _older_versions(folders)
     docs = selection.documents
     if docs is not None:
         docs = select(documents.c.entry_uuid).where(
-            documents.c.entry_uuid.in_(docs), documents.c.entry_uuid.not_in(old_documents)
+            documents.c.entry_uuid.in_(docs), ~_superseded(documents)
         )
     folder_ids = selection.folders
     if folder_ids is not None:
         folder_ids = select(folders.c.entry_uuid).where(
             folders.c.entry_uuid.in_(folder_ids),
-            folders.c.entry_uuid.not_in(old_folders),
+            ~_superseded(folders),
             folders.c.status != DEPRECATED,
         )
     links = selection.associations
     if links is not None:
         a = associations.c
         hidden = or_(
-            a.source_uuid.in_(old_documents),
-            a.target_uuid.in_(old_documents),
-            a.source_uuid.in_(old_folders),
-            a.target_uuid.in_(old_folders),
+            *(
+                _links_superseded(table, end)
+                for table in (documents, folders)
+                for end in (a.source_uuid, a.target_uuid)
+            )
         )
         links = select(a.entry_uuid).where(a.entry_uuid.in_(links), a.status != DEPRECATED, ~hidden)
     return Selection(
