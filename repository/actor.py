@@ -45,6 +45,9 @@ from repository.api import (
 from repository.settings import RepositorySettings
 from repository.store import DocumentStore, Staged, StoreError
 
+if TYPE_CHECKING:
+    from pki.assertion import Requester
+
 log = logging.getLogger(__name__)
 
 
@@ -65,9 +68,15 @@ class Repository:
     # --- ITI-41 --------------------------------------------------------------------------
 
     def provide_and_register(
-        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+        self,
+        metadata: Metadata,
+        documents: Mapping[str, BinaryIO],
+        *,
+        requester: Requester | None = None,
     ) -> RegistryResponse:
         """ITI-41: store the documents and register their metadata, all or nothing.
+
+        `requester` goes with the ITI-42 forward (the registry audits who fed the record).
 
         An exception raised while reading a document stream (the client went away) propagates
         after every staged byte is discarded; the store's own failures are XDSRepositoryError.
@@ -86,7 +95,7 @@ class Repository:
             if any(finding.is_error for finding in findings):
                 return _refused(submission, findings)
             filled = self._fill(metadata, staged)
-            response = self._forward(submission, filled)
+            response = self._forward(submission, filled, requester)
             if response.status is ResponseStatus.SUCCESS:
                 response = self._commit(submission, filled, staged, response)
             if findings:  # warnings only: they travel with the registry's answer
@@ -237,9 +246,13 @@ class Repository:
         )
         return dataclasses.replace(metadata, documents=entries)
 
-    def _forward(self, submission: str, metadata: Metadata) -> RegistryResponse:
+    def _forward(
+        self, submission: str, metadata: Metadata, requester: Requester | None = None
+    ) -> RegistryResponse:
         try:
-            return self.registry.register(metadata)
+            if requester is None:
+                return self.registry.register(metadata)
+            return self.registry.register(metadata, requester=requester)
         except Exception as exc:  # an unreachable registry must not leave bytes behind
             log.error("ITI-41 %s: registry unavailable: %s", submission, exc)
             return RegistryResponse.from_errors(

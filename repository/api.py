@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ebrim.model import Metadata, RegistryResponse
+
+if TYPE_CHECKING:
+    from pki.assertion import Requester
 
 
 class RegistryClient(Protocol):
     """Where the repository forwards ITI-42: `registry.Registry` in process, or a SOAP client."""
 
-    def register(self, metadata: Metadata) -> RegistryResponse: ...
+    def register(
+        self, metadata: Metadata, *, requester: Requester | None = None
+    ) -> RegistryResponse: ...
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,17 @@ class DocumentRepository(Protocol):
     repository_unique_id: str
 
     def provide_and_register(
-        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+        self,
+        metadata: Metadata,
+        documents: Mapping[str, BinaryIO],
+        *,
+        requester: Requester | None = None,
     ) -> RegistryResponse:
-        """ITI-41: `documents` maps each DocumentEntry id of `metadata` to its bytes."""
+        """ITI-41: `documents` maps each DocumentEntry id of `metadata` to its bytes.
+
+        `requester` (the verified assertion's) travels with the ITI-42 forward to a
+        co-located registry, for its audit trail.
+        """
         ...
 
     def retrieve(

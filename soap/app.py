@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
 from lxml import etree
@@ -38,6 +38,7 @@ from soap.operations import (
     repository_operations,
     update_operations,
 )
+from soap.records_operations import RecordsActor, records_operations
 from soap.security import read_security
 from soap.settings import SecurityMode, SoapSettings
 from soap.tls import client_identity
@@ -58,8 +59,12 @@ _UNDERSTOOD_SECURED = frozenset({WSA, WSSE})  # the Security header is processed
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    wsdl: str
+    wsdl: str | None  # None: operations of our own, no WSDL published
     operations: dict[str, Operation]
+
+
+class ServedRegistry(RegistryActor, RecordsActor, Protocol):
+    """The registry as the application serves it: IHE transactions and record management."""
 
 
 @dataclass
@@ -77,7 +82,7 @@ class _Outcome:
 
 def make_app(
     *,
-    registry: RegistryActor | None = None,
+    registry: ServedRegistry | None = None,
     repository: DocumentRepository | None = None,
     settings: SoapSettings | None = None,
     verifier: AssertionVerifier | None = None,
@@ -86,8 +91,9 @@ def make_app(
 
     Each endpoint serves one official WSDL: the registry ITI-42/18 at `registry_path`,
     ITI-57 at `update_path`, ITI-62 at `delete_path`; the repository ITI-41/43 at
-    `repository_path` and ITI-86 at `remove_documents_path`. `verifier` checks the signed
-    assertions when `settings.security` is not off.
+    `repository_path` and ITI-86 at `remove_documents_path`; record management (consent,
+    authorisations, access history: `soap.records_xml`, no WSDL) at `records_path`.
+    `verifier` checks the signed assertions when `settings.security` is not off.
     """
     settings = settings or SoapSettings()
     if settings.security is not SecurityMode.OFF and verifier is None:
@@ -107,12 +113,20 @@ def make_app(
                 settings.delete_path,
                 Endpoint("delete", wsdl.DELETE_WSDL, delete_operations(registry)),
             ),
+            (
+                settings.records_path,
+                Endpoint("records", None, records_operations(registry)),
+            ),
         ]
     if repository is not None:
         endpoints += [
             (
                 settings.repository_path,
-                Endpoint("repository", wsdl.REPOSITORY_WSDL, repository_operations(repository)),
+                Endpoint(
+                    "repository",
+                    wsdl.REPOSITORY_WSDL,
+                    repository_operations(repository, registry),
+                ),
             ),
             (
                 settings.remove_documents_path,
@@ -164,6 +178,9 @@ class SoapApplication:
         outcome.action = "GET"
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         url = self._endpoint_url(environ)
+        if endpoint.wsdl is None:
+            outcome.http_status = 404
+            return _text(start, "404 Not Found", "no WSDL: see the README on this endpoint\n")
         if "wsdl" in query or "WSDL" in query:
             return _xml(start, wsdl.render_wsdl(endpoint.wsdl, url))
         schema = wsdl.render_schema(query.get("xsd", [""])[0], url) if "xsd" in query else None

@@ -16,19 +16,21 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 from lxml import etree
 
 from ebrim import xdsb
-from ebrim.errors import MetadataRejected, QueryRejected, Transaction
+from ebrim.errors import ErrorCode, MetadataRejected, QueryRejected, Transaction, XDSError
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.parse import parse_submit_objects_request
 from ebrim.peek import query_patient_id, submission_patient_id
 from ebrim.remove import parse_remove_objects_request
 from ebrim.render import render_adhoc_query_response, render_registry_response
 from ebrim.storedquery import StoredQueryRequest, parse_adhoc_query_request
-from ebrim.vocabulary import ReturnType
+from ebrim.vocabulary import ResponseStatus, ReturnType
 from soap.faults import sender
 from soap.mtom import Attachment, MtomMessage, new_content_id
+from soap.records_xml import RecordAction, patient_of_request
 
 if TYPE_CHECKING:
     from pki.assertion import Requester
+    from registry.actor import Consultation
     from registry.queries import QueryResult
     from repository.api import DocumentRepository
     from soap.tls import ClientIdentity
@@ -50,19 +52,43 @@ PATIENT_OF: dict[str, Callable[[etree._Element], str | None]] = {
     REGISTER: submission_patient_id,
     UPDATE: submission_patient_id,
     STORED_QUERY: query_patient_id,
+    **{action.soap_action: patient_of_request for action in RecordAction},
 }
 
 
-class RegistryActor(Protocol):
-    """What the wire needs of `registry.Registry`."""
+class ConsultationGate(Protocol):
+    """What ITI-43 needs of a co-located `registry.Registry`: the access decision and audit."""
 
-    def register(self, metadata: Metadata) -> RegistryResponse: ...
+    def consultation(self, requester: Requester) -> Consultation: ...
 
-    def query(self, request: StoredQueryRequest) -> QueryResult: ...
+    def audit_retrieve(
+        self,
+        requester: Requester | None,
+        consultation: Consultation | None,
+        unique_ids: Sequence[str],
+        *,
+        success: bool,
+    ) -> bool: ...
 
-    def update(self, metadata: Metadata) -> RegistryResponse: ...
 
-    def delete(self, object_ids: Sequence[str]) -> RegistryResponse: ...
+class RegistryActor(ConsultationGate, Protocol):
+    """What the wire needs of `registry.Registry`: the transactions, each told who asks."""
+
+    def register(
+        self, metadata: Metadata, *, requester: Requester | None = None
+    ) -> RegistryResponse: ...
+
+    def query(
+        self, request: StoredQueryRequest, *, requester: Requester | None = None
+    ) -> QueryResult: ...
+
+    def update(
+        self, metadata: Metadata, *, requester: Requester | None = None
+    ) -> RegistryResponse: ...
+
+    def delete(
+        self, object_ids: Sequence[str], *, requester: Requester | None = None
+    ) -> RegistryResponse: ...
 
 
 @dataclass(frozen=True)
@@ -106,7 +132,8 @@ def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
             metadata = parse_submit_objects_request(request.payload, transaction=Transaction.ITI_42)
         except MetadataRejected as exc:
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
-        return _registry_reply(registry.register(metadata), _patient(metadata))
+        response = registry.register(metadata, requester=request.requester)
+        return _registry_reply(response, _patient(metadata))
 
     def query(request: Request) -> Reply:
         try:
@@ -115,7 +142,7 @@ def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
             response = RegistryResponse.from_errors(exc.errors)
             element = render_adhoc_query_response(response, Metadata(), ReturnType.OBJECT_REF)
             return Reply(element, _short(response))
-        result = registry.query(parsed)
+        result = registry.query(parsed, requester=request.requester)
         metadata = result.metadata or Metadata(object_refs=result.object_refs)
         element = render_adhoc_query_response(result.response, metadata, parsed.return_type)
         patient = getattr(parsed.query, "patient_id", None)
@@ -139,7 +166,8 @@ def update_operations(registry: RegistryActor) -> dict[str, Operation]:
             metadata = parse_submit_objects_request(request.payload, transaction=Transaction.ITI_57)
         except MetadataRejected as exc:
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
-        return _registry_reply(registry.update(metadata), _patient(metadata))
+        response = registry.update(metadata, requester=request.requester)
+        return _registry_reply(response, _patient(metadata))
 
     return {UPDATE: Operation(UPDATE, f"{UPDATE}Response", update, patient_of=PATIENT_OF[UPDATE])}
 
@@ -152,7 +180,7 @@ def delete_operations(registry: RegistryActor) -> dict[str, Operation]:
             parsed = parse_remove_objects_request(request.payload)
         except MetadataRejected as exc:
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
-        return _registry_reply(registry.delete(parsed.ids))
+        return _registry_reply(registry.delete(parsed.ids, requester=request.requester))
 
     return {DELETE: Operation(DELETE, f"{DELETE}Response", delete)}
 
@@ -175,7 +203,17 @@ def remove_documents_operations(repository: DocumentRepository) -> dict[str, Ope
     return {REMOVE_DOCUMENTS: Operation(REMOVE_DOCUMENTS, f"{REMOVE_DOCUMENTS}Response", remove)}
 
 
-def repository_operations(repository: DocumentRepository) -> dict[str, Operation]:
+def repository_operations(
+    repository: DocumentRepository, gate: ConsultationGate | None = None
+) -> dict[str, Operation]:
+    """ITI-41 and ITI-43. `gate` is the co-located registry that decides who may read what.
+
+    With a requester (a verified assertion), ITI-43 asks `gate.consultation` first: a refusal
+    answers Failure with LocalPolicyRestrictionError, and a document the requester may not
+    see answers as an unknown one; the retrieve is then audited. A repository without a
+    co-located registry cannot decide, so it refuses every retrieve that names a requester
+    (with `--security required`, all of them): access control needs the registry's records.
+    """
     from repository.api import DocumentRequest
 
     def provide_and_register(request: Request) -> Reply:
@@ -185,7 +223,12 @@ def repository_operations(repository: DocumentRepository) -> dict[str, Operation
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
         streams = _document_streams(parsed.documents, request)
         try:
-            response = repository.provide_and_register(parsed.metadata, streams)
+            if request.requester is None:
+                response = repository.provide_and_register(parsed.metadata, streams)
+            else:
+                response = repository.provide_and_register(
+                    parsed.metadata, streams, requester=request.requester
+                )
         finally:
             for stream in streams.values():
                 stream.close()
@@ -201,7 +244,32 @@ def repository_operations(repository: DocumentRepository) -> dict[str, Operation
             DocumentRequest(loc.repository_unique_id, loc.document_unique_id, loc.home_community_id)
             for loc in locators
         ]
-        result = repository.retrieve(wanted)
+        requester = request.requester
+        consultation = None
+        if requester is not None:
+            if gate is None:
+                return _retrieve_refused(
+                    "this repository has no co-located registry to decide who may read"
+                    " its documents: retrieves naming a requester are refused"
+                )
+            consultation = gate.consultation(requester)
+            if not consultation.decision.allowed:
+                unique_ids = [w.document_unique_id for w in wanted]
+                gate.audit_retrieve(requester, consultation, unique_ids, success=False)
+                return _retrieve_refused(consultation.decision.reason)
+        if consultation is None:
+            result = repository.retrieve(wanted)
+        else:
+            result = repository.retrieve(wanted, visible=consultation.visible)
+        if gate is not None:
+            returned = [d.request.document_unique_id for d in result.documents]
+            success = result.response.status is not ResponseStatus.FAILURE
+            unique_ids = returned or [w.document_unique_id for w in wanted]
+            traced = gate.audit_retrieve(requester, consultation, unique_ids, success=success)
+            if not traced and requester is not None:
+                return _retrieve_refused(
+                    "the access could not be traced; retry", ErrorCode.XDSRegistryBusy
+                )
         entries, attachments = [], []
         for document in result.documents:
             asked = document.request
@@ -258,6 +326,13 @@ def _decode_inline(content: xdsb.DocumentContent, threshold: int) -> BinaryIO:
         raise sender(f"document {content.document_id}: invalid inline base64") from None
     spool.seek(0)
     return cast(BinaryIO, spool)
+
+
+def _retrieve_refused(
+    reason: str, code: ErrorCode = ErrorCode.LocalPolicyRestrictionError
+) -> Reply:
+    response = RegistryResponse.from_errors([XDSError(code, reason)])
+    return Reply(xdsb.render_retrieve_document_set_response(response, []), _short(response))
 
 
 def _registry_reply(response: RegistryResponse, patient: str | None = None) -> Reply:

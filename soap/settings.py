@@ -29,7 +29,8 @@ class SoapSettings:
     `public_url` (e.g. `https://xds.example.org`) replaces the request's own scheme and host
     in served WSDLs, for a server behind a proxy. The lifecycle transactions have endpoints
     of their own, each serving its WSDL: ITI-57 at `update_path`, ITI-62 at `delete_path`
-    (registry), ITI-86 at `remove_documents_path` (repository).
+    (registry), ITI-86 at `remove_documents_path` (repository); record management at
+    `records_path` (registry, operations of our own).
 
     `security` says whether a signed assertion is required (`SecurityMode`). The calling
     establishment is the TLS client certificate of the connection, or, behind a
@@ -48,6 +49,7 @@ class SoapSettings:
     update_path: str = "/xds/registry/update"
     delete_path: str = "/xds/registry/delete"
     remove_documents_path: str = "/xds/repository/remove"
+    records_path: str = "/xds/records"
     security: SecurityMode = SecurityMode.OFF
     client_cert_header: str | None = None
     trusted_proxies: tuple[str, ...] = ()

@@ -167,7 +167,7 @@ class FakeRepository:
     keep_bytes: bool = True
 
     def provide_and_register(
-        self, metadata: Metadata, documents: Mapping[str, BinaryIO]
+        self, metadata: Metadata, documents: Mapping[str, BinaryIO], *, requester=None
     ) -> RegistryResponse:
         errors = []
         for entry in metadata.documents:

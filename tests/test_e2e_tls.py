@@ -15,17 +15,27 @@ import pytest
 import requests
 from e2e_support import TIMEOUT, feed, submission, xds
 from lxml import etree
-from security_support import INS, OTHER_INS, DevPki, attribute_value, make_pki, vihf, wrapped
+from security_support import (
+    DOCTOR,
+    INS,
+    OTHER_INS,
+    DevPki,
+    attribute_value,
+    make_pki,
+    vihf,
+    wrapped,
+)
 
 from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
 from ebrim.vocabulary import AvailabilityStatus
 from pki._files import read_cert
-from pki.assertion import Software, VihfOptions
+from pki.assertion import AuthenticationMode, Code, Software, VihfOptions
 from pki.assertion.names import Attr
 from soap.client import FaultError, VihfSigner, XdsClient
 from xds_cli.server import ServerProcess
 
 APPROVED = (AvailabilityStatus.APPROVED.value,)
+DIRECT = AuthenticationMode.DIRECT
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +57,18 @@ def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     ) as running:
         feed(running, INS)
         feed(running, OTHER_INS)
+        _authorise(running, pki)
         yield running
+
+
+def _authorise(server: ServerProcess, pki: DevPki) -> None:
+    """The patient opens the record and authorises the doctor (the access policy's part)."""
+    own = [Code("ONESELF", "2.16.840.1.113883.5.111")]
+    assertions = lambda patient: vihf(pki, roles=own, professional_id="PATIENT-1")  # noqa: E731
+    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+    records = XdsClient(server.url, cert=hospital, verify=pki.ca.chain, assertions=assertions)
+    assert records.records.open(INS).success
+    assert records.records.grant(INS, "899700218896").success
 
 
 def client(server: ServerProcess, pki: DevPki, assertion: etree._Element | None) -> XdsClient:
@@ -74,7 +95,7 @@ def refused(server: ServerProcess, pki: DevPki, assertion: etree._Element | None
 
 
 def still_serving(server: ServerProcess, pki: DevPki) -> None:
-    answer = client(server, pki, vihf(pki)).query(find())
+    answer = client(server, pki, vihf(pki, authentication_mode=DIRECT)).query(find())
     assert answer.response.status.name == "SUCCESS"
 
 
@@ -118,11 +139,12 @@ def test_signed_vihf_from_our_client_goes_through_iti41_and_iti18(server, pki) -
     options = VihfOptions(
         professional_id="899700218896",
         professional_name="DUPONT Jean",
-        roles=[],
+        roles=[DOCTOR],
         structure_id=sign.structure_id,
         sector="SA01^1.2.250.1.71.4.2.4",
         patient_id="",
         software=Software("xds-registry-tests", "0.1.0"),
+        authentication_mode=DIRECT,  # the access policy: indirect may feed, not consult
     )
     signer = VihfSigner(options, sign.sign_key, sign.sign_cert)
     xds_client = XdsClient(
@@ -219,6 +241,7 @@ def test_cli_query_with_client_certificate_and_signed_vihf(server, pki) -> None:
         "--tls-cert", str(hospital.tls_cert), "--tls-key", str(hospital.tls_key),
         "--sign-cert", str(hospital.sign_cert), "--sign-key", str(hospital.sign_key),
         "--professional", "899700218896", "--professional-name", "DUPONT Jean",
+        "--auth-mode", "DIRECTE",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     without = xds("query", "--patient", INS, "--url", server.url, "--ca", str(pki.ca.chain))

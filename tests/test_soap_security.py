@@ -35,7 +35,13 @@ from ebrim.storedquery import (
 from ebrim.vocabulary import AvailabilityStatus
 from ebrim.xdsb import render_provide_and_register_request
 from pki._files import read_cert
-from pki.assertion import AssertionVerifier, ReplayCache, ReplayCacheFull, Requester
+from pki.assertion import (
+    AssertionVerifier,
+    AuthenticationMode,
+    ReplayCache,
+    ReplayCacheFull,
+    Requester,
+)
 from pki.assertion import errors as rejected
 from registry import Registry
 from soap import make_app
@@ -237,13 +243,26 @@ def test_every_refusal_class_has_a_mapping() -> None:
 
 
 def test_valid_assertion_is_served_and_logged(registry, pki, caplog) -> None:
+    registry.records.open(INS, consent_by="the patient")
+    registry.records.grant(INS, "899700218896", by="the patient")
     app = secured_app(registry, pki)
+    assertion = vihf(pki, authentication_mode=AuthenticationMode.DIRECT)
     with caplog.at_level(logging.INFO, logger="soap.access"):
-        answer = call(app, PATH, secured_query(vihf(pki)), environ=as_hospital(pki))
+        answer = call(app, PATH, secured_query(assertion), environ=as_hospital(pki))
     assert answer.status == 200, answer.body
     assert answer.payload().get("status").endswith(":Success")
     line = next(r.getMessage() for r in caplog.records if r.name == "soap.access")
     assert "professional=899700218896" in line and f"structure={pki.hospital.structure_id}" in line
+
+
+def test_valid_assertion_without_authorisation_is_refused_by_the_policy(registry, pki) -> None:
+    registry.records.open(INS, consent_by="the patient")
+    assertion = vihf(pki, authentication_mode=AuthenticationMode.DIRECT)
+    answer = call(
+        secured_app(registry, pki), PATH, secured_query(assertion), environ=as_hospital(pki)
+    )
+    assert answer.payload().get("status").endswith(":Failure")
+    assert b"LocalPolicyRestrictionError" in answer.body
 
 
 def test_required_without_assertion_is_refused(registry, pki) -> None:

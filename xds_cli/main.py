@@ -23,6 +23,7 @@ from xds_cli.commands import add_client_commands
 from xds_cli.connection import ConnectionOptionsError
 from xds_cli.demo import add_demo_command
 from xds_cli.lifecycle import add_lifecycle_commands
+from xds_cli.records import add_record_commands
 from xds_cli.settings import add_serve_options, serve_settings
 
 SUBMIT = f"{{{Namespace.LCM.value}}}SubmitObjectsRequest"
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
     add_client_commands(commands)
     add_lifecycle_commands(commands)
+    add_record_commands(commands)
     add_demo_command(commands)
     add_pki_commands(commands)
     args = parser.parse_args(argv)

@@ -208,7 +208,7 @@ def _announce(settings: ServeSettings, repo_id: str | None) -> None:
     if settings.role.has_registry:
         log.info(
             "registry: %s/xds/registry (ITI-42, ITI-18), /xds/registry/update (ITI-57), "
-            "/xds/registry/delete (ITI-62), database %s",
+            "/xds/registry/delete (ITI-62), /xds/records (record management), database %s",
             base,
             _safe(settings),
         )

@@ -10,6 +10,7 @@ Public API::
     client.delete(["urn:uuid:…"])                            # ITI-62, at <registry>/delete
     client.remove_documents([DocumentLocator(repo, uid)])    # ITI-86, at <repository>/remove
     RemoteRegistry("http://registry:8080").register(metadata)   # ITI-42, a RegistryClient
+    client.records.grant(patient_id, professional_id)        # record management, /xds/records
 
 Mutual TLS and signed assertions: `XdsClient(url, cert=(cert, key), verify=ca_bundle,
 assertions=VihfSigner(options, sign_key, sign_cert))` (`soap.client.security`).
@@ -19,6 +20,7 @@ Faults raise `FaultError` (code, subcodes, reason); no SOAP answer at all, `Tran
 
 from soap.client.errors import ClientError, FaultError, TransportError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
+from soap.client.records import RecordsClient
 from soap.client.security import AssertionSource, SecurityPlugin, VihfSigner
 from soap.client.xds import (
     DEFAULT_URL,
@@ -38,6 +40,7 @@ __all__ = [
     "ClientError",
     "FaultError",
     "QueryAnswer",
+    "RecordsClient",
     "RemoteRegistry",
     "RetrieveAnswer",
     "RetrievedFile",

@@ -33,6 +33,7 @@ from ebrim.storedquery.render import render_adhoc_query_request
 from soap.client.errors import ClientError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
 from soap.client.query import ZeepStoredQuery
+from soap.client.records import RECORDS_PATH, RecordsClient
 from soap.client.security import AssertionSource
 from soap.mtom import Attachment, new_content_id
 from soap.operations import (
@@ -95,6 +96,7 @@ class XdsClient:
         *,
         registry_url: str | None = None,
         repository_url: str | None = None,
+        records_url: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         use_zeep: bool = True,
         cert: tuple[Path, Path] | None = None,
@@ -109,6 +111,8 @@ class XdsClient:
             timeout=timeout, cert=cert, verify=verify, assertions=assertions
         )
         self._zeep = ZeepStoredQuery(self.registry_url, self.exchange) if use_zeep else None
+        self.records = RecordsClient(endpoint(records_url or url, RECORDS_PATH), self.exchange)
+        """Record management (consent, authorisations, access history) at `/xds/records`."""
 
     def provide_and_register(
         self, metadata: Metadata, documents: Mapping[str, DocumentSource]
@@ -197,7 +201,9 @@ class RemoteRegistry:
         self.url = endpoint(url, REGISTRY_PATH)
         self.exchange = exchange or SoapExchange(timeout=timeout)
 
-    def register(self, metadata: Metadata) -> RegistryResponse:
+    def register(self, metadata: Metadata, *, requester: object | None = None) -> RegistryResponse:
+        """ITI-42 to the remote registry. `requester` is not forwarded: the repository's
+        exchange carries its own assertion, if any (the registry audits that one)."""
         answer = self.exchange.call(self.url, REGISTER, render_submit_objects_request(metadata))
         return _registry_response(answer)
 
