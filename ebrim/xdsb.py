@@ -61,7 +61,7 @@ class ProvideAndRegisterRequest:
 
 @dataclass(frozen=True)
 class DocumentLocator:
-    """One xdsb:DocumentRequest (ITI-43), the same fields as `repository.api.DocumentRequest`."""
+    """One xdsb:DocumentRequest (ITI-43, ITI-86); `repository.api.DocumentRequest` is this class."""
 
     repository_unique_id: str
     document_unique_id: str

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ebrim.model import Metadata, RegistryResponse
+from ebrim.xdsb import DocumentLocator
 
 if TYPE_CHECKING:
     from pki.assertion import Requester
@@ -25,13 +26,9 @@ class RegistryClient(Protocol):
     ) -> RegistryResponse: ...
 
 
-@dataclass(frozen=True)
-class DocumentRequest:
-    """One DocumentRequest of an ITI-43 RetrieveDocumentSetRequest or ITI-86 request."""
-
-    repository_unique_id: str
-    document_unique_id: str
-    home_community_id: str | None = None
+# One DocumentRequest of an ITI-43 or ITI-86 request: the wire's own dataclass, named
+# here as the actor knows it, so that no layer converts one into its copy.
+DocumentRequest = DocumentLocator
 
 
 @dataclass(frozen=True)

@@ -187,18 +187,13 @@ def delete_operations(registry: RegistryActor) -> dict[str, Operation]:
 
 def remove_documents_operations(repository: DocumentRepository) -> dict[str, Operation]:
     """ITI-86 Remove Documents (RMD)."""
-    from repository.api import DocumentRequest
 
     def remove(request: Request) -> Reply:
         try:
             locators = xdsb.parse_remove_documents_request(request.payload)
         except MetadataRejected as exc:
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
-        wanted = [
-            DocumentRequest(loc.repository_unique_id, loc.document_unique_id, loc.home_community_id)
-            for loc in locators
-        ]
-        return _registry_reply(repository.remove(wanted))
+        return _registry_reply(repository.remove(locators))
 
     return {REMOVE_DOCUMENTS: Operation(REMOVE_DOCUMENTS, f"{REMOVE_DOCUMENTS}Response", remove)}
 
@@ -214,7 +209,6 @@ def repository_operations(
     co-located registry cannot decide, so it refuses every retrieve that names a requester
     (with `--security required`, all of them): access control needs the registry's records.
     """
-    from repository.api import DocumentRequest
 
     def provide_and_register(request: Request) -> Reply:
         try:
@@ -240,10 +234,6 @@ def repository_operations(
         except MetadataRejected as exc:
             response = RegistryResponse.from_errors(exc.errors)
             return Reply(xdsb.render_retrieve_document_set_response(response, []), _short(response))
-        wanted = [
-            DocumentRequest(loc.repository_unique_id, loc.document_unique_id, loc.home_community_id)
-            for loc in locators
-        ]
         requester = request.requester
         consultation = None
         if requester is not None:
@@ -254,17 +244,17 @@ def repository_operations(
                 )
             consultation = gate.consultation(requester)
             if not consultation.decision.allowed:
-                unique_ids = [w.document_unique_id for w in wanted]
+                unique_ids = [w.document_unique_id for w in locators]
                 gate.audit_retrieve(requester, consultation, unique_ids, success=False)
                 return _retrieve_refused(consultation.decision.reason)
         if consultation is None:
-            result = repository.retrieve(wanted)
+            result = repository.retrieve(locators)
         else:
-            result = repository.retrieve(wanted, visible=consultation.visible)
+            result = repository.retrieve(locators, visible=consultation.visible)
         if gate is not None:
             returned = [d.request.document_unique_id for d in result.documents]
             success = result.response.status is not ResponseStatus.FAILURE
-            unique_ids = returned or [w.document_unique_id for w in wanted]
+            unique_ids = returned or [w.document_unique_id for w in locators]
             traced = gate.audit_retrieve(requester, consultation, unique_ids, success=success)
             if not traced and requester is not None:
                 return _retrieve_refused(
@@ -272,12 +262,8 @@ def repository_operations(
                 )
         entries, attachments = [], []
         for document in result.documents:
-            asked = document.request
-            locator = xdsb.DocumentLocator(
-                asked.repository_unique_id, asked.document_unique_id, asked.home_community_id
-            )
             content_id = new_content_id()
-            entries.append((locator, document.mime_type, content_id))
+            entries.append((document.request, document.mime_type, content_id))
             attachments.append(Attachment(content_id, document.mime_type, document.open))
         element = xdsb.render_retrieve_document_set_response(result.response, entries)
         return Reply(element, _short(result.response), attachments)
