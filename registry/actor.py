@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from lxml import etree
 from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,7 +21,7 @@ from ebrim.model import (
     RegistryResponse,
     SubmissionSet,
 )
-from ebrim.storedquery import StoredQueryRequest
+from ebrim.storedquery import StoredQueryRequest, render_adhoc_query_request
 from ebrim.validate import validate
 from ebrim.validate.update import validate_update
 from ebrim.vocabulary import ClassificationScheme as Scheme
@@ -281,6 +282,7 @@ class Registry:
             document_ids=[d.unique_id or d.entry_uuid for d in docs] or list(object_ids),
             secret=any(_audited(d)[2] for d in docs),
             detail=detail,
+            submission_set_id=next((s.unique_id for s in sets if s.unique_id), None),
         )
 
     def _audit_failure(
@@ -409,6 +411,8 @@ class Registry:
             emergency=bool(decision and decision.emergency),
             secret=any(secret for _u, _p, secret in found),
             detail=None if success else "; ".join(e.message for e in result.response.errors),
+            query_id=request.query_id.value,
+            query=etree.tostring(render_adhoc_query_request(request), encoding="unicode"),
         )
         if not self.record_event(event):
             return refused(ErrorCode.XDSRegistryBusy, "the access could not be traced; retry")
@@ -436,6 +440,30 @@ class Registry:
             emergency=bool(decision and decision.emergency),
             secret=any(secret for _u, _p, secret in found),
             detail=decision.reason if decision and not decision.allowed else None,
+        )
+        return self.record_event(event)
+
+    def audit_removal(
+        self,
+        requester: Requester | None,
+        unique_ids: Sequence[str],
+        *,
+        success: bool,
+        detail: str | None = None,
+    ) -> bool:
+        """The audit event of an ITI-86 Remove Documents (the SOAP layer calls it after the
+        repository). The patient is named when the registry still describes a document."""
+        with self.engine.connect() as conn:
+            found = _documents_of(conn, unique_ids, by_unique_id=True)
+        event = audit.event_for(
+            AuditTransaction.REMOVE_DOCUMENTS,
+            Outcome.SUCCESS if success else Outcome.FAILURE,
+            requester,
+            kind=self._kind(requester),
+            patient_id=next((p for _u, p, _s in found), None),
+            document_ids=list(unique_ids),
+            secret=any(secret for _u, _p, secret in found),
+            detail=detail,
         )
         return self.record_event(event)
 

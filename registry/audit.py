@@ -7,8 +7,8 @@ event in a transaction of its own. Queries and retrieves write theirs after read
 An event is `secret` when it touches a document flagged INVISIBLE_REPRESENTANTS_LEGAUX:
 such accesses to a minor's record are hidden from the minor's legal representatives
 when they read the access history (DESIGN.md §5 "Every access is traced").
-Sending events as DICOM audit messages over syslog is not done here (`registry.audit_xml`
-renders the message).
+`atna` sends the events as DICOM audit messages over syslog (ITI-20), following this
+table: `events_after` is its reading.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from pki.assertion import Requester
 from registry.policy.decide import RequesterKind, purpose_of
@@ -38,6 +38,7 @@ class AuditTransaction(StrEnum):
     RETRIEVE = "ITI-43"
     UPDATE = "ITI-57"
     DELETE = "ITI-62"
+    REMOVE_DOCUMENTS = "ITI-86"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class AuditEvent:
     secret: bool = False
     detail: str | None = None
     occurred_at: datetime | None = None
+    submission_set_id: str | None = None  # ITI-42, ITI-57
+    query_id: str | None = None  # ITI-18: the stored query's id
+    query: str | None = None  # ITI-18: the AdhocQueryRequest as XML
+    event_id: int | None = None  # the row's number, once written
 
 
 def event_for(
@@ -72,6 +77,9 @@ def event_for(
     emergency: bool = False,
     secret: bool = False,
     detail: str | None = None,
+    submission_set_id: str | None = None,
+    query_id: str | None = None,
+    query: str | None = None,
 ) -> AuditEvent:
     """An event naming the requester (None: an unauthenticated, in-process caller)."""
     who: dict[str, Any] = {}
@@ -94,6 +102,9 @@ def event_for(
         emergency=emergency,
         secret=secret,
         detail=detail,
+        submission_set_id=submission_set_id,
+        query_id=query_id,
+        query=query,
         **who,
     )
 
@@ -115,6 +126,9 @@ def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
             "emergency",
             "secret",
             "detail",
+            "submission_set_id",
+            "query_id",
+            "query",
         )
     }
     conn.execute(
@@ -134,6 +148,18 @@ def history(conn: Connection, patient_id: str, *, include_secret: bool = True) -
     if not include_secret:
         query = query.where(e.secret.is_(False))
     return [_event(row) for row in conn.execute(query.order_by(e.id))]
+
+
+def events_after(conn: Connection, event_id: int, *, limit: int) -> list[AuditEvent]:
+    """Up to `limit` events written after the one numbered `event_id`, in writing order."""
+    e = audit_events.c
+    query = select(audit_events).where(e.id > event_id).order_by(e.id).limit(limit)
+    return [_event(row) for row in conn.execute(query)]
+
+
+def last_event_id(conn: Connection) -> int:
+    """The number of the newest event (0 when there is none)."""
+    return int(conn.execute(select(func.max(audit_events.c.id))).scalar() or 0)
 
 
 def _event(row: Row[Any]) -> AuditEvent:
@@ -156,7 +182,20 @@ def _event(row: Row[Any]) -> AuditEvent:
         secret=bool(row.secret),
         detail=row.detail,
         occurred_at=when,
+        submission_set_id=row.submission_set_id,
+        query_id=row.query_id,
+        query=row.query,
+        event_id=row.id,
     )
 
 
-__all__ = ["AuditEvent", "AuditTransaction", "Outcome", "event_for", "history", "write_event"]
+__all__ = [
+    "AuditEvent",
+    "AuditTransaction",
+    "Outcome",
+    "event_for",
+    "events_after",
+    "history",
+    "last_event_id",
+    "write_event",
+]

@@ -1,4 +1,4 @@
-"""The tables of the patient's record and of the audit trail (revision 0003).
+"""The tables of the patient's record and of the audit trail (revisions 0003, 0004).
 
 They share `registry.schema.metadata`, so that migrations and the schema comparison test
 see one schema. `records` holds one row per patient whose record was ever opened (the
@@ -85,9 +85,29 @@ audit_events = Table(
     Column("secret", Boolean, nullable=False),
     Column("document_ids", Text, nullable=False),  # JSON list of uniqueIds (or entryUUIDs)
     Column("detail", Text, nullable=True),
+    # Revision 0004: what a DICOM audit message (ITI-20) names beyond the above.
+    Column("submission_set_id", String(128), nullable=True),  # ITI-42/57: its uniqueId
+    Column("query_id", String(64), nullable=True),  # ITI-18: the stored query's id
+    Column("query", Text, nullable=True),  # ITI-18: the AdhocQueryRequest, as XML
     Index("ix_audit_events_patient", "patient_id", "occurred_at"),
 )
 
-RECORD_TABLES = (records, record_authorisations, record_blocks, audit_events)
+# Revision 0004: how far each syslog collector has been sent the audit trail.
+audit_forwarding = Table(
+    "audit_forwarding",
+    metadata,
+    Column("collector", String(512), primary_key=True),
+    Column("last_event_id", ROW_ID, nullable=False),
+    Column("updated_at", WHEN, nullable=False),
+)
 
-__all__ = ["RECORD_TABLES", "audit_events", "record_authorisations", "record_blocks", "records"]
+RECORD_TABLES = (records, record_authorisations, record_blocks, audit_events, audit_forwarding)
+
+__all__ = [
+    "RECORD_TABLES",
+    "audit_events",
+    "audit_forwarding",
+    "record_authorisations",
+    "record_blocks",
+    "records",
+]

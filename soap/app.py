@@ -133,7 +133,7 @@ def make_app(
                 Endpoint(
                     "remove-documents",
                     wsdl.REMOVE_DOCUMENTS_WSDL,
-                    remove_documents_operations(repository),
+                    remove_documents_operations(repository, registry),
                 ),
             ),
         ]

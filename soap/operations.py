@@ -71,7 +71,20 @@ class ConsultationGate(Protocol):
     ) -> bool: ...
 
 
-class RegistryActor(ConsultationGate, Protocol):
+class RemovalAudit(Protocol):
+    """What ITI-86 needs of a co-located `registry.Registry`: its audit trail."""
+
+    def audit_removal(
+        self,
+        requester: Requester | None,
+        unique_ids: Sequence[str],
+        *,
+        success: bool,
+        detail: str | None = None,
+    ) -> bool: ...
+
+
+class RegistryActor(ConsultationGate, RemovalAudit, Protocol):
     """What the wire needs of `registry.Registry`: the transactions, each told who asks."""
 
     def register(
@@ -185,15 +198,26 @@ def delete_operations(registry: RegistryActor) -> dict[str, Operation]:
     return {DELETE: Operation(DELETE, f"{DELETE}Response", delete)}
 
 
-def remove_documents_operations(repository: DocumentRepository) -> dict[str, Operation]:
-    """ITI-86 Remove Documents (RMD)."""
+def remove_documents_operations(
+    repository: DocumentRepository, audit: RemovalAudit | None = None
+) -> dict[str, Operation]:
+    """ITI-86 Remove Documents (RMD); audited by the co-located registry when there is one."""
 
     def remove(request: Request) -> Reply:
         try:
             locators = xdsb.parse_remove_documents_request(request.payload)
         except MetadataRejected as exc:
             return _registry_reply(RegistryResponse.from_errors(exc.errors))
-        return _registry_reply(repository.remove(locators))
+        response = repository.remove(locators)
+        if audit is not None:
+            failed = "; ".join(f"{e.code.value}: {e.message}" for e in response.errors)
+            audit.audit_removal(
+                request.requester,
+                [w.document_unique_id for w in locators],
+                success=response.status is ResponseStatus.SUCCESS,
+                detail=failed or None,
+            )
+        return _registry_reply(response)
 
     return {REMOVE_DOCUMENTS: Operation(REMOVE_DOCUMENTS, f"{REMOVE_DOCUMENTS}Response", remove)}
 

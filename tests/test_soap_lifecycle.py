@@ -25,6 +25,7 @@ from ebrim.xdsb import (
     render_remove_documents_request,
 )
 from registry import Registry
+from registry.audit import Outcome
 from repository import Repository, RepositorySettings, open_repository
 from soap import make_app
 
@@ -229,6 +230,18 @@ def test_iti86_one_unknown_id_is_partial_success(app, repo):
     assert _codes(answer) == ["XDSDocumentUniqueIdError"]
     error = answer.payload().find("rs:RegistryErrorList/rs:RegistryError", NS)
     assert error.get("location") == "1.2.3.404"
+
+
+def test_iti86_writes_one_audit_event_naming_the_documents_and_the_patient(app, repo, registry):
+    [unique_id] = _provided(repo, b"<audited/>")
+
+    call(app, REMOVE_PATH, envelope(REMOVE, _remove_body(unique_id, "1.2.3.404")))
+
+    removal = registry.audit_history(PATIENT)[-1]
+    assert (removal.transaction, removal.outcome) == ("ITI-86", Outcome.FAILURE)
+    assert removal.document_ids == (unique_id, "1.2.3.404")
+    assert "XDSDocumentUniqueIdError" in (removal.detail or "")
+    assert repo.store.lookup(unique_id) is None  # partial success: the known one is gone
 
 
 def test_iti86_wrong_body_gets_the_generic_remove_code(app):
