@@ -1,19 +1,22 @@
 """`xds serve`: the registry and/or repository behind gunicorn, plus the ITI-8 MLLP feed.
 
 Process model: this process prepares the data (folder, schema migration, repository id),
-starts the MLLP listener on a side thread (one listener, whatever the number of workers),
-then becomes the gunicorn master. Each worker builds its own engine and actors after the
-fork (`load`), so no database connection crosses a fork. gunicorn's `gthread` workers: a
-request body is read from the socket as the SOAP layer consumes it and a response is
-written as its generator yields, and a thread busy with a long upload keeps its worker's
-heartbeat going, where a `sync` worker is killed after `--timeout` seconds of one request.
-SIGTERM stops gracefully (requests in flight finish), SIGINT quickly; both stop the feed.
+starts the MLLP listener and, with --audit-syslog, the ITI-20 audit forwarder on side
+threads (one of each, whatever the number of workers), then becomes the gunicorn master.
+Each worker builds its own engine and actors after the fork (`load`) and lets go of the
+master's pooled connections without closing them (`post_fork`), so no database connection
+is shared across a fork. gunicorn's `gthread` workers: a request body is read from the
+socket as the SOAP layer consumes it and a response is written as its generator yields,
+and a thread busy with a long upload keeps its worker's heartbeat going, where a `sync`
+worker is killed after `--timeout` seconds of one request. SIGTERM stops gracefully
+(requests in flight finish), SIGINT quickly; both stop the feed and the forwarder.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import ssl
 import sys
 from typing import Any
@@ -21,6 +24,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import Engine
 
+from atna.forwarder import AuditForwarder, ForwarderThread
+from atna.message import AuditSource
+from atna.syslog import open_sender, parse_destination
 from pki.assertion import AssertionVerifier
 from registry import Registry, create_engine_for, migrate
 from registry.feed import MllpServerThread
@@ -104,11 +110,44 @@ def prepare(settings: ServeSettings) -> str | None:
     return repository_id(settings) if settings.role.has_repository else None
 
 
-def start_feed(settings: ServeSettings) -> MllpServerThread | None:
+def start_audit(
+    settings: ServeSettings, repo_id: str | None, master_engines: list[Engine]
+) -> ForwarderThread | None:
+    """The ITI-20 forwarder of the audit trail to the syslog collector, if one is configured.
+
+    One forwarder in this (master) process, whatever the number of workers: it reads the
+    audit table the workers write (`atna.forwarder`).
+    """
+    if not settings.audit_syslog or not settings.role.has_registry:
+        return None
+    destination = parse_destination(settings.audit_syslog)
+    client = settings.audit_client_certificate
+    sender = open_sender(
+        destination,
+        ca=settings.audit_trust,
+        cert=client[0] if client else None,
+        key=client[1] if client else None,
+    )
+    source = AuditSource(
+        source_id=settings.audit_source_id or f"xds-{settings.role.value}@{socket.getfqdn()}",
+        base_url=settings.base_url,
+        site_id=settings.audit_site_id,
+        repository_id=repo_id,
+    )
+    engine = create_engine_for(settings.database, schema=settings.database_schema)
+    master_engines.append(engine)
+    forwarder = ForwarderThread(AuditForwarder(engine, sender, source))
+    forwarder.start()
+    log.info("audit trail forwarded to %s (ITI-20)", destination)
+    return forwarder
+
+
+def start_feed(settings: ServeSettings, master_engines: list[Engine]) -> MllpServerThread | None:
     if not settings.role.has_registry or settings.mllp_port == 0:
         return None
     registry_settings = settings.registry_settings()
     engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
+    master_engines.append(engine)
     feed = MllpServerThread(
         Registry(engine, registry_settings).patients,
         registry_settings,
@@ -123,9 +162,12 @@ def start_feed(settings: ServeSettings) -> MllpServerThread | None:
 class XdsServer(BaseApplication):
     """gunicorn configured from `ServeSettings` instead of its own command line."""
 
-    def __init__(self, settings: ServeSettings, repo_id: str | None) -> None:
+    def __init__(
+        self, settings: ServeSettings, repo_id: str | None, master_engines: list[Engine]
+    ) -> None:
         self.settings = settings
         self.repo_id = repo_id
+        self.master_engines = master_engines
         super().__init__()
 
     def load_config(self) -> None:
@@ -140,6 +182,7 @@ class XdsServer(BaseApplication):
             "proc_name": f"xds-{self.settings.role.value}",
             "accesslog": None,  # soap.access writes the structured line, once per request
             "loglevel": "info",
+            "post_fork": self._post_fork,
         }
         if self.settings.tls:
             context = tls_context(self.settings)
@@ -156,6 +199,11 @@ class XdsServer(BaseApplication):
             options["control_socket_disable"] = True
         for key, value in options.items():
             self.cfg.set(key, value)
+
+    def _post_fork(self, _server: Any, _worker: Any) -> None:
+        # The master's threads keep using these pools; a worker must not close them.
+        for engine in self.master_engines:
+            engine.dispose(close=False)
 
     def load(self) -> WSGIApp:
         return build_app(self.settings, self.repo_id)
@@ -176,10 +224,16 @@ def serve(settings: ServeSettings) -> int:
         log.error("cannot start: %s", exc)
         return 2
     _announce(settings, repo_id)
-    feed = start_feed(settings)
+    master_engines: list[Engine] = []
+    try:
+        audit = start_audit(settings, repo_id, master_engines)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        log.error("cannot start the audit forwarder: %s", exc)
+        return 2
+    feed = start_feed(settings, master_engines)
     master = os.getpid()
     try:
-        XdsServer(settings, repo_id).run()
+        XdsServer(settings, repo_id, master_engines).run()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     finally:
@@ -187,11 +241,14 @@ def serve(settings: ServeSettings) -> int:
         if feed is not None and os.getpid() == master:
             feed.stop()
             log.info("ITI-8 patient feed stopped")
+        if audit is not None and os.getpid() == master:
+            audit.stop()
+            log.info("audit forwarder stopped")
     return 0
 
 
 def _announce(settings: ServeSettings, repo_id: str | None) -> None:
-    base = settings.public_url or f"{settings.scheme}://{settings.bind}"
+    base = settings.base_url
     if settings.tls:
         log.info(
             "mutual TLS: client certificates under %s%s; the ITI-8 MLLP feed stays plain TCP",

@@ -64,6 +64,12 @@ class ServeSettings:
     allow_rsa_sha1: bool = False
     client_cert_header: str | None = None
     trusted_proxies: tuple[str, ...] = ()
+    audit_syslog: str | None = None  # tls://host:port or udp://host:port (ITI-20)
+    audit_ca: Path | None = None  # who may sign the collector's certificate; default: tls_ca
+    audit_cert: Path | None = None  # presented to the collector; default: tls_cert
+    audit_key: Path | None = None
+    audit_source_id: str | None = None
+    audit_site_id: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -73,6 +79,23 @@ class ServeSettings:
     def assertion_trust(self) -> Path | None:
         """The CA bundle anchoring the assertions' signing certificates."""
         return self.assertion_ca or self.tls_ca
+
+    @property
+    def base_url(self) -> str:
+        """The URL the SOAP endpoints are reached at."""
+        return self.public_url or f"{self.scheme}://{self.bind}"
+
+    @property
+    def audit_trust(self) -> Path | None:
+        return self.audit_ca or self.tls_ca
+
+    @property
+    def audit_client_certificate(self) -> tuple[Path, Path] | None:
+        if self.audit_cert and self.audit_key:
+            return self.audit_cert, self.audit_key
+        if self.tls_cert and self.tls_key:
+            return self.tls_cert, self.tls_key
+        return None
 
     @property
     def host(self) -> str:
@@ -132,6 +155,44 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--timeout", type=int, default=int(env("XDS_TIMEOUT", "300")))
     _add_security_options(parser)
+    _add_audit_options(parser)
+
+
+def _add_audit_options(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    group = parser.add_argument_group("audit (ITI-20: DICOM audit messages to a syslog collector)")
+    group.add_argument(
+        "--audit-syslog",
+        default=env("XDS_AUDIT_SYSLOG"),
+        help="collector: tls://host:6514 (RFC 5425) or udp://host:514 (RFC 5426); off by default",
+    )
+    for option, variable, what in (
+        (
+            "--audit-ca",
+            "XDS_AUDIT_CA",
+            "CA bundle of the collector's certificate (default --tls-ca)",
+        ),
+        (
+            "--audit-cert",
+            "XDS_AUDIT_CERT",
+            "client certificate for the collector (default --tls-cert)",
+        ),
+        ("--audit-key", "XDS_AUDIT_KEY", "its key (default --tls-key)"),
+    ):
+        value = env(variable)
+        group.add_argument(
+            option, type=Path, default=Path(value) if value else None, help=f"{what} ({variable})"
+        )
+    group.add_argument(
+        "--audit-source-id",
+        default=env("XDS_AUDIT_SOURCE_ID"),
+        help="AuditSourceID of the messages (default: xds-<role>@<host name>)",
+    )
+    group.add_argument(
+        "--audit-site-id",
+        default=env("XDS_AUDIT_SITE_ID"),
+        help="AuditEnterpriseSiteID: the hosting establishment (e.g. its FINESS)",
+    )
 
 
 def _add_security_options(parser: argparse.ArgumentParser) -> None:
@@ -200,6 +261,8 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad one
     if bool(args.trusted_proxy_header) != bool(proxies):
         raise ValueError("--trusted-proxy-header and --trusted-proxies go together")
+    if args.audit_syslog:
+        _check_audit(args, role)
     return ServeSettings(
         bind=args.bind,
         workers=args.workers,
@@ -224,7 +287,27 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         allow_rsa_sha1=args.allow_rsa_sha1,
         client_cert_header=args.trusted_proxy_header,
         trusted_proxies=proxies,
+        audit_syslog=args.audit_syslog,
+        audit_ca=args.audit_ca,
+        audit_cert=args.audit_cert,
+        audit_key=args.audit_key,
+        audit_source_id=args.audit_source_id,
+        audit_site_id=args.audit_site_id,
     )
+
+
+def _check_audit(args: argparse.Namespace, role: Role) -> None:
+    from atna.syslog import parse_destination
+
+    destination = parse_destination(args.audit_syslog)  # ValueError names what is wrong
+    if not role.has_registry:
+        raise ValueError(
+            "--audit-syslog needs the registry role: the audit trail is the registry's"
+        )
+    if destination.scheme == "tls" and not (args.audit_ca or args.tls_ca):
+        raise ValueError("--audit-syslog tls://… needs --audit-ca or --tls-ca")
+    if bool(args.audit_cert) != bool(args.audit_key):
+        raise ValueError("--audit-cert and --audit-key go together")
 
 
 def repository_id(settings: ServeSettings) -> str:
