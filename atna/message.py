@@ -112,6 +112,7 @@ def render_audit_message(event: AuditEvent, source: AuditSource) -> bytes:
 
 
 def _requesting_system(root: etree._Element, event: AuditEvent, role: Role) -> None:
+    address = event.source_address
     participant = etree.SubElement(
         root,
         "ActiveParticipant",
@@ -119,6 +120,8 @@ def _requesting_system(root: etree._Element, event: AuditEvent, role: Role) -> N
             UserID=event.structure_id or ANONYMOUS,
             UserName=event.software,
             UserIsRequestor="true",
+            NetworkAccessPointID=address,
+            NetworkAccessPointTypeCode=(("2" if _is_ip(address) else "1") if address else None),
         ),
     )
     _coded(participant, "RoleIDCode", role.coded)

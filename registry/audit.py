@@ -9,12 +9,19 @@ such accesses to a minor's record are hidden from the minor's legal representati
 when they read the access history (DESIGN.md §5 "Every access is traced").
 `atna` sends the events as DICOM audit messages over syslog (ITI-20), following this
 table: `events_after` is its reading.
+
+Where a request came from (the peer's network address, the structure of its TLS client
+certificate) is known to the wire, not to the actors: the SOAP layer states it around each
+request with `requests_from`, and every event written meanwhile carries it. Audit is a
+layer around the handler; a context variable keeps the actors' signatures about XDS.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -63,7 +70,29 @@ class AuditEvent:
     submission_set_id: str | None = None  # ITI-42, ITI-57
     query_id: str | None = None  # ITI-18: the stored query's id
     query: str | None = None  # ITI-18: the AdhocQueryRequest as XML
+    source_address: str | None = None  # the requester's network address
     event_id: int | None = None  # the row's number, once written
+
+
+@dataclass(frozen=True)
+class RequestOrigin:
+    """Where the request being served came from, as the wire saw it."""
+
+    address: str | None = None
+    structure_id: str | None = None  # of the verified TLS client certificate
+
+
+_origin: ContextVar[RequestOrigin | None] = ContextVar("xds_audit_origin", default=None)
+
+
+@contextmanager
+def requests_from(origin: RequestOrigin) -> Iterator[None]:
+    """Events made inside this block name `origin` as where the request came from."""
+    token = _origin.set(origin)
+    try:
+        yield
+    finally:
+        _origin.reset(token)
 
 
 def event_for(
@@ -81,15 +110,16 @@ def event_for(
     query_id: str | None = None,
     query: str | None = None,
 ) -> AuditEvent:
-    """An event naming the requester (None: an unauthenticated, in-process caller)."""
-    who: dict[str, Any] = {}
+    """An event naming the requester (None: an unauthenticated caller) and where it came from."""
+    origin = _origin.get() or RequestOrigin()
+    who: dict[str, Any] = {"structure_id": origin.structure_id}
     if requester is not None:
         software = requester.software
         who = {
             "requester_kind": (kind or RequesterKind.PROFESSIONAL).value,
             "professional_id": requester.professional_id,
             "professional_name": requester.name,
-            "structure_id": requester.structure_id,
+            "structure_id": requester.structure_id or origin.structure_id,
             "software": f"{software.name} {software.version}".strip() if software else None,
             "purpose_of_use": purpose_of(requester),
             "authentication_mode": requester.authentication_mode,
@@ -105,6 +135,7 @@ def event_for(
         submission_set_id=submission_set_id,
         query_id=query_id,
         query=query,
+        source_address=origin.address,
         **who,
     )
 
@@ -129,6 +160,7 @@ def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
             "submission_set_id",
             "query_id",
             "query",
+            "source_address",
         )
     }
     conn.execute(
@@ -185,6 +217,7 @@ def _event(row: Row[Any]) -> AuditEvent:
         submission_set_id=row.submission_set_id,
         query_id=row.query_id,
         query=row.query,
+        source_address=row.source_address,
         event_id=row.id,
     )
 
@@ -193,9 +226,11 @@ __all__ = [
     "AuditEvent",
     "AuditTransaction",
     "Outcome",
+    "RequestOrigin",
     "event_for",
     "events_after",
     "history",
     "last_event_id",
+    "requests_from",
     "write_event",
 ]

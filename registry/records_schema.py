@@ -89,6 +89,7 @@ audit_events = Table(
     Column("submission_set_id", String(128), nullable=True),  # ITI-42/57: its uniqueId
     Column("query_id", String(64), nullable=True),  # ITI-18: the stored query's id
     Column("query", Text, nullable=True),  # ITI-18: the AdhocQueryRequest, as XML
+    Column("source_address", String(64), nullable=True),  # the requester's network address
     Index("ix_audit_events_patient", "patient_id", "occurred_at"),
 )
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from lxml import etree
 
+from registry.audit import RequestOrigin, requests_from
 from soap import wsdl
 from soap.addressing import Addressing, read_addressing, reply_headers, request_message_id
 from soap.envelope import read_envelope, write_envelope, write_fault
@@ -232,7 +233,12 @@ class SoapApplication:
                 requester=requester,
                 client=client,
             )
-            reply = operation.handle(request)
+            origin = RequestOrigin(
+                address=environ.get("REMOTE_ADDR"),
+                structure_id=client.structure_id if client is not None else None,
+            )
+            with requests_from(origin):
+                reply = operation.handle(request)
             outcome.status, outcome.patient_id = reply.status, reply.patient_id
             mtom = operation.mtom_reply or message.mtom is not None
             return self._reply(start, operation, addressing, reply, mtom=mtom)

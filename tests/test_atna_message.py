@@ -19,9 +19,9 @@ from test_policy_audit import find, submit
 from update_support import APPROVED, DELETED, status_change
 
 from atna.message import AuditSource, render_audit_message
-from ebrim.storedquery import FindDocumentsQuery, parse_adhoc_query_request
+from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest, parse_adhoc_query_request
 from registry import Registry
-from registry.audit import AuditEvent, Outcome, events_after
+from registry.audit import AuditEvent, Outcome, RequestOrigin, events_after, requests_from
 
 SOURCE = AuditSource(
     source_id="xds-registry@test",
@@ -283,3 +283,27 @@ def test_a_removal_of_documents_names_each_with_its_repository() -> None:
     removed = root.findall("ParticipantObjectIdentification")
     assert [o.get("ParticipantObjectID") for o in removed] == ["1.2.3.1", "1.2.3.2"]
     assert root.findall("ActiveParticipant")[-1].get("UserID").endswith("/xds/repository/remove")
+
+
+def test_where_the_request_came_from_is_the_requesting_system_s_access_point(
+    registry: Registry,
+) -> None:
+    with requests_from(RequestOrigin(address="10.0.0.7", structure_id="1750712184")):
+        registry.query(
+            StoredQueryRequest(FindDocumentsQuery(patient_id=PATIENT, statuses=(APPROVED,)))
+        )
+    [event] = [e for e in written(registry) if e.transaction == "ITI-18"]
+    assert (event.source_address, event.structure_id) == ("10.0.0.7", "1750712184")
+
+    system = message_of(event).findall("ActiveParticipant")[0]
+
+    assert system.get("UserID") == "1750712184"  # the TLS certificate's structure
+    assert system.get("NetworkAccessPointID") == "10.0.0.7"
+    assert system.get("NetworkAccessPointTypeCode") == "2"
+
+
+def test_the_origin_does_not_outlive_its_request(registry: Registry) -> None:
+    with requests_from(RequestOrigin(address="10.0.0.7")):
+        pass
+    find(registry, requester(AUTHORISED))
+    assert written(registry)[-1].source_address is None

@@ -86,6 +86,9 @@ def test_a_submission_query_and_retrieve_are_audited_at_the_collector(
     }
     assert PATIENT in patient_ids
     assert metadata.submission_sets[0].unique_id in patient_ids
+    source_system = register.findall("ActiveParticipant")[0]
+    assert source_system.get("NetworkAccessPointID") == "127.0.0.1"
+    assert source_system.get("NetworkAccessPointTypeCode") == "2"
     server_participant = register.findall("ActiveParticipant")[-1]
     assert server_participant.get("UserID") == f"http://localhost:{server.port}/xds/registry"
     assert server_participant.get("NetworkAccessPointID") == "localhost"

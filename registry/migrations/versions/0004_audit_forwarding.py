@@ -1,4 +1,5 @@
-"""What an ITI-20 audit message names (submission set, stored query), and the syslog cursor.
+"""What an ITI-20 audit message names (submission set, stored query, the requester's
+address), and the syslog cursor.
 
 Revision ID: 0004
 Revises: 0003
@@ -26,6 +27,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("submission_set_id", sa.String(128), nullable=True))
         batch.add_column(sa.Column("query_id", sa.String(64), nullable=True))
         batch.add_column(sa.Column("query", sa.Text, nullable=True))
+        batch.add_column(sa.Column("source_address", sa.String(64), nullable=True))
     op.create_table(
         "audit_forwarding",
         sa.Column("collector", sa.String(512), nullable=False),
@@ -38,6 +40,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("audit_forwarding")
     with op.batch_alter_table("audit_events", recreate="never") as batch:
+        batch.drop_column("source_address")
         batch.drop_column("query")
         batch.drop_column("query_id")
         batch.drop_column("submission_set_id")
