@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 IHE = SHARED / "ihe"
@@ -17,6 +18,7 @@ DATA = Path(__file__).resolve().parent / "data"
 os.environ.setdefault("XML_CATALOG_FILES", str(IHE / "schema" / "catalog.xml"))
 
 from lxml import etree  # noqa: E402  (after the catalog variable is set)
+from registry_fixtures import BACKENDS, migrated_engine  # noqa: E402
 
 SCHEMAS = {
     "rim": IHE / "schema" / "ebRS" / "rim.xsd",
@@ -81,3 +83,10 @@ def postgres_url() -> str:
     except psycopg2.OperationalError as exc:
         pytest.fail(f"PostgreSQL tests cannot run: {POSTGRES_URL} unreachable ({exc})")
     return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated registry database, once per backend (a module may define its own `engine`)."""
+    with migrated_engine(request.param, tmp_path, request) as migrated:
+        yield migrated

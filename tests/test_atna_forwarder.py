@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from atna_support import SyslogCollector, parse_syslog
 from dicom_audit import assert_dicom_audit_valid
 from policy_support import AUTHORISED, STRANGER, open_registry, requester
-from registry_fixtures import BACKENDS, PATIENT, migrated_engine
+from registry_fixtures import PATIENT
 from security_support import DevPki, make_pki
 from sqlalchemy import Engine, select
 from test_policy_audit import find, submit
@@ -35,12 +34,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
 def collector(pki: DevPki) -> Iterator[SyslogCollector]:
     with SyslogCollector(pki.server.cert, pki.server.key, pki.ca.chain) as running:
         yield running
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

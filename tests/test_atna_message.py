@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from dicom_audit import assert_dicom_audit_valid, dicom_audit_schema
 from lxml import etree
 from policy_support import AUTHOR, AUTHORISED, STRANGER, open_registry, requester
-from registry_fixtures import BACKENDS, PATIENT, migrated_engine
+from registry_fixtures import PATIENT
 from sqlalchemy import Engine
 from test_policy_audit import find, submit
 from update_support import APPROVED, DELETED, status_change
@@ -29,12 +27,6 @@ SOURCE = AuditSource(
     site_id="1750712184",
     repository_id="1.2.250.1.999.1.1",
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@ from legal representatives, refusals traced as failures, and the table append-on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from policy_support import AUTHOR, AUTHORISED, STRANGER, flag, open_registry, requester
-from registry_fixtures import BACKENDS, PATIENT, Submission, migrated_engine
+from registry_fixtures import PATIENT, Submission
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import DatabaseError
 from update_support import APPROVED, DELETED, status_change
@@ -19,12 +16,6 @@ from registry import Registry
 from registry.audit import Outcome
 from registry.policy import RequesterKind
 from registry.records_schema import audit_events
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

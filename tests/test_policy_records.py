@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from policy_support import AUTHORISED, STRANGER, open_registry, requester
-from registry_fixtures import BACKENDS, PATIENT, Submission, codes_of, migrated_engine
+from registry_fixtures import PATIENT, Submission, codes_of
 from sqlalchemy import Engine
 
 from ebrim.profile import Profile
@@ -17,12 +15,6 @@ from registry import Registry
 from registry.records import GranteeKind, RecordError, RecordStatus
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

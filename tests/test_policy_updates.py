@@ -3,12 +3,9 @@ next query, and only the author may delete (issue 8's "policy applied")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from policy_support import AUTHOR, AUTHORISED, NORMAL, flag, open_registry, requester
-from registry_fixtures import BACKENDS, PATIENT, Submission, migrated_engine
+from registry_fixtures import PATIENT, Submission
 from sqlalchemy import Engine
 from update_support import APPROVED, DELETED, new_version, status_change
 
@@ -16,12 +13,6 @@ from ebrim.model import DocumentEntry
 from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
 from ebrim.vocabulary import ResponseStatus
 from registry import Registry
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

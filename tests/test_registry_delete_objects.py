@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from registry_fixtures import (
-    BACKENDS,
     Submission,
     codes_of,
     document,
     dump,
-    migrated_engine,
     new_registry,
 )
 from sqlalchemy import Engine, select
@@ -20,12 +15,6 @@ from update_support import registered, succeeded
 
 from ebrim.model import DocumentEntry
 from registry import Registry, schema
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

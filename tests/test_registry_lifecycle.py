@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from registry_fixtures import (
-    BACKENDS,
     HAS_MEMBER,
     OTHER_PATIENT,
     Submission,
     codes_of,
     document,
     folder,
-    migrated_engine,
     new_registry,
 )
 from sqlalchemy import Engine
@@ -26,12 +21,6 @@ from registry import Registry, RegistrySettings
 APPROVED = AvailabilityStatus.APPROVED.value
 DEPRECATED = AvailabilityStatus.DEPRECATED.value
 NOW = "20240506070809"  # the fixed clock of new_registry
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from registry_fixtures import (
-    BACKENDS,
     OTHER_PATIENT,
     PATIENT,
     Submission,
     codes_of,
-    migrated_engine,
     new_registry,
 )
 from sqlalchemy import Engine
@@ -22,12 +17,6 @@ from ebrim.vocabulary import ResponseStatus
 from registry import PatientError, Patients, Registry
 
 SURVIVOR = "1111111111^^^&1.2.3.4.5&ISO"
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from registry_fixtures import (
-    BACKENDS,
     HAS_MEMBER,
     OTHER_PATIENT,
     PATIENT,
@@ -17,7 +14,6 @@ from registry_fixtures import (
     codes_of,
     document,
     dump,
-    migrated_engine,
     new_registry,
 )
 from sqlalchemy import Engine
@@ -27,12 +23,6 @@ from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
 from registry import Registry, RegistrySettings
 
 APPROVED = AvailabilityStatus.APPROVED.value
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from registry_fixtures import (
-    BACKENDS,
     Submission,
     code,
     codes_of,
     dump,
-    migrated_engine,
     new_registry,
 )
 from sqlalchemy import Engine
@@ -35,12 +31,6 @@ from ebrim.storedquery import (
 )
 from ebrim.vocabulary import ObjectType, ReturnType
 from registry import Registry
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from registry_fixtures import (
-    BACKENDS,
     HAS_MEMBER,
     OTHER_PATIENT,
     Submission,
     association,
     codes_of,
     dump,
-    migrated_engine,
     new_registry,
 )
 from sqlalchemy import Engine
@@ -39,12 +35,6 @@ from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
 from ebrim.validate import validate
 from ebrim.vocabulary import AssociationType, ReturnType
 from registry import Registry, RegistrySettings
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine(request.param, tmp_path, request) as engine:
-        yield engine
 
 
 @pytest.fixture
