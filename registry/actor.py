@@ -428,20 +428,15 @@ class Registry:
     ) -> bool:
         """The audit event of an ITI-43 retrieve (the SOAP layer calls it after the repository)."""
         decision = consultation.decision if consultation else None
-        with self.engine.connect() as conn:
-            found = _documents_of(conn, unique_ids, by_unique_id=True)
-        event = audit.event_for(
+        return self._audit_documents(
             AuditTransaction.RETRIEVE,
-            Outcome.SUCCESS if success else Outcome.FAILURE,
             requester,
+            unique_ids,
+            success=success,
             kind=decision.kind if decision else None,
-            patient_id=next((p for _u, p, _s in found), None),
-            document_ids=list(unique_ids),
             emergency=bool(decision and decision.emergency),
-            secret=any(secret for _u, _p, secret in found),
             detail=decision.reason if decision and not decision.allowed else None,
         )
-        return self.record_event(event)
 
     def audit_removal(
         self,
@@ -453,15 +448,37 @@ class Registry:
     ) -> bool:
         """The audit event of an ITI-86 Remove Documents (the SOAP layer calls it after the
         repository). The patient is named when the registry still describes a document."""
+        return self._audit_documents(
+            AuditTransaction.REMOVE_DOCUMENTS,
+            requester,
+            unique_ids,
+            success=success,
+            kind=self._kind(requester),
+            detail=detail,
+        )
+
+    def _audit_documents(
+        self,
+        transaction: AuditTransaction,
+        requester: Requester | None,
+        unique_ids: Sequence[str],
+        *,
+        success: bool,
+        kind: RequesterKind | None,
+        emergency: bool = False,
+        detail: str | None = None,
+    ) -> bool:
+        """An event about documents named by uniqueId; their patient as the registry knows it."""
         with self.engine.connect() as conn:
             found = _documents_of(conn, unique_ids, by_unique_id=True)
         event = audit.event_for(
-            AuditTransaction.REMOVE_DOCUMENTS,
+            transaction,
             Outcome.SUCCESS if success else Outcome.FAILURE,
             requester,
-            kind=self._kind(requester),
+            kind=kind,
             patient_id=next((p for _u, p, _s in found), None),
             document_ids=list(unique_ids),
+            emergency=emergency,
             secret=any(secret for _u, _p, secret in found),
             detail=detail,
         )

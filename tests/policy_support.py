@@ -110,6 +110,14 @@ def open_registry(engine: object, profile: Profile = Profile.DMP) -> Registry:
     return registry
 
 
+def consenting_registry(engine: object) -> Registry:
+    """A registry where PATIENT's record is open and AUTHORISED holds an authorisation."""
+    registry = open_registry(engine)
+    registry.records.open(PATIENT, consent_by="patient")
+    registry.records.grant(PATIENT, AUTHORISED, by="patient")
+    return registry
+
+
 @dataclass
 class PolicyWorld:
     registry: Registry

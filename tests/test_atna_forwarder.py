@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 from atna_support import SyslogCollector, parse_syslog
 from dicom_audit import assert_dicom_audit_valid
-from policy_support import AUTHORISED, STRANGER, open_registry, requester
-from registry_fixtures import PATIENT
+from policy_support import AUTHORISED, STRANGER, consenting_registry, requester
 from security_support import DevPki, make_pki
 from sqlalchemy import Engine, select
 from test_policy_audit import find, submit
@@ -38,10 +37,7 @@ def collector(pki: DevPki) -> Iterator[SyslogCollector]:
 
 @pytest.fixture
 def registry(engine: Engine) -> Registry:
-    registry = open_registry(engine)
-    registry.records.open(PATIENT, consent_by="patient")
-    registry.records.grant(PATIENT, AUTHORISED, by="patient")
-    return registry
+    return consenting_registry(engine)
 
 
 def sender_to(destination: SyslogDestination, pki: DevPki) -> TlsSyslogSender:

@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from dicom_audit import assert_dicom_audit_valid, dicom_audit_schema
 from lxml import etree
-from policy_support import AUTHOR, AUTHORISED, STRANGER, open_registry, requester
+from policy_support import (
+    AUTHOR,
+    AUTHORISED,
+    STRANGER,
+    consenting_registry,
+    requester,
+)
 from registry_fixtures import PATIENT
 from sqlalchemy import Engine
 from test_policy_audit import find, submit
@@ -31,10 +37,7 @@ SOURCE = AuditSource(
 
 @pytest.fixture
 def registry(engine: Engine) -> Registry:
-    registry = open_registry(engine)
-    registry.records.open(PATIENT, consent_by="patient")
-    registry.records.grant(PATIENT, AUTHORISED, by="patient")
-    return registry
+    return consenting_registry(engine)
 
 
 def written(registry: Registry) -> list[AuditEvent]:

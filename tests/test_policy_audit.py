@@ -4,7 +4,14 @@ from legal representatives, refusals traced as failures, and the table append-on
 from __future__ import annotations
 
 import pytest
-from policy_support import AUTHOR, AUTHORISED, STRANGER, flag, open_registry, requester
+from policy_support import (
+    AUTHOR,
+    AUTHORISED,
+    STRANGER,
+    consenting_registry,
+    flag,
+    requester,
+)
 from registry_fixtures import PATIENT, Submission
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import DatabaseError
@@ -20,10 +27,7 @@ from registry.records_schema import audit_events
 
 @pytest.fixture
 def registry(engine: Engine) -> Registry:
-    registry = open_registry(engine)
-    registry.records.open(PATIENT, consent_by="patient")
-    registry.records.grant(PATIENT, AUTHORISED, by="patient")
-    return registry
+    return consenting_registry(engine)
 
 
 def find(registry: Registry, who: object) -> None:
