@@ -14,9 +14,12 @@ Document bytes never appear; the query holds only the request's parameters.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -47,6 +50,8 @@ ENDPOINT_PATHS = {
     "ITI-86": "/xds/repository/remove",
 }
 RECORDS_PATH = "/xds/records"
+# Characters XML 1.0 cannot carry (lxml refuses them): dropped from the event's texts.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class AuditSource:
 def render_audit_message(event: AuditEvent, source: AuditSource) -> bytes:
     """The UTF-8 XML of the DICOM audit message of `event` (ValueError: unknown transaction)."""
     kind = event_kind(event.transaction)
+    event = _xml_safe(event)
     root = etree.Element("AuditMessage")
 
     identification = etree.SubElement(
@@ -186,6 +192,18 @@ def _user_name(event: AuditEvent) -> str | None:
     extra = ", ".join(filter(None, [event.requester_kind, event.authentication_mode]))
     name = event.professional_name or ""
     return f"{name} ({extra})".strip() if extra else (name or None)
+
+
+def _xml_safe(event: AuditEvent) -> AuditEvent:
+    """The event with every text XML can carry: an error message may quote anything."""
+    changes: dict[str, Any] = {
+        f.name: NOT_XML.sub("", value)
+        for f in dataclasses.fields(event)
+        if isinstance(value := getattr(event, f.name), str) and NOT_XML.search(value)
+    }
+    if any(NOT_XML.search(d) for d in event.document_ids):
+        changes["document_ids"] = tuple(NOT_XML.sub("", d) for d in event.document_ids)
+    return dataclasses.replace(event, **changes) if changes else event
 
 
 def _attrs(**values: str | None) -> dict[str, str]:

@@ -302,3 +302,18 @@ def test_the_origin_does_not_outlive_its_request(registry: Registry) -> None:
         pass
     find(registry, requester(AUTHORISED))
     assert written(registry)[-1].source_address is None
+
+
+def test_characters_xml_cannot_carry_are_dropped_not_fatal() -> None:
+    event = AuditEvent(
+        transaction="ITI-43",
+        outcome=Outcome.FAILURE,
+        detail="unknown document 1.2\x01.3",
+        document_ids=("1.2\x00.3",),
+        professional_name="DUPONT\x1bJean",
+    )
+
+    root = message_of(event)
+
+    assert root.findtext("EventIdentification/EventOutcomeDescription") == "unknown document 1.2.3"
+    assert root.find("ParticipantObjectIdentification").get("ParticipantObjectID") == "1.2.3"
