@@ -33,7 +33,8 @@ from sqlalchemy import Engine, text
 
 from atna.forwarder import AuditForwarder
 from atna.message import AuditSource, render_audit_message
-from atna.syslog import SyslogDestination, TlsSyslogSender, syslog_message
+from atna.senders import TlsSyslogSender
+from atna.syslog import SyslogDestination, syslog_message
 from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest, render_adhoc_query_request
 from pki import init_ca, issue_establishment, issue_server
 from registry import create_engine_for, migrate

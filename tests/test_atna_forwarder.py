@@ -16,7 +16,8 @@ from test_policy_audit import find, submit
 
 from atna.forwarder import AuditForwarder, ForwarderThread
 from atna.message import AuditSource
-from atna.syslog import SyslogDestination, SyslogError, TlsSyslogSender
+from atna.senders import TlsSyslogSender
+from atna.syslog import SyslogDestination, SyslogError
 from registry import Registry
 from registry.audit import AuditEvent, Outcome
 from registry.records_schema import audit_forwarding

@@ -14,13 +14,11 @@ import pytest
 from atna_support import FrameReader, SyslogCollector, UdpCollector, parse_syslog
 from security_support import DevPki, make_pki
 
+from atna.senders import TlsSyslogSender, UdpSyslogSender, open_sender
 from atna.syslog import (
     SyslogDestination,
     SyslogError,
-    TlsSyslogSender,
-    UdpSyslogSender,
     octet_frame,
-    open_sender,
     parse_destination,
     syslog_message,
 )

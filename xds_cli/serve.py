@@ -26,7 +26,8 @@ from sqlalchemy.engine import Engine
 
 from atna.forwarder import AuditForwarder, ForwarderThread
 from atna.message import AuditSource
-from atna.syslog import open_sender, parse_destination
+from atna.senders import open_sender
+from atna.syslog import parse_destination
 from pki.assertion import AssertionVerifier
 from registry import Registry, create_engine_for, migrate
 from registry.feed import MllpServerThread
