@@ -95,7 +95,7 @@ def render_audit_message(event: AuditEvent, source: AuditSource) -> bytes:
     requester_role = Role.DESTINATION if kind.server_role is Role.SOURCE else Role.SOURCE
     _requesting_system(root, event, requester_role)
     if event.professional_id or event.professional_name:
-        etree.SubElement(
+        professional = etree.SubElement(
             root,
             "ActiveParticipant",
             _attrs(
@@ -104,6 +104,9 @@ def render_audit_message(event: AuditEvent, source: AuditSource) -> bytes:
                 UserIsRequestor="true",
             ),
         )
+        role = _role(event.professional_role)
+        if role is not None:
+            _coded(professional, "RoleIDCode", role)
     _this_server(root, event, source, kind.server_role)
 
     source_element = etree.SubElement(
@@ -185,6 +188,15 @@ def _detail(parent: etree._Element, kind: str, value: str) -> None:
 def _coded(parent: etree._Element, name: str, code: Coded) -> None:
     attributes = {"csd-code": code.code, "codeSystemName": code.system, "originalText": code.text}
     etree.SubElement(parent, name, attributes)
+
+
+def _role(text: str | None) -> Coded | None:
+    """The XUA subject:role kept as code^display^system (the DMP's profession codes)."""
+    code, _, rest = (text or "").partition("^")
+    display, _, system = rest.partition("^")
+    if not code or not system:
+        return None
+    return Coded(code, system, display or code)
 
 
 def _user_name(event: AuditEvent) -> str | None:

@@ -71,6 +71,7 @@ class AuditEvent:
     query_id: str | None = None  # ITI-18: the stored query's id
     query: str | None = None  # ITI-18: the AdhocQueryRequest as XML
     source_address: str | None = None  # the requester's network address
+    professional_role: str | None = None  # the assertion's first role: code^display^system
     event_id: int | None = None  # the row's number, once written
 
 
@@ -123,6 +124,7 @@ def event_for(
             "software": f"{software.name} {software.version}".strip() if software else None,
             "purpose_of_use": purpose_of(requester),
             "authentication_mode": requester.authentication_mode,
+            "professional_role": _role(requester),
         }
     return AuditEvent(
         transaction=transaction,
@@ -138,6 +140,14 @@ def event_for(
         source_address=origin.address,
         **who,
     )
+
+
+def _role(requester: Requester) -> str | None:
+    """The first role of the assertion (a profession, ONESELF…) as code^display^system."""
+    if not requester.roles:
+        return None
+    role = requester.roles[0]
+    return f"{role.code}^{role.display_name}^{role.code_system}"
 
 
 def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
@@ -161,6 +171,7 @@ def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
             "query_id",
             "query",
             "source_address",
+            "professional_role",
         )
     }
     conn.execute(
@@ -218,6 +229,7 @@ def _event(row: Row[Any]) -> AuditEvent:
         query_id=row.query_id,
         query=row.query,
         source_address=row.source_address,
+        professional_role=row.professional_role,
         event_id=row.id,
     )
 

@@ -90,6 +90,7 @@ audit_events = Table(
     Column("query_id", String(64), nullable=True),  # ITI-18: the stored query's id
     Column("query", Text, nullable=True),  # ITI-18: the AdhocQueryRequest, as XML
     Column("source_address", String(64), nullable=True),  # the requester's network address
+    Column("professional_role", String(256), nullable=True),  # code^display^system
     Index("ix_audit_events_patient", "patient_id", "occurred_at"),
 )
 

@@ -102,6 +102,8 @@ def test_the_requesting_system_and_the_professional_are_participants(registry: R
     assert system.find("RoleIDCode").get("csd-code") == "110153"  # source
     assert professional.get("UserID") == AUTHOR
     assert professional.get("UserIsRequestor") == "true"
+    role = professional.find("RoleIDCode")
+    assert (role.get("csd-code"), role.get("codeSystemName")) == ("10", "1.2.250.1.71.1.2.7")
     assert f"Dr {AUTHOR}" in professional.get("UserName")
     assert server.get("UserID") == "https://xds.example.org:8443/xds/registry"
     assert server.get("UserIsRequestor") == "false"

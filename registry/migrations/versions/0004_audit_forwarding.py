@@ -1,5 +1,5 @@
 """What an ITI-20 audit message names (submission set, stored query, the requester's
-address), and the syslog cursor.
+address and role), and the syslog cursor.
 
 Revision ID: 0004
 Revises: 0003
@@ -28,6 +28,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("query_id", sa.String(64), nullable=True))
         batch.add_column(sa.Column("query", sa.Text, nullable=True))
         batch.add_column(sa.Column("source_address", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("professional_role", sa.String(256), nullable=True))
     op.create_table(
         "audit_forwarding",
         sa.Column("collector", sa.String(512), nullable=False),
@@ -40,6 +41,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("audit_forwarding")
     with op.batch_alter_table("audit_events", recreate="never") as batch:
+        batch.drop_column("professional_role")
         batch.drop_column("source_address")
         batch.drop_column("query")
         batch.drop_column("query_id")
