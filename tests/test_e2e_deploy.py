@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from e2e_support import PATIENT, feed, pnr_envelope, stored_objects, submission
@@ -107,3 +110,68 @@ def test_demo_serve_runs_on_its_own(tmp_path):
     run = xds("demo", "--serve", timeout=90)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "demo OK" in run.stdout
+
+
+def test_a_taken_mllp_port_stops_the_server_at_start(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ServerProcess(tmp_path / "taken", mllp_port=port)
+        with pytest.raises(RuntimeError, match="exited with 2"):
+            server.start()
+    assert "cannot start: the side services did not start" in server.log()
+    assert "address already in use" in server.log()
+
+
+def test_the_master_is_single_threaded_and_the_feed_lives_beside_it(tmp_path):
+    """gunicorn forks workers from the master: no thread of the master may hold a lock then
+    (a worker forked while the feed wrote to SQLite hung forever at its first request)."""
+    with ServerProcess(tmp_path / "threads", workers=2) as server:
+        feed(server)
+        master = server.process.pid
+        threads = len(list(Path(f"/proc/{master}/task").iterdir()))
+        assert threads == 1
+        worker = next(p for p in _children(master) if "xds_cli.side" not in _cmdline(p))
+        os.kill(worker, signal.SIGKILL)  # gunicorn forks a replacement
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "Booting worker" not in server.log()[-2000:]:
+            time.sleep(0.1)
+        for _ in range(6):  # both workers answer, the replacement included
+            assert _documents(server.url) == 0
+        feed(server, "E2E-2^^^&1.3.6.1.4.1.21367.13.20.1000&ISO")
+
+
+def test_the_side_process_stops_when_the_master_is_killed(tmp_path):
+    server = ServerProcess(tmp_path / "orphan").start()
+    master = server.process.pid
+    others = _children(master)
+    side = next(p for p in others if "xds_cli.side" in _cmdline(p))
+    for pid in [master, *(p for p in others if p != side)]:
+        os.kill(pid, signal.SIGKILL)  # the master and its workers, not the side process
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(side):
+        time.sleep(0.1)
+    alive = _alive(side)
+    server.kill()
+    assert not alive, "the side process outlived its master"
+    assert "ITI-8 patient feed stopped" in server.log()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(child) for child in text]
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

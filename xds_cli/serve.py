@@ -1,22 +1,21 @@
 """`xds serve`: the registry and/or repository behind gunicorn, plus the ITI-8 MLLP feed.
 
 Process model: this process prepares the data (folder, schema migration, repository id),
-starts the MLLP listener and, with --audit-syslog, the ITI-20 audit forwarder on side
-threads (one of each, whatever the number of workers), then becomes the gunicorn master.
-Each worker builds its own engine and actors after the fork (`load`) and lets go of the
-master's pooled connections without closing them (`post_fork`), so no database connection
-is shared across a fork. gunicorn's `gthread` workers: a request body is read from the
-socket as the SOAP layer consumes it and a response is written as its generator yields,
-and a thread busy with a long upload keeps its worker's heartbeat going, where a `sync`
-worker is killed after `--timeout` seconds of one request. SIGTERM stops gracefully
-(requests in flight finish), SIGINT quickly; both stop the feed and the forwarder.
+spawns the side process (`xds_cli.side`: the MLLP listener and, with --audit-syslog, the
+ITI-20 audit forwarder; one of each whatever the number of workers), then becomes the
+gunicorn master, single-threaded so that forking a worker never copies a lock held by
+another thread. Each worker builds its own engine and actors after the fork (`load`), so
+no database connection crosses a fork. gunicorn's `gthread` workers: a request body is
+read from the socket as the SOAP layer consumes it and a response is written as its
+generator yields, and a thread busy with a long upload keeps its worker's heartbeat going,
+where a `sync` worker is killed after `--timeout` seconds of one request. SIGTERM stops
+gracefully (requests in flight finish), SIGINT quickly; both stop the side process.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import ssl
 import sys
 from typing import Any
@@ -24,13 +23,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import Engine
 
-from atna.forwarder import AuditForwarder, ForwarderThread
-from atna.message import AuditSource
-from atna.senders import open_sender
-from atna.syslog import parse_destination
 from pki.assertion import AssertionVerifier
 from registry import Registry, create_engine_for, migrate
-from registry.feed import MllpServerThread
 from registry.replay import open_replay_guard
 from repository import open_repository
 from repository.api import RegistryClient
@@ -39,10 +33,10 @@ from soap.app import WSGIApp
 from soap.client import RemoteRegistry
 from soap.settings import SecurityMode
 from xds_cli.settings import Role, ServeSettings, repository_id
+from xds_cli.side import LOG_FORMAT, SideServices, wanted
 from xds_cli.tls import server_context
 
 log = logging.getLogger("xds.serve")
-LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
 
 
 def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
@@ -111,64 +105,12 @@ def prepare(settings: ServeSettings) -> str | None:
     return repository_id(settings) if settings.role.has_repository else None
 
 
-def start_audit(
-    settings: ServeSettings, repo_id: str | None, master_engines: list[Engine]
-) -> ForwarderThread | None:
-    """The ITI-20 forwarder of the audit trail to the syslog collector, if one is configured.
-
-    One forwarder in this (master) process, whatever the number of workers: it reads the
-    audit table the workers write (`atna.forwarder`).
-    """
-    if not settings.audit_syslog or not settings.role.has_registry:
-        return None
-    destination = parse_destination(settings.audit_syslog)
-    client = settings.audit_client_certificate
-    sender = open_sender(
-        destination,
-        ca=settings.audit_trust,
-        cert=client[0] if client else None,
-        key=client[1] if client else None,
-    )
-    source = AuditSource(
-        source_id=settings.audit_source_id or f"xds-{settings.role.value}@{socket.getfqdn()}",
-        base_url=settings.base_url,
-        site_id=settings.audit_site_id,
-        repository_id=repo_id,
-    )
-    engine = create_engine_for(settings.database, schema=settings.database_schema)
-    master_engines.append(engine)
-    forwarder = ForwarderThread(AuditForwarder(engine, sender, source))
-    forwarder.start()
-    log.info("audit trail forwarded to %s (ITI-20)", destination)
-    return forwarder
-
-
-def start_feed(settings: ServeSettings, master_engines: list[Engine]) -> MllpServerThread | None:
-    if not settings.role.has_registry or settings.mllp_port == 0:
-        return None
-    registry_settings = settings.registry_settings()
-    engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
-    master_engines.append(engine)
-    feed = MllpServerThread(
-        Registry(engine, registry_settings).patients,
-        registry_settings,
-        host=settings.host,
-        port=settings.mllp_port,
-    )
-    host, port = feed.start()
-    log.info("ITI-8 patient feed (MLLP) on %s:%d", host, port)
-    return feed
-
-
 class XdsServer(BaseApplication):
     """gunicorn configured from `ServeSettings` instead of its own command line."""
 
-    def __init__(
-        self, settings: ServeSettings, repo_id: str | None, master_engines: list[Engine]
-    ) -> None:
+    def __init__(self, settings: ServeSettings, repo_id: str | None) -> None:
         self.settings = settings
         self.repo_id = repo_id
-        self.master_engines = master_engines
         super().__init__()
 
     def load_config(self) -> None:
@@ -183,7 +125,6 @@ class XdsServer(BaseApplication):
             "proc_name": f"xds-{self.settings.role.value}",
             "accesslog": None,  # soap.access writes the structured line, once per request
             "loglevel": "info",
-            "post_fork": self._post_fork,
         }
         if self.settings.tls:
             context = tls_context(self.settings)
@@ -200,11 +141,6 @@ class XdsServer(BaseApplication):
             options["control_socket_disable"] = True
         for key, value in options.items():
             self.cfg.set(key, value)
-
-    def _post_fork(self, _server: Any, _worker: Any) -> None:
-        # The master's threads keep using these pools; a worker must not close them.
-        for engine in self.master_engines:
-            engine.dispose(close=False)
 
     def load(self) -> WSGIApp:
         return build_app(self.settings, self.repo_id)
@@ -225,26 +161,22 @@ def serve(settings: ServeSettings) -> int:
         log.error("cannot start: %s", exc)
         return 2
     _announce(settings, repo_id)
-    master_engines: list[Engine] = []
-    try:
-        audit = start_audit(settings, repo_id, master_engines)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        log.error("cannot start the audit forwarder: %s", exc)
-        return 2
-    feed = start_feed(settings, master_engines)
+    side = SideServices(settings, repo_id) if wanted(settings) else None
+    if side is not None:
+        try:
+            side.start()
+        except RuntimeError as exc:
+            log.error("cannot start: %s", exc)
+            return 2
     master = os.getpid()
     try:
-        XdsServer(settings, repo_id, master_engines).run()
+        XdsServer(settings, repo_id).run()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     finally:
-        # Workers leave run() through here too, with no feed thread of their own.
-        if feed is not None and os.getpid() == master:
-            feed.stop()
-            log.info("ITI-8 patient feed stopped")
-        if audit is not None and os.getpid() == master:
-            audit.stop()
-            log.info("audit forwarder stopped")
+        # Workers leave run() through here too: only the master stops the side process.
+        if side is not None and os.getpid() == master:
+            side.stop()
     return 0
 
 
