@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 from pki import structure_id
 from pki._files import read_cert
 from pki.assertion import AuthenticationMode, Code, PurposeOfUse, Software, VihfOptions
 from pki.assertion.names import PROFESSION_SYSTEM
 from soap.client import VihfSigner, XdsClient
+from xds_cli.options import add_path_options
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_SECTOR = "SA01^1.2.250.1.71.4.2.4"
@@ -43,17 +43,16 @@ def add_connection_options(parser: argparse.ArgumentParser, *, secure: bool = Tr
     if not secure:
         return
     group = parser.add_argument_group("mutual TLS and signed assertion (VIHF)")
-    for option, variable, what in (
-        ("--ca", "XDS_CA", "CA bundle of the server certificate"),
-        ("--tls-cert", "XDS_CLIENT_CERT", "client certificate (the establishment's AUTH_CLI)"),
-        ("--tls-key", "XDS_CLIENT_KEY", "its key"),
-        ("--sign-cert", "XDS_SIGN_CERT", "signing certificate: a VIHF signed per request"),
-        ("--sign-key", "XDS_SIGN_KEY", "its key"),
-    ):
-        value = env(variable)
-        group.add_argument(
-            option, type=Path, default=Path(value) if value else None, help=f"{what} ({variable})"
-        )
+    add_path_options(
+        group,
+        [
+            ("--ca", "XDS_CA", "CA bundle of the server certificate"),
+            ("--tls-cert", "XDS_CLIENT_CERT", "client certificate (the establishment's AUTH_CLI)"),
+            ("--tls-key", "XDS_CLIENT_KEY", "its key"),
+            ("--sign-cert", "XDS_SIGN_CERT", "signing certificate: a VIHF signed per request"),
+            ("--sign-key", "XDS_SIGN_KEY", "its key"),
+        ],
+    )
     for option, variable, default, what in (
         ("--professional", "XDS_PROFESSIONAL", "UNKNOWN", "the acting professional's id"),
         ("--professional-name", "XDS_PROFESSIONAL_NAME", "UNKNOWN", "and name"),

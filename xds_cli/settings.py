@@ -19,6 +19,7 @@ from registry import RegistrySettings
 from repository import RepositorySettings
 from soap import SoapSettings
 from soap.settings import SecurityMode
+from xds_cli.options import add_path_options
 
 REPOSITORY_ID_FILE = "repository-id"
 
@@ -166,23 +167,22 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
         default=env("XDS_AUDIT_SYSLOG"),
         help="collector: tls://host:6514 (RFC 5425) or udp://host:514 (RFC 5426); off by default",
     )
-    for option, variable, what in (
-        (
-            "--audit-ca",
-            "XDS_AUDIT_CA",
-            "CA bundle of the collector's certificate (default --tls-ca)",
-        ),
-        (
-            "--audit-cert",
-            "XDS_AUDIT_CERT",
-            "client certificate for the collector (default --tls-cert)",
-        ),
-        ("--audit-key", "XDS_AUDIT_KEY", "its key (default --tls-key)"),
-    ):
-        value = env(variable)
-        group.add_argument(
-            option, type=Path, default=Path(value) if value else None, help=f"{what} ({variable})"
-        )
+    add_path_options(
+        group,
+        [
+            (
+                "--audit-ca",
+                "XDS_AUDIT_CA",
+                "CA bundle of the collector's certificate (default --tls-ca)",
+            ),
+            (
+                "--audit-cert",
+                "XDS_AUDIT_CERT",
+                "client certificate for the collector (default --tls-cert)",
+            ),
+            ("--audit-key", "XDS_AUDIT_KEY", "its key (default --tls-key)"),
+        ],
+    )
     group.add_argument(
         "--audit-source-id",
         default=env("XDS_AUDIT_SOURCE_ID"),
@@ -204,17 +204,20 @@ def _add_security_options(parser: argparse.ArgumentParser) -> None:
         default=_flag(env("XDS_TLS")),
         help="HTTPS with a client certificate required (XDS_TLS=1)",
     )
-    for option, variable, what in (
-        ("--tls-cert", "XDS_TLS_CERT", "server certificate, then its intermediates (PEM)"),
-        ("--tls-key", "XDS_TLS_KEY", "the server certificate's key (PEM)"),
-        ("--tls-ca", "XDS_TLS_CA", "CA bundle the client certificates must chain to"),
-        ("--tls-crl", "XDS_TLS_CRL", "CRL file (PEM) checked for each client certificate"),
-        ("--assertion-ca", "XDS_ASSERTION_CA", "CA bundle of assertion signers (default --tls-ca)"),
-    ):
-        value = env(variable)
-        group.add_argument(
-            option, type=Path, default=Path(value) if value else None, help=f"{what} ({variable})"
-        )
+    add_path_options(
+        group,
+        [
+            ("--tls-cert", "XDS_TLS_CERT", "server certificate, then its intermediates (PEM)"),
+            ("--tls-key", "XDS_TLS_KEY", "the server certificate's key (PEM)"),
+            ("--tls-ca", "XDS_TLS_CA", "CA bundle the client certificates must chain to"),
+            ("--tls-crl", "XDS_TLS_CRL", "CRL file (PEM) checked for each client certificate"),
+            (
+                "--assertion-ca",
+                "XDS_ASSERTION_CA",
+                "CA bundle of assertion signers (default --tls-ca)",
+            ),
+        ],
+    )
     group.add_argument(
         "--security",
         choices=[m.value for m in SecurityMode],
