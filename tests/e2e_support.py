@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 from lxml import etree
+from security_support import DevPki
 from soap_support import NS, envelope, new_message_id
 
 from ebrim.xdsb import render_provide_and_register_request
@@ -18,6 +19,17 @@ from xds_cli.server import ServerProcess
 
 PATIENT = "E2E-1^^^&1.3.6.1.4.1.21367.13.20.1000&ISO"
 TIMEOUT = 20
+
+
+def secure_server(pki: DevPki, data: Path, *, workers: int = 1) -> ServerProcess:
+    """`xds serve --tls --security required` trusting `pki`, reached as its hospital."""
+    args = [
+        "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
+        "--tls-ca", str(pki.ca.chain), "--tls-crl", str(pki.ca.crl),
+        "--security", "required",
+    ]  # fmt: skip
+    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+    return ServerProcess(data, args=args, ca=pki.ca.chain, client_cert=hospital, workers=workers)
 
 
 def feed(server: ServerProcess, patient: str = PATIENT) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import feed, submission
+from e2e_support import feed, secure_server, submission
 from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
 
 from ebrim.storedquery import FindDocumentsQuery, GetAllQuery, StoredQueryRequest
@@ -88,15 +88,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
 
 @pytest.fixture(scope="module")
 def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    args = [
-        "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
-        "--tls-ca", str(pki.ca.chain), "--tls-crl", str(pki.ca.crl),
-        "--security", "required",
-    ]  # fmt: skip
-    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
-    with ServerProcess(
-        tmp_path_factory.mktemp("policy-server"), args=args, ca=pki.ca.chain, client_cert=hospital
-    ) as running:
+    with secure_server(pki, tmp_path_factory.mktemp("policy-server")) as running:
         feed(running, INS)
         feed(running, OTHER_INS)
         yield running

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from e2e_support import TIMEOUT, feed, submission, xds
+from e2e_support import TIMEOUT, feed, secure_server, submission, xds
 from lxml import etree
 from security_support import (
     DOCTOR,
@@ -45,16 +45,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
 
 @pytest.fixture(scope="module")
 def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    args = [
-        "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
-        "--tls-ca", str(pki.ca.chain), "--tls-crl", str(pki.ca.crl),
-        "--security", "required",
-    ]  # fmt: skip
-    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
-    data = tmp_path_factory.mktemp("tls-server")
-    with ServerProcess(
-        data, args=args, ca=pki.ca.chain, client_cert=hospital, workers=2
-    ) as running:
+    with secure_server(pki, tmp_path_factory.mktemp("tls-server"), workers=2) as running:
         feed(running, INS)
         feed(running, OTHER_INS)
         _authorise(running, pki)
