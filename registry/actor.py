@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from lxml import etree
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, Table, and_, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ebrim.errors import ErrorCode, Transaction, XDSError
@@ -27,7 +27,7 @@ from ebrim.validate.update import validate_update
 from ebrim.vocabulary import ClassificationScheme as Scheme
 from ebrim.vocabulary import ResponseStatus
 from pki.assertion import Requester
-from registry import audit, store
+from registry import audit, express, store
 from registry.audit import AuditEvent, AuditTransaction, Outcome
 from registry.delete import delete_in
 from registry.patients import Patients
@@ -37,6 +37,7 @@ from registry.queries import QueryResult, run_query
 from registry.queries.answer import refused
 from registry.queries.find import answering_id
 from registry.records import Records, record_state
+from registry.records_schema import audit_events
 from registry.register import register_in
 from registry.rejection import Rejected
 from registry.schema import codes, documents
@@ -122,30 +123,82 @@ class Registry:
             self._audit_failure(AuditTransaction.REGISTER, requester, metadata, submitted.response)
         return submitted
 
-    def _submit(self, metadata: Metadata, requester: Requester | None) -> Submitted:
+    def register_stored(
+        self,
+        metadata: Metadata,
+        index_rows: Mapping[Table, Sequence[Mapping[str, Any]]],
+        *,
+        findings: Sequence[XDSError] = (),
+        requester: Requester | None = None,
+    ) -> RegistryResponse:
+        """ITI-42 from the co-located repository (ITI-41): `index_rows` commit with it.
+
+        The repository has validated `metadata` already (ITI-41 rules; `findings` are its
+        warnings) and filled hash, size and repositoryUniqueId, so it is not validated
+        again. `index_rows` (its uniqueId -> object rows) are written in the registration's
+        transaction: the document is registered exactly when its bytes can be found.
+        """
+        submitted = self._submit(
+            metadata, requester, findings=list(findings), index_rows=index_rows
+        )
+        if submitted.response.status is not ResponseStatus.SUCCESS and not submitted.ids:
+            self._audit_failure(AuditTransaction.REGISTER, requester, metadata, submitted.response)
+        return submitted.response
+
+    def _submit(
+        self,
+        metadata: Metadata,
+        requester: Requester | None,
+        *,
+        findings: list[XDSError] | None = None,
+        index_rows: Mapping[Table, Sequence[Mapping[str, Any]]] | None = None,
+    ) -> Submitted:
         limit = self.settings.max_objects_per_submission
         if len(metadata.objects()) > limit:
             return _failed(
                 ErrorCode.XDSRegistryOutOfResources,
                 f"submission of {len(metadata.objects())} objects exceeds the limit of {limit}",
             )
-        findings = self._validate(
-            metadata, transaction=Transaction.ITI_42, profile=self.settings.profile
-        )
-        if any(f.is_error for f in findings):
-            return Submitted(RegistryResponse.from_errors(findings))
+        if findings is None:
+            findings = self._validate(
+                metadata, transaction=Transaction.ITI_42, profile=self.settings.profile
+            )
+            if any(f.is_error for f in findings):
+                return Submitted(RegistryResponse.from_errors(findings))
         now = now_dtm(self._clock() if self._clock else None)
         required = self.settings.records_required
+        extra = dict(index_rows or {})
+        event = self._event_about(AuditTransaction.REGISTER, requester, metadata)
+        plain = express.plan(metadata, now)
+        if plain is not None:
+            rows = {**extra, audit_events: [audit.event_row(event, self._now())]}
+            written = self._express(plain, rows, required)
+            if isinstance(written, RegistryResponse):
+                return Submitted(_with_findings(findings, written))
+            if written:
+                return Submitted(RegistryResponse.from_errors(findings), plain.ids)
 
         def work(conn: Connection) -> Any:
             registered = register_in(conn, metadata, now=now, require_open_record=required)
-            self._audit_in(conn, AuditTransaction.REGISTER, requester, metadata)
+            for table, rows in extra.items():
+                if rows:
+                    conn.execute(insert(table), list(rows))
+            audit.write_event(conn, event, self._now())
             return registered
 
         outcome = self._write(work)
         if isinstance(outcome, RegistryResponse):
             return Submitted(_with_findings(findings, outcome))
         return Submitted(RegistryResponse.from_errors(findings), outcome.ids)
+
+    def _express(
+        self, plain: express.PlainSubmission, rows: dict[Table, Any], required: bool
+    ) -> bool | RegistryResponse:
+        try:
+            return express.register(self.engine, plain, rows, require_open_record=required)
+        except express.Unavailable as exc:
+            log.warning("registry database unavailable: %s", exc)
+            return _failed(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc}").response
 
     def update(
         self,
@@ -326,7 +379,8 @@ class Registry:
         """Run `work` in a write transaction; a refusal or a failure becomes the response.
 
         A unique-key conflict means another request committed the same id between our
-        check and our insert: run once more so that the check names it precisely.
+        check and our insert: run once more so that the check names it precisely. So does
+        a connection found dead (the pool does not ping before each checkout).
         """
         for attempt in (1, 2):
             try:
@@ -341,6 +395,8 @@ class Registry:
                         ErrorCode.XDSRegistryError, f"conflicting submission: {exc.orig}"
                     ).response
             except OperationalError as exc:
+                if attempt == 1 and exc.connection_invalidated:
+                    continue
                 log.warning("registry database unavailable: %s", exc)
                 return _failed(
                     ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}"
@@ -368,26 +424,30 @@ class Registry:
         refuses) and the answer holds only what the requester may see, counted as such.
         Every query leaves an audit event.
         """
-        decision: Decision | None = None
-        try:
-            scope = None
-            if requester is not None:
-                consultation = self.consultation(requester)
-                decision = consultation.decision
-                if not decision.allowed:
-                    result = refused(ErrorCode.LocalPolicyRestrictionError, decision.reason)
-                    return self._audited_query(request, requester, decision, result)
-                scope = consultation.visibility
-            with self.engine.connect() as conn:
-                result = run_query(conn, request, self.settings, scope)
-                if result.metadata is not None:  # LeafClass: the audit needs no second read
-                    found = [_audited(d) for d in result.metadata.documents]
-                else:
-                    found = _documents_of(conn, result.ids) if result.ids else []
-        except OperationalError as exc:
-            log.warning("registry database unavailable: %s", exc)
-            return refused(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
-        return self._audited_query(request, requester, decision, result, found)
+        for attempt in (1, 2):  # a pooled connection found dead is replaced, once
+            decision: Decision | None = None
+            try:
+                scope = None
+                if requester is not None:
+                    consultation = self.consultation(requester)
+                    decision = consultation.decision
+                    if not decision.allowed:
+                        result = refused(ErrorCode.LocalPolicyRestrictionError, decision.reason)
+                        return self._audited_query(request, requester, decision, result)
+                    scope = consultation.visibility
+                with self.engine.connect() as conn:
+                    result = run_query(conn, request, self.settings, scope)
+                    if result.metadata is not None:  # LeafClass: the audit needs no second read
+                        found = [_audited(d) for d in result.metadata.documents]
+                    else:
+                        found = _documents_of(conn, result.ids) if result.ids else []
+            except OperationalError as exc:
+                if attempt == 1 and exc.connection_invalidated:
+                    continue
+                log.warning("registry database unavailable: %s", exc)
+                return refused(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
+            return self._audited_query(request, requester, decision, result, found)
+        raise AssertionError("unreachable")
 
     def _audited_query(
         self,

@@ -152,7 +152,12 @@ def _role(requester: Requester) -> str | None:
 
 def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
     """Append `event` in the caller's transaction."""
-    values = {
+    conn.execute(insert(audit_events).values(**event_row(event, now)))
+
+
+def event_row(event: AuditEvent, now: datetime) -> dict[str, Any]:
+    """The `audit_events` row of `event` (its id left to the database)."""
+    row: dict[str, Any] = {
         name: getattr(event, name)
         for name in (
             "transaction",
@@ -174,14 +179,12 @@ def write_event(conn: Connection, event: AuditEvent, now: datetime) -> None:
             "professional_role",
         )
     }
-    conn.execute(
-        insert(audit_events).values(
-            outcome=event.outcome.value,
-            occurred_at=event.occurred_at or now,
-            document_ids=json.dumps(list(event.document_ids)),
-            **values,
-        )
+    row.update(
+        outcome=event.outcome.value,
+        occurred_at=event.occurred_at or now,
+        document_ids=json.dumps(list(event.document_ids)),
     )
+    return row
 
 
 def history(conn: Connection, patient_id: str, *, include_secret: bool = True) -> list[AuditEvent]:
@@ -240,6 +243,7 @@ __all__ = [
     "Outcome",
     "RequestOrigin",
     "event_for",
+    "event_row",
     "events_after",
     "history",
     "last_event_id",

@@ -45,9 +45,10 @@ def register_in(
     """
     check_patients(conn, metadata, require_open_record=require_open_record)
     ids = submitted_ids(metadata)
-    check_fresh_uuids(conn, ids.values())
+    # The entryUUIDs the registry generated are fresh by construction: only the chosen ones.
+    check_fresh_uuids(conn, [uid for submitted, uid in ids.items() if submitted == uid])
     check_unique_ids(conn, metadata)
-    new = _assign(metadata, ids, now)
+    new = assign(metadata, ids, now)
     plan = Lifecycle(conn, new)
     plan.check()
     carried = plan.carried_memberships()
@@ -170,7 +171,7 @@ def _compare_content(
     return code, message
 
 
-def _assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, RegistryObject]:
+def assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, RegistryObject]:
     """The submitted objects as they will be stored: registry ids, Approved, version 1."""
     new: dict[str, RegistryObject] = {}
     for obj in metadata.objects():
@@ -204,6 +205,7 @@ def _assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, Regi
 __all__ = [
     "Registered",
     "Rejected",
+    "assign",
     "check_fresh_uuids",
     "check_patients",
     "check_unique_ids",

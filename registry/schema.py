@@ -167,4 +167,21 @@ seen_assertions = Table(
     Column("expires_at", BigInteger, nullable=False, index=True),
 )
 
+# Revision 0005: the document repository's index, uniqueId -> stored object. A repository
+# beside its registry writes its rows in the registry's own transaction (ITI-41), so a
+# document is registered exactly when its bytes are findable; a repository serving alone
+# keeps them in a database of its own, `pending` until the registry has answered.
+repository_documents = Table(
+    "repository_documents",
+    metadata,
+    Column("repository_unique_id", OID, primary_key=True),
+    Column("unique_id", OID, primary_key=True),
+    Column("object_key", String(96), nullable=False, index=True),  # path under objects/
+    Column("hash", String(40), nullable=False),  # sha-1, as XDS metadata carries it
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mime_type", String(128), nullable=False),
+    Column("state", String(8), nullable=False),  # stored / pending
+)
+
 OBJECT_TABLES = (documents, submission_sets, folders, associations)

@@ -41,7 +41,9 @@ def create_engine_for(url: str, *, schema: str | None = None, echo: bool = False
         url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     if schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
-    return _create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per checkout. A connection found dead fails its
+    # first statement, the pool drops it, and the writers try once more (`Registry._write`).
+    return _create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -151,30 +151,35 @@ def side_rows(obj: RegistryObject) -> dict[Table, list[dict[str, Any]]]:
     }
 
 
-def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
-    """Insert new objects (or new versions), their uniqueIds and side rows.
+def rows_of(objects: Sequence[RegistryObject]) -> dict[Table, list[dict[str, Any]]]:
+    """The rows that store new objects (or new versions), table by table, in insert order.
 
-    uniqueIds go first: a concurrent registration of the same one waits on the
+    uniqueIds come first: a concurrent registration of the same one waits on the
     primary key and fails there, before anything else is written.
     """
+    out: dict[Table, list[dict[str, Any]]] = {}
     claims = [
         {"unique_id": obj.unique_id, "kind": KIND_NAMES[type(obj)], "logical_id": obj.entry_uuid}
         for obj in objects
         if not isinstance(obj, Association) and obj.unique_id and _is_first_version(obj)
     ]
     if claims:
-        conn.execute(insert(unique_ids), claims)
+        out[unique_ids] = claims
     for kind, table in KIND_TABLES.items():
         rows = [object_row(obj) for obj in objects if isinstance(obj, kind)]
         if rows:
-            conn.execute(insert(table), rows)
-    side: dict[Table, list[dict[str, Any]]] = {}
+            out[table] = rows
     for obj in objects:
         for table, rows in side_rows(obj).items():
-            side.setdefault(table, []).extend(rows)
-    for table, rows in side.items():
-        if rows:
-            conn.execute(insert(table), rows)
+            if rows:
+                out.setdefault(table, []).extend(rows)
+    return out
+
+
+def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
+    """Insert new objects (or new versions), their uniqueIds and side rows (`rows_of`)."""
+    for table, rows in rows_of(objects).items():
+        conn.execute(insert(table), rows)
 
 
 def _is_first_version(obj: RegistryObject) -> bool:

@@ -109,4 +109,6 @@ def test_duplicate_committed_while_checking_is_reported_precisely(
 
     (response,) = responses
     assert codes_of(response) == ["XDSDuplicateUniqueIdInRegistry"]
-    assert len(calls) == (2 if engine.dialect.name == "postgresql" else 1)
+    # PostgreSQL: the express path's insert hit the key and wrote nothing, then the general
+    # path ran once and named the duplicate; SQLite: the express check already saw it.
+    assert len(calls) == 1

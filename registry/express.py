@@ -1,0 +1,286 @@
+"""ITI-42 for a plain submission: one SELECT, then every INSERT and the COMMIT at once.
+
+A plain submission is what hospitals send nearly always: new documents, a submission set,
+perhaps new folders, linked only to one another by HasMember. Of the registry's state it
+needs to know only that its patients are known and not merged (in the DMP, with an open
+record), and that its uniqueIds and the entryUUIDs it chose itself are new; the entryUUIDs
+the registry generates are fresh by construction and are not looked up. One SELECT asks
+all of that; one string of INSERTs (objects, side rows, uniqueId claims, the co-located
+repository's index rows, the audit event) ends with COMMIT.
+
+Anything else is not decided here: an unknown patient, a taken uniqueId or entryUUID, a
+lifecycle association, a unique-key conflict with a concurrent submission. `register`
+then answers False having written nothing, and the caller runs the general path
+(`registry.register.register_in`), which names every error exactly as before.
+
+PostgreSQL: the connection runs in autocommit and spells its transaction out, so that
+`BEGIN; SELECT …` is the first round trip and `INSERT …; …; COMMIT` the second (psycopg2
+would otherwise send BEGIN alone, then each statement, then COMMIT). The values are
+quoted by the driver (`mogrify`) into statements whose text depends only on the tables,
+so nothing is compiled per request. SQLite: the same statements in one BEGIN IMMEDIATE
+transaction, with `executemany`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ebrim.model import Association, Metadata, RegistryObject
+from ebrim.vocabulary import AssociationType
+from registry import store
+from registry.lifecycle import Lifecycle
+from registry.records import RecordStatus
+from registry.register import assign, submitted_ids
+from registry.rejection import Rejected
+from registry.storage import write_transaction
+
+Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
+
+_CHECK = """
+SELECT 'p', patient_id, merged_into FROM patients WHERE patient_id {patients}
+UNION ALL SELECT 'r', patient_id, status FROM records WHERE patient_id {records}
+UNION ALL SELECT 'u', unique_id, kind FROM unique_ids WHERE unique_id {unique_ids}
+UNION ALL SELECT 'e', entry_uuid, NULL FROM documents WHERE entry_uuid {uuids}
+UNION ALL SELECT 'e', entry_uuid, NULL FROM submission_sets WHERE entry_uuid {uuids}
+UNION ALL SELECT 'e', entry_uuid, NULL FROM folders WHERE entry_uuid {uuids}
+UNION ALL SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids}
+"""
+_NAMES = ("patients", "records", "unique_ids", "uuids")
+CHECK_POSTGRESQL = _CHECK.format(**{name: f"= ANY(%({name})s)" for name in _NAMES})
+CHECK_SQLITE = _CHECK.format(
+    **{name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
+)
+
+
+class Unavailable(Exception):
+    """The database failed (down, busy, connection lost); nothing is known to be written."""
+
+
+@dataclass(frozen=True)
+class PlainSubmission:
+    """A submission that `register` can write without the general path, as it will be stored."""
+
+    objects: tuple[RegistryObject, ...]
+    ids: dict[str, str]  # submitted id -> entryUUID
+    patients: tuple[str, ...]
+    claims: frozenset[tuple[str, str]]  # (kind, uniqueId)
+    chosen_uuids: tuple[str, ...]  # entryUUIDs the submitter chose (urn:uuid:…)
+
+    def rows(self) -> dict[Table, list[dict[str, Any]]]:
+        return store.rows_of(self.objects)
+
+
+def plan(metadata: Metadata, now: str) -> PlainSubmission | None:
+    """The stored form of a plain submission, or None when it is not plain."""
+    ids = submitted_ids(metadata)
+    for link in metadata.associations:
+        if link.known_type is not AssociationType.HAS_MEMBER:
+            return None
+        if link.source not in ids or link.target not in ids:
+            return None
+    new = assign(metadata, ids, now)
+    try:
+        Lifecycle(None, new).check()  # type: ignore[arg-type]  # no reference leaves the submission
+    except Rejected:
+        return None  # the general path reports it
+    owners = [o for o in new.values() if not isinstance(o, Association)]
+    return PlainSubmission(
+        objects=tuple(new.values()),
+        ids=ids,
+        patients=tuple(sorted({o.patient_id for o in owners if o.patient_id})),
+        claims=frozenset((store.KIND_NAMES[type(o)], o.unique_id) for o in owners if o.unique_id),
+        chosen_uuids=tuple(sorted(uid for uid, given in ids.items() if uid == given)),
+    )
+
+
+def register(
+    engine: Engine, plain: PlainSubmission, extra: Rows, *, require_open_record: bool
+) -> bool:
+    """Write `plain` and the `extra` rows in one transaction; False: not plain, nothing written.
+
+    Database failures propagate (SQLAlchemy's or, on PostgreSQL, psycopg2's exceptions).
+    """
+    rows: dict[Table, list[Mapping[str, Any]]] = {t: list(r) for t, r in plain.rows().items()}
+    for table, more in extra.items():
+        rows.setdefault(table, []).extend(more)
+    params = {
+        "patients": list(plain.patients),
+        "records": list(plain.patients) if require_open_record else [],
+        "unique_ids": sorted({unique_id for _kind, unique_id in plain.claims}),
+        "uuids": list(plain.chosen_uuids),
+    }
+    judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
+    if engine.dialect.name == "postgresql":
+        return _register_postgresql(engine, params, rows, judge)
+    return _register_sqlite(engine, params, rows, judge)
+
+
+def _is_plain(
+    plain: PlainSubmission, found: Sequence[Sequence[Any]], *, require_open_record: bool
+) -> bool:
+    """Whether the checked state lets the submission through unchanged."""
+    active = {row[1] for row in found if row[0] == "p" and row[2] is None}
+    if not set(plain.patients) <= active:
+        return False
+    if require_open_record:
+        opened = {row[1] for row in found if row[0] == "r" and row[2] == RecordStatus.OPEN}
+        if not set(plain.patients) <= opened:
+            return False
+    if any(row[0] == "u" and (row[2], row[1]) in plain.claims for row in found):
+        return False
+    return not any(row[0] == "e" for row in found)
+
+
+def _register_postgresql(
+    engine: Engine,
+    params: dict[str, list[str]],
+    rows: Mapping[Table, Sequence[Mapping[str, Any]]],
+    judge: Callable[[Sequence[Sequence[Any]]], bool],
+) -> bool:
+    """Two round trips; a connection found dead at the first one is replaced, once.
+
+    There is no pool pre-ping (a round trip per request): a dropped connection shows at
+    `BEGIN; SELECT`, before anything was sent to commit, so trying again is safe. A failure
+    at the second round trip may have committed or not: it is not retried.
+    """
+    import psycopg2
+
+    for attempt in (1, 2):
+        pooled = engine.raw_connection()
+        committing = False
+        try:
+            dbapi = pooled.driver_connection
+            assert dbapi is not None
+            dbapi.autocommit = True
+            with dbapi.cursor() as cursor:
+                cursor.execute("BEGIN;" + CHECK_POSTGRESQL, params)
+                if not judge(cursor.fetchall()):
+                    cursor.execute("ROLLBACK")
+                    return False
+                inserts = _inserts_postgresql(cursor, engine, rows) + b";COMMIT"
+                committing = True
+                try:
+                    cursor.execute(inserts)
+                except psycopg2.IntegrityError:
+                    cursor.execute("ROLLBACK")  # a concurrent submission got there first
+                    return False
+                return True
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            pooled.invalidate()
+            if attempt == 1 and not committing:
+                continue
+            raise Unavailable(str(exc).strip()) from exc
+        except psycopg2.Error as exc:
+            pooled.invalidate()  # the transaction's state is unknown: drop the connection
+            raise Unavailable(str(exc).strip()) from exc
+        finally:
+            if pooled.driver_connection is not None and not pooled.driver_connection.closed:
+                pooled.driver_connection.autocommit = False
+            pooled.close()
+    raise AssertionError("unreachable")
+
+
+def _inserts_postgresql(
+    cursor: Any, engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]
+) -> bytes:
+    statements = []
+    for table, table_rows in rows.items():
+        if not table_rows:
+            continue
+        head, columns, template, processors = _insert_shape(table, engine)
+        values = b",".join(
+            cursor.mogrify(template, _values(row, columns, processors)) for row in table_rows
+        )
+        statements.append(head + values)
+    return b";".join(statements)
+
+
+def _register_sqlite(
+    engine: Engine,
+    params: dict[str, list[str]],
+    rows: Mapping[Table, Sequence[Mapping[str, Any]]],
+    judge: Callable[[Sequence[Sequence[Any]]], bool],
+) -> bool:
+    class NotPlain(Exception):
+        pass
+
+    try:
+        with write_transaction(engine) as conn:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(CHECK_SQLITE, {k: json.dumps(v) for k, v in params.items()})
+                if not judge(cursor.fetchall()):
+                    raise NotPlain
+                for table, table_rows in rows.items():
+                    if not table_rows:
+                        continue
+                    _head, columns, _template, processors = _insert_shape(table, engine)
+                    names = ",".join(f'"{c}"' for c in columns)
+                    marks = ",".join("?" * len(columns))
+                    cursor.executemany(
+                        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                        [_values(row, columns, processors) for row in table_rows],
+                    )
+            except engine.dialect.loaded_dbapi.IntegrityError as exc:
+                raise NotPlain from exc
+            finally:
+                cursor.close()
+    except (NotPlain, IntegrityError):
+        return False
+    except DBAPIError as exc:
+        raise Unavailable(str(exc.orig)) from exc
+    return True
+
+
+Shape = tuple[bytes, tuple[str, ...], str, tuple[Callable[[Any], Any] | None, ...]]
+_SHAPES: dict[tuple[str, str], Shape] = {}
+
+
+def _insert_shape(table: Table, engine: Engine) -> Shape:
+    """INSERT head, column names, a row's `(%s, …)` and each column's bind processor."""
+    key = (table.name, engine.dialect.name)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _SHAPES[key] = _new_shape(table, engine)
+    return shape
+
+
+def _new_shape(table: Table, engine: Engine) -> Shape:
+    columns = tuple(
+        column.name
+        for column in table.columns
+        if not (column.primary_key and column.autoincrement is True)
+    )
+    processors = tuple(table.c[name].type.bind_processor(engine.dialect) for name in columns)
+    names = ",".join(f'"{name}"' for name in columns)
+    head = f'INSERT INTO "{table.name}" ({names}) VALUES '.encode()
+    template = "(" + ",".join(["%s"] * len(columns)) + ")"
+    return head, columns, template, processors
+
+
+def _values(
+    row: Mapping[str, Any],
+    columns: Sequence[str],
+    processors: Sequence[Callable[[Any], Any] | None],
+) -> tuple[Any, ...]:
+    return tuple(
+        process(row.get(name)) if process is not None else row.get(name)
+        for name, process in zip(columns, processors, strict=True)
+    )
+
+
+__all__ = [
+    "CHECK_POSTGRESQL",
+    "CHECK_SQLITE",
+    "PlainSubmission",
+    "Unavailable",
+    "plan",
+    "register",
+]
