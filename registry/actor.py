@@ -544,6 +544,17 @@ class Registry:
         )
         return self.record_event(event)
 
+    def registered_documents(self, unique_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """uniqueId -> (sha-1 hash, repositoryUniqueId) of the registered documents among these."""
+        doc = documents.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(doc.unique_id, doc.hash, doc.repository_unique_id).where(
+                    doc.unique_id.in_(list(unique_ids))
+                )
+            )
+            return {row[0]: (row[1] or "", row[2] or "") for row in rows}
+
     def get(self, entry_uuid: str) -> RegistryObject | None:
         """The stored object with this entryUUID (document, submission set, folder, association)."""
         return self.get_many([entry_uuid]).get(entry_uuid)

@@ -1,16 +1,20 @@
 """`Repository`: the Document Repository actor, ITI-41 Provide and Register and ITI-43 Retrieve.
 
 ITI-41 (ITI TF-2b 3.41.4.1.3): validate, pair entries with documents, stage the bytes
-(sha-1 and size computed while streaming), check what the submitter claimed against them,
-fill hash/size/repositoryUniqueId, forward ITI-42, and make the bytes visible only once the
-registry accepted the metadata; otherwise they are discarded.
+(sha-1 and size computed while streaming, durable before anything names them), check what
+the submitter claimed against them, fill hash/size/repositoryUniqueId, and register. Beside
+its registry the repository hands it the index rows, which commit with the registration
+(`IndexingRegistry`): the metadata is validated once and the registry's commit is the
+commit point. Serving alone, it writes its rows `pending`, forwards ITI-42, then serves the
+bytes once the registry accepted (see `repository.index`). A refused submission's files are
+deleted, unless a row names them after all (a commit whose answer was lost): then they stay.
 
 A document uniqueId already held here with other content is refused before the registry is
 asked, with XDSRepositoryMetadataError: XDSNonIdenticalHash is what a registry reports about
 its own contents (ITI TF-3 Table 4.2.4.1-2), and a registry that no longer knew the uniqueId
 would accept metadata whose bytes this repository could never serve. The same content under
-the same uniqueId is forwarded: the registry answers that resubmission (usually
-XDSDuplicateUniqueIdInRegistry) and the stored bytes stay as they were.
+the same uniqueId is forwarded: the registry answers that resubmission, and the stored
+bytes stay as they were (the new copy is dropped).
 
 A CDA document (mimeType text/xml, root ClinicalDocument in urn:hl7-org:v3, sniffed from
 its first bytes) is read back from the staged file and its header compared with the
@@ -30,20 +34,25 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from cda import CDA_MIME_TYPE, CdaError, compare, header_of, is_cda_stream, parse_cda
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.validate import validate
 from ebrim.vocabulary import ResponseStatus, Severity
+from registry.schema import repository_documents
 from repository.api import (
     DocumentRepository,
     DocumentRequest,
+    IndexingRegistry,
     RegistryClient,
     RetrievedDocument,
     RetrieveResult,
 )
+from repository.index import DocumentIndex
 from repository.settings import RepositorySettings
-from repository.store import DocumentStore, Staged, StoreError
+from repository.store import DocumentStore, Staged, StoredDocument, StoreError
 
 if TYPE_CHECKING:
     from pki.assertion import Requester
@@ -58,9 +67,14 @@ class Repository:
     """
 
     def __init__(
-        self, store: DocumentStore, registry: RegistryClient, settings: RepositorySettings
+        self,
+        store: DocumentStore,
+        index: DocumentIndex,
+        registry: RegistryClient,
+        settings: RepositorySettings,
     ) -> None:
         self.store = store
+        self.index = index
         self.registry = registry
         self.settings = settings
         self.repository_unique_id = settings.repository_unique_id
@@ -82,7 +96,9 @@ class Repository:
         after every staged byte is discarded; the store's own failures are XDSRepositoryError.
         """
         submission = _submission_id(metadata)
-        errors = self._check_request(metadata, documents)
+        profile = self.settings.profile
+        findings = validate(metadata, transaction=Transaction.ITI_41, profile=profile)
+        errors = [f for f in findings if f.is_error] + self._check_pairing(metadata, documents)
         if errors:
             return _refused(submission, errors)
         try:
@@ -90,38 +106,79 @@ class Repository:
         except StoreError as exc:
             log.error("ITI-41 %s: cannot stage documents: %s", submission, exc)
             return _refused(submission, [_error(ErrorCode.XDSRepositoryError, str(exc))])
+        kept: set[str] = set()  # object keys that a committed row names
         try:
-            findings = self._check_all_content(metadata, staged)
-            if any(finding.is_error for finding in findings):
-                return _refused(submission, findings)
+            known: dict[str, StoredDocument] = {}
+            content = self._check_all_content(metadata, staged, known)
+            if any(finding.is_error for finding in content):
+                return _refused(submission, content)
+            warnings = [*findings, *content]
             filled = self._fill(metadata, staged)
-            response = self._forward(submission, filled, requester)
+            entries = [
+                staged[doc.entry_uuid].describe(doc.unique_id or "", doc.mime_type or "")
+                for doc in filled.documents
+                if (doc.unique_id or "") not in known
+            ]
+            response = self._register(submission, filled, entries, warnings, requester)
             if response.status is ResponseStatus.SUCCESS:
-                response = self._commit(submission, filled, staged, response)
-            if findings:  # warnings only: they travel with the registry's answer
-                response = dataclasses.replace(response, errors=(*findings, *response.errors))
-            log.info(
-                "ITI-41 %s: %d documents, %s",
-                submission,
-                len(staged),
-                response.status.name,
-            )
+                kept = {entry.object_key for entry in entries}
+            else:
+                kept = self._still_named(entries)
+            log.info("ITI-41 %s: %d documents, %s", submission, len(staged), response.status.name)
             return response
         finally:
             for item in staged.values():
-                self.store.discard(item)  # a no-op for committed documents
+                if item.key in kept:
+                    self.store.release(item)
+                else:
+                    self.store.discard(item)
 
-    def _check_request(
+    def _register(
+        self,
+        submission: str,
+        metadata: Metadata,
+        entries: list[StoredDocument],
+        warnings: list[XDSError],
+        requester: Requester | None,
+    ) -> RegistryResponse:
+        """ITI-42 with the index rows: in the registry's transaction, or pending then confirmed."""
+        if isinstance(self.registry, IndexingRegistry):
+            rows = {repository_documents: [self.index.row(entry) for entry in entries]}
+            return self.registry.register_stored(
+                metadata, rows, findings=warnings, requester=requester
+            )
+        try:
+            self.index.add_pending(entries)
+        except SQLAlchemyError as exc:
+            log.error("ITI-41 %s: cannot write the index: %s", submission, exc)
+            return _refused(submission, [_error(ErrorCode.XDSRepositoryError, str(exc))])
+        response = self._forward(submission, metadata, requester)
+        if response is None:  # no answer: the rows stay pending, settled by a retry or at start
+            message = "the registry could not be reached or did not answer"
+            return _refused(submission, [_error(ErrorCode.XDSRegistryNotAvailable, message)])
+        if response.status is ResponseStatus.SUCCESS:
+            self.index.confirm(doc.unique_id or "" for doc in metadata.documents)
+        else:
+            self.index.forget(entry.unique_id for entry in entries)
+        if warnings:  # they travel with the registry's answer
+            response = dataclasses.replace(response, errors=(*warnings, *response.errors))
+        return response
+
+    def _still_named(self, entries: Sequence[StoredDocument]) -> set[str]:
+        """Keys of a refused submission that a row names anyway (a commit whose answer was
+        lost, or rows left pending): those files stay. All of them when the index is down."""
+        keys = [entry.object_key for entry in entries]
+        try:
+            return self.index.named(keys)
+        except SQLAlchemyError as exc:
+            log.warning("index unreachable, %d files kept for the next start: %s", len(keys), exc)
+            return set(keys)
+
+    def _check_pairing(
         self, metadata: Metadata, documents: Mapping[str, BinaryIO]
     ) -> list[XDSError]:
-        """Metadata rules, the entry/document pairing, and the repositoryUniqueId claimed."""
-        errors = [
-            finding
-            for finding in validate(
-                metadata, transaction=Transaction.ITI_41, profile=self.settings.profile
-            )
-            if finding.is_error
-        ]
+        """The entry/document pairing, and the repositoryUniqueId claimed."""
+        errors = []
         entry_ids = {doc.entry_uuid for doc in metadata.documents}
         for doc in metadata.documents:
             if doc.entry_uuid not in documents:
@@ -167,15 +224,21 @@ class Repository:
         return staged
 
     def _check_all_content(
-        self, metadata: Metadata, staged: Mapping[str, Staged]
+        self,
+        metadata: Metadata,
+        staged: Mapping[str, Staged],
+        known: dict[str, StoredDocument],
     ) -> list[XDSError]:
+        """Every document's content checks; `known` gets the uniqueIds stored already."""
         errors: list[XDSError] = []
         for doc in metadata.documents:
-            errors.extend(self._check_content(doc, staged[doc.entry_uuid]))
+            errors.extend(self._check_content(doc, staged[doc.entry_uuid], known))
         return errors
 
-    def _check_content(self, doc: DocumentEntry, staged: Staged) -> list[XDSError]:
-        """The submitted hash and size against the bytes, and the uniqueId against the store."""
+    def _check_content(
+        self, doc: DocumentEntry, staged: Staged, known: dict[str, StoredDocument]
+    ) -> list[XDSError]:
+        """The submitted hash and size against the bytes, and the uniqueId against the index."""
         errors = []
         code = ErrorCode.XDSRepositoryMetadataError
         if doc.hash and doc.hash.lower() != staged.hash:
@@ -185,10 +248,12 @@ class Repository:
             message = f"DocumentEntry {doc.entry_uuid}: size {doc.size} does not match the "
             errors.append(_error(code, f"{message}document's {staged.size} bytes", _name(doc)))
         try:
-            existing = self.store.lookup(doc.unique_id or "")
-        except StoreError as exc:
+            existing = self.index.lookup(doc.unique_id or "", pending=True)
+        except SQLAlchemyError as exc:
             return [*errors, _error(ErrorCode.XDSRepositoryError, str(exc), _name(doc))]
-        if existing is not None and existing.sha256 != staged.sha256:
+        if existing is not None and existing.sha256 == staged.sha256:
+            known[existing.unique_id] = existing
+        elif existing is not None:
             errors.append(
                 _error(
                     code,
@@ -248,47 +313,15 @@ class Repository:
 
     def _forward(
         self, submission: str, metadata: Metadata, requester: Requester | None = None
-    ) -> RegistryResponse:
+    ) -> RegistryResponse | None:
+        """The registry's answer, or None when there was none (it may have registered)."""
         try:
             if requester is None:
                 return self.registry.register(metadata)
             return self.registry.register(metadata, requester=requester)
-        except Exception as exc:  # an unreachable registry must not leave bytes behind
+        except Exception as exc:
             log.error("ITI-41 %s: registry unavailable: %s", submission, exc)
-            return RegistryResponse.from_errors(
-                [
-                    _error(
-                        ErrorCode.XDSRegistryNotAvailable,
-                        f"the registry could not be reached: {exc}",
-                    )
-                ]
-            )
-
-    def _commit(
-        self,
-        submission: str,
-        metadata: Metadata,
-        staged: Mapping[str, Staged],
-        response: RegistryResponse,
-    ) -> RegistryResponse:
-        errors = []
-        for doc in metadata.documents:
-            # ebrim.validate requires both for ITI-41, so they are set here
-            assert doc.unique_id is not None and doc.mime_type is not None
-            try:
-                self.store.commit(staged[doc.entry_uuid], doc.unique_id, doc.mime_type)
-            except StoreError as exc:
-                errors.append(
-                    _error(
-                        ErrorCode.XDSRepositoryError,
-                        f"metadata registered but the document could not be stored: {exc}",
-                        doc.unique_id,
-                    )
-                )
-        if errors:
-            log.error("ITI-41 %s: registered but not stored: %s", submission, errors)
-            return RegistryResponse.from_errors([*response.errors, *errors])
-        return response
+            return None
 
     # --- ITI-86 --------------------------------------------------------------------------
 
@@ -311,21 +344,31 @@ class Repository:
                 errors.append(_error(ErrorCode.XDSUnknownRepositoryId, message, unique_id))
             elif unique_id not in wanted:
                 wanted.append(unique_id)
-        removal = self.store.remove(wanted)
-        for unique_id in removal.unknown:
-            message = f"document {unique_id} is not in repository {self.repository_unique_id}"
-            errors.append(_error(ErrorCode.XDSDocumentUniqueIdError, message, unique_id))
-        for unique_id, reason in removal.failed.items():
-            errors.append(_error(ErrorCode.XDSRepositoryError, reason, unique_id))
+        removed: list[StoredDocument] = []
+        try:
+            removed, orphans = self.index.remove(wanted) if wanted else ([], set())
+        except SQLAlchemyError as exc:
+            log.error("ITI-86: index unavailable: %s", exc)
+            for unique_id in wanted:
+                errors.append(_error(ErrorCode.XDSRepositoryError, str(exc), unique_id))
+            wanted = []
+        else:
+            for key in sorted(orphans):  # after the commit: a crash leaves files to collect
+                self.store.delete(key)
+        gone = {entry.unique_id for entry in removed}
+        for unique_id in wanted:
+            if unique_id not in gone:
+                message = f"document {unique_id} is not in repository {self.repository_unique_id}"
+                errors.append(_error(ErrorCode.XDSDocumentUniqueIdError, message, unique_id))
         if not errors:
             status = ResponseStatus.SUCCESS
-        elif removal.removed:
+        elif removed:
             status = ResponseStatus.PARTIAL_SUCCESS
         else:
             status = ResponseStatus.FAILURE
         log.info(
             "ITI-86: removed [%s], not removed [%s], %s",
-            ", ".join(entry.unique_id for entry in removal.removed),
+            ", ".join(entry.unique_id for entry in removed),
             ", ".join(f"{e.location} {e.code.value}" for e in errors),
             status.name,
         )
@@ -381,8 +424,8 @@ class Repository:
             entry = None
         else:
             try:
-                entry = self.store.lookup(unique_id)
-            except StoreError as exc:
+                entry = self.index.lookup(unique_id)
+            except SQLAlchemyError as exc:
                 log.error("ITI-43 %s: %s", unique_id, exc)
                 errors.append(_error(ErrorCode.XDSRepositoryError, str(exc), unique_id))
                 return None
@@ -390,7 +433,7 @@ class Repository:
             message = f"document {unique_id} is not in repository {self.repository_unique_id}"
             errors.append(_error(ErrorCode.XDSDocumentUniqueIdError, message, unique_id))
             return None
-        opener = functools.partial(self.store.open, entry)
+        opener = functools.partial(self.store.open, entry.object_key)
         return RetrievedDocument(request, entry.mime_type, entry.size, opener)
 
 

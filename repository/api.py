@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
+from ebrim.errors import XDSError
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.xdsb import DocumentLocator
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from pki.assertion import Requester
 
 
@@ -24,6 +27,33 @@ class RegistryClient(Protocol):
     def register(
         self, metadata: Metadata, *, requester: Requester | None = None
     ) -> RegistryResponse: ...
+
+
+@runtime_checkable
+class IndexingRegistry(Protocol):
+    """A registry in the repository's own database (`registry.Registry` beside it).
+
+    It writes the repository's index rows in the registration's transaction, and takes
+    metadata the repository has validated already (`findings`: the warnings).
+    """
+
+    def register_stored(
+        self,
+        metadata: Metadata,
+        index_rows: Mapping[Table, Sequence[Mapping[str, Any]]],
+        *,
+        findings: Sequence[XDSError] = (),
+        requester: Requester | None = None,
+    ) -> RegistryResponse: ...
+
+
+@runtime_checkable
+class RegistryLookup(Protocol):
+    """Which documents a registry holds (how a repository settles its pending rows)."""
+
+    def registered_documents(self, unique_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """uniqueId -> (sha-1 hash, repositoryUniqueId) of the registered ones among these."""
+        ...
 
 
 # One DocumentRequest of an ITI-43 or ITI-86 request: the wire's own dataclass, named

@@ -1,39 +1,37 @@
-"""The document store: content-addressed files, written atomically, found by document uniqueId.
+"""The document store's bytes: one read-only file per stored document, durable before it is named.
 
-Layout under the data folder::
+Layout under the repository's data folder::
 
-    objects/ab/cdef…            the bytes, named by their sha-256 (read-only files)
-    index/12/3456….json         one per document uniqueId (named by the sha-256 of the uniqueId):
-                                {"unique_id", "hash", "sha256", "size", "mime_type"}
-    tmp/<random>.part           an upload being staged, flock-ed by its writer while it lives
-    tmp/<random>.idx            an index entry being written during a commit
-    tmp.lock                    held shared by writers creating or committing, exclusive by recovery
+    objects/ab/cdef…     one document's bytes; its key "ab/cdef…" is random (32 hex digits),
+                         or the sha-256 of the bytes for objects stored before revision 0005
+    objects.lock         held shared by a writer while it creates and locks its file,
+                         exclusively by `collect`
+    index/               before revision 0005, the JSON index (one file per uniqueId):
+                         imported into the database at the next start, then renamed
+                         `index.imported`
 
-Why files for the index: the index only ever needs "create once, read many", which the
-filesystem gives atomically with `link(2)` (fails with EEXIST, never overwrites), so a second
-commit of the same uniqueId cannot replace the first even across processes, and the store
-needs no database of its own next to the objects it describes. An entry is written in full
-to a temp file, fsync-ed, then linked into place: a reader sees no entry or a complete one.
+What names an object is not here: it is a row of `repository_documents` (`repository.index`),
+committed in the registry's own transaction when the registry is co-located. The order that
+makes a crash harmless:
 
-Objects are named by sha-256, not by the sha-1 that XDS metadata carries: sha-1 collisions
-can be crafted, and deduplication must never serve one patient's bytes for another's.
+1. `stage` creates the file under its final, random name and holds its flock for as long as
+   the writer lives; the bytes are streamed in, hashed on the way (sha-1 for the metadata,
+   sha-256 for the index), then the file and its directory are fsync-ed: two fsyncs, after
+   which the bytes survive a crash under that name.
+2. Only then may a row name the object: the registry's commit (co-located) is the commit
+   point of the whole ITI-41. A document is never registered without its bytes.
+3. A refused submission discards its files. A crash before the commit leaves files that no
+   row names: `collect` deletes them at the next start.
 
-Atomicity: bytes are streamed in chunks into `tmp/` (same filesystem), hashed on the way,
-fsync-ed; `commit` renames them to their object path, fsyncs the directory, then links the
-index entry. Nothing is visible to `lookup` before the index link, so a crash at any point
-leaves at worst an unreferenced object (invisible, removed by `collect_garbage`) or a temp
-file. Temp files of a crashed process are removed when a store starts (`recover`): a temp
-file whose flock can be taken has no living writer. Writers create and lock their temp file
-under a shared lock on `tmp.lock` and recovery holds it exclusively, so recovery never sees a
-live upload between its creation and its lock (several worker processes share a folder).
+`collect` decides under the exclusive `objects.lock`, so that no writer is between creating
+its file and locking it; a file whose flock is held belongs to a living writer and is kept
+whatever the database says; any other file is deleted when no row names it (asked after
+the flock was taken, so a writer that committed and let go is seen as named).
 
-Removal (ITI-86, `remove`) runs under the exclusive `tmp.lock`, so no commit is halfway
-through: it unlinks the index entries first (a reader then sees no entry, and an open
-stream keeps its bytes), then each object that no remaining entry names. Objects are
-shared by every uniqueId with the same bytes, so which ones are still named is read from
-the whole index, once per call: O(documents stored), acceptable for an operator's rare
-action, and what keeps the store free of a second, reference-counting structure. A crash
-between the two steps leaves unreferenced objects, which `collect_garbage` removes.
+Keys are random, not content hashes: each registration owns its file, so removing a document
+(ITI-86) deletes its file without asking whether another uniqueId shares it, and a refused
+submission can delete what it wrote. Objects stored before revision 0005 were shared by
+sha-256; the index asks before deleting one of those (`repository.index.still_named`).
 """
 
 from __future__ import annotations
@@ -46,7 +44,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
@@ -55,15 +53,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHUNK_SIZE = 256 * 1024
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{30,62}")
 
 
 class StoreError(Exception):
     """The store could not write or read its own files (disk full, permissions…)."""
-
-
-class UniqueIdConflict(StoreError):
-    """A document uniqueId is already stored with other content."""
 
 
 @dataclass(frozen=True)
@@ -74,27 +68,23 @@ class StoredDocument:
     hash: str  # sha-1, as XDS metadata carries it
     size: int
     mime_type: str
-    sha256: str  # names the stored object
+    sha256: str
+    object_key: str  # the file under objects/
 
 
 @dataclass(frozen=True)
 class Staged:
-    """Bytes received and fsync-ed under a temporary name, not yet visible."""
+    """Bytes received and fsync-ed under their final name, named by no row yet."""
 
     hash: str
     size: int
-    path: Path
     sha256: str
+    key: str
+    path: Path
     _file: BinaryIO = field(repr=False, compare=False)
 
-
-@dataclass(frozen=True)
-class Removal:
-    """What `remove` did: entries removed, uniqueIds it did not hold, per-id failures."""
-
-    removed: tuple[StoredDocument, ...] = ()
-    unknown: tuple[str, ...] = ()
-    failed: dict[str, str] = field(default_factory=dict)
+    def describe(self, unique_id: str, mime_type: str) -> StoredDocument:
+        return StoredDocument(unique_id, self.hash, self.size, mime_type, self.sha256, self.key)
 
 
 class DocumentStore(Protocol):
@@ -102,38 +92,41 @@ class DocumentStore(Protocol):
 
     def stage(self, stream: BinaryIO) -> Staged: ...
 
-    def commit(self, staged: Staged, unique_id: str, mime_type: str) -> StoredDocument: ...
+    def release(self, staged: Staged) -> None: ...
 
     def discard(self, staged: Staged) -> None: ...
 
-    def lookup(self, unique_id: str) -> StoredDocument | None: ...
+    def open(self, key: str) -> BinaryIO: ...
 
-    def open(self, document: StoredDocument) -> BinaryIO: ...
+    def delete(self, key: str) -> None: ...
 
-    def remove(self, unique_ids: Iterable[str]) -> Removal: ...
+    def collect(self, named: Callable[[list[str]], set[str]]) -> int: ...
 
 
 class FilesystemStore:
-    """`DocumentStore` on a local folder (see the module docstring for layout and atomicity)."""
+    """`DocumentStore` on a local folder (see the module docstring for layout and order)."""
 
-    def __init__(self, root: Path | str, *, recover: bool = True) -> None:
+    def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
-        for sub in ("objects", "index", "tmp"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        (self.root / "tmp.lock").touch(exist_ok=True)
-        if recover:
-            self.recover()
+        objects = self.root / "objects"
+        if not (objects / "ff").is_dir():  # the 256 folders exist before any file goes in
+            for prefix in range(256):
+                (objects / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
+            _fsync_dir(objects)
+        (self.root / "objects.lock").touch(exist_ok=True)
 
     # --- writing -------------------------------------------------------------------------
 
     def stage(self, stream: BinaryIO) -> Staged:
-        """Copy `stream` to a temp file chunk by chunk, computing sha-1 and size.
+        """Copy `stream` into a new object file chunk by chunk, hashing it; durable on return.
 
-        An exception raised by the stream propagates unchanged after the temp file is removed;
+        An exception raised by the stream propagates unchanged after the file is removed;
         the store's own I/O failures raise `StoreError`.
         """
-        path = self.root / "tmp" / f"{uuid.uuid4().hex}.part"
-        with self._tmp_lock(fcntl.LOCK_SH):
+        token = uuid.uuid4().hex
+        key = f"{token[:2]}/{token[2:]}"
+        path = self._path(key)
+        with self._lock(fcntl.LOCK_SH):
             file = _io(lambda: open(path, "xb"))  # noqa: SIM115  (kept open: holds the flock)
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         digest, strong, size = hashlib.sha1(), hashlib.sha256(), 0
@@ -144,198 +137,132 @@ class FilesystemStore:
                 size += len(chunk)
                 _io(lambda: file.write(chunk))
             _io(file.flush)
+            _io(lambda: os.fchmod(file.fileno(), 0o444))
             _io(lambda: os.fsync(file.fileno()))
+            _fsync_dir(path.parent)
         except BaseException:
             _remove(path)
             file.close()
             raise
-        return Staged(digest.hexdigest(), size, path, strong.hexdigest(), file)
+        return Staged(digest.hexdigest(), size, strong.hexdigest(), key, path, file)
 
-    def commit(self, staged: Staged, unique_id: str, mime_type: str) -> StoredDocument:
-        """Make staged bytes retrievable under `unique_id`; idempotent for the same content.
-
-        Raises `UniqueIdConflict` when `unique_id` is stored with another hash.
-        """
-        entry = StoredDocument(unique_id, staged.hash, staged.size, mime_type, staged.sha256)
-        try:
-            with self._tmp_lock(fcntl.LOCK_SH):
-                existing = self.lookup(unique_id)
-                if existing is None:
-                    self._place_object(staged)
-                    existing = self._link_index(entry)
-        finally:
-            self.discard(staged)
-        if existing.sha256 != entry.sha256:
-            raise UniqueIdConflict(f"uniqueId {unique_id} is stored with hash {existing.hash}")
-        return existing
+    def release(self, staged: Staged) -> None:
+        """The writer is done with a file that a committed row names: let go of its flock."""
+        staged._file.close()
 
     def discard(self, staged: Staged) -> None:
-        """Forget staged bytes (nothing happens if they were committed or discarded already)."""
+        """Delete a staged file that no row names (a refused or failed submission)."""
         _remove(staged.path)
         staged._file.close()
 
-    def _place_object(self, staged: Staged) -> None:
-        target = self._object_path(staged.sha256)
-        if target.exists():
-            if target.stat().st_size != staged.size:
-                raise StoreError(f"object {staged.sha256} exists with another size")
-            return  # same content already stored (dedup); `discard` drops the temp file
-        _io(lambda: target.parent.mkdir(exist_ok=True))
-        _io(lambda: os.fchmod(staged._file.fileno(), 0o444))
-        _io(lambda: os.rename(staged.path, target))
-        _fsync_dir(target.parent)
+    # --- reading and deleting ------------------------------------------------------------
 
-    def _link_index(self, entry: StoredDocument) -> StoredDocument:
-        """Publish an index entry, or return the one that got there first."""
-        target = self._index_path(entry.unique_id)
-        _io(lambda: target.parent.mkdir(exist_ok=True))
-        temp = self.root / "tmp" / f"{uuid.uuid4().hex}.idx"
-        body = json.dumps(entry.__dict__, sort_keys=True).encode()
-        try:
-            with open(temp, "xb") as file:
-                file.write(body)
-                file.flush()
-                os.fsync(file.fileno())
-            try:
-                os.link(temp, target)
-            except FileExistsError:
-                found = self.lookup(entry.unique_id)
-                if found is None:
-                    raise StoreError(f"index entry of {entry.unique_id} unreadable") from None
-                return found
-            _fsync_dir(target.parent)
-        except OSError as exc:
-            raise StoreError(f"cannot write index entry of {entry.unique_id}: {exc}") from exc
-        finally:
-            _remove(temp)
-        return entry
+    def open(self, key: str) -> BinaryIO:
+        """A new binary file object over a stored object's bytes."""
+        return open(self._path(key), "rb")
 
-    # --- reading -------------------------------------------------------------------------
-
-    def lookup(self, unique_id: str) -> StoredDocument | None:
-        """The index entry of a document uniqueId, or None when this store does not hold it."""
-        try:
-            entry = StoredDocument(**json.loads(self._index_path(unique_id).read_bytes()))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, TypeError) as exc:
-            raise StoreError(f"index entry of {unique_id} unreadable: {exc}") from exc
-        return entry if entry.unique_id == unique_id else None
-
-    def open(self, document: StoredDocument) -> BinaryIO:
-        """A new binary file object over a stored document's bytes."""
-        if not _SHA256.fullmatch(document.sha256):
-            raise ValueError(f"not a sha-256: {document.sha256!r}")
-        return open(self._object_path(document.sha256), "rb")
-
-    # --- removing ------------------------------------------------------------------------
-
-    def remove(self, unique_ids: Iterable[str]) -> Removal:
-        """Make these documents unretrievable; delete each object no other uniqueId names.
-
-        Never raises for one document: an index entry that cannot be read or unlinked is
-        reported in `failed` and the others go on. An object that cannot be deleted once
-        its entries are gone is only logged: it is invisible, and `collect_garbage` retries.
-        """
-        removed: list[StoredDocument] = []
-        unknown: list[str] = []
-        failed: dict[str, str] = {}
-        with self._tmp_lock(fcntl.LOCK_EX):
-            for unique_id in dict.fromkeys(unique_ids):
-                try:
-                    entry = self.lookup(unique_id)
-                    if entry is None:
-                        unknown.append(unique_id)
-                        continue
-                    path = self._index_path(unique_id)
-                    _io(path.unlink)
-                    _fsync_dir(path.parent)
-                except StoreError as exc:
-                    failed[unique_id] = str(exc)
-                    continue
-                removed.append(entry)
-            candidates = {entry.sha256 for entry in removed}
-            try:
-                orphans = candidates - self._referenced() if candidates else set()
-            except StoreError as exc:
-                log.warning("document store %s: no object deleted: %s", self.root, exc)
-                orphans = set()
-            for sha256 in sorted(orphans):
-                self._delete_object(sha256)
-        return Removal(tuple(removed), tuple(unknown), failed)
-
-    def _referenced(self) -> set[str]:
-        """The sha-256 of every object an index entry names (call under the exclusive lock)."""
-        referenced = set()
-        for path in (self.root / "index").glob("*/*.json"):
-            try:
-                referenced.add(json.loads(path.read_bytes())["sha256"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                # Unreadable: it might name anything, so nothing may be deleted on its account.
-                raise StoreError(f"index entry {path} unreadable: {exc}") from exc
-        return referenced
-
-    def _delete_object(self, sha256: str) -> None:
-        path = self._object_path(sha256)
+    def delete(self, key: str) -> None:
+        """Delete an object no row names any more; a failure is logged (`collect` retries)."""
+        path = self._path(key)
         try:
             _remove(path)
-            _fsync_dir(path.parent)
-        except (OSError, StoreError) as exc:
-            log.warning("document store %s: object %s left behind: %s", self.root, sha256, exc)
+        except OSError as exc:
+            log.warning("document store %s: object %s left behind: %s", self.root, key, exc)
 
     # --- maintenance ---------------------------------------------------------------------
 
-    def recover(self) -> int:
-        """Remove temp files left by crashed writers; the number removed."""
-        removed = 0
-        with self._tmp_lock(fcntl.LOCK_EX):
-            for path in (self.root / "tmp").iterdir():
-                if path.suffix == ".part" and not _abandoned(path):
-                    continue
-                _remove(path)
-                removed += 1
-        if removed:
-            log.warning("document store %s: removed %d leftover temp files", self.root, removed)
-        return removed
+    def collect(self, named: Callable[[list[str]], set[str]]) -> int:
+        """Delete the objects that no living writer holds and no row names; how many.
 
-    def collect_garbage(self) -> int:
-        """Remove objects no index entry refers to (left by a crash inside `commit`)."""
+        `named(keys)` answers which of `keys` a row of the index names.
+        """
         removed = 0
-        with self._tmp_lock(fcntl.LOCK_EX):
-            referenced = {
-                json.loads(path.read_bytes())["sha256"]
-                for path in (self.root / "index").glob("*/*.json")
-            }
-            for path in (self.root / "objects").glob("*/*"):
-                if path.parent.name + path.name not in referenced:
+        with self._lock(fcntl.LOCK_EX), contextlib.ExitStack() as held:
+            candidates: dict[str, Path] = {}
+            for path in sorted((self.root / "objects").glob("*/*")):
+                key = f"{path.parent.name}/{path.name}"
+                if not _KEY.fullmatch(key):
+                    continue
+                if held.enter_context(_try_flock(path)):
+                    candidates[key] = path
+            keys = list(candidates)
+            kept: set[str] = set()
+            for start in range(0, len(keys), 500):
+                kept |= named(keys[start : start + 500])
+            for key, path in candidates.items():
+                if key not in kept:
                     _remove(path)
                     removed += 1
+        legacy_tmp = self.root / "tmp"
+        if legacy_tmp.is_dir():  # the staging folder before revision 0005
+            for path in legacy_tmp.iterdir():
+                _remove(path)
+            with contextlib.suppress(OSError):
+                legacy_tmp.rmdir()
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / "tmp.lock").unlink()
+        if removed:
+            log.warning(
+                "document store %s: removed %d objects no document names", self.root, removed
+            )
         return removed
 
+    def legacy_index(self) -> Iterator[StoredDocument]:
+        """The entries of the JSON index that stores kept before revision 0005."""
+        for path in sorted((self.root / "index").glob("*/*.json")):
+            try:
+                entry = json.loads(path.read_bytes())
+                sha256 = entry["sha256"]
+                yield StoredDocument(
+                    entry["unique_id"],
+                    entry["hash"],
+                    int(entry["size"]),
+                    entry["mime_type"],
+                    sha256,
+                    f"{sha256[:2]}/{sha256[2:]}",
+                )
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise StoreError(f"index entry {path} unreadable: {exc}") from exc
+
+    def retire_legacy_index(self) -> None:
+        """Keep the imported JSON index aside (`index.imported`), never read again."""
+        index = self.root / "index"
+        if index.is_dir():
+            _io(lambda: index.rename(self.root / "index.imported"))
+
+    def keys(self) -> list[str]:
+        """Every object key on disk (tests and checks)."""
+        return sorted(
+            f"{path.parent.name}/{path.name}" for path in (self.root / "objects").glob("*/*")
+        )
+
     @contextlib.contextmanager
-    def _tmp_lock(self, mode: int) -> Iterator[None]:
-        with open(self.root / "tmp.lock", "rb") as lock:
+    def _lock(self, mode: int) -> Iterator[None]:
+        with open(self.root / "objects.lock", "rb") as lock:
             fcntl.flock(lock.fileno(), mode)
             yield
 
-    def _object_path(self, hash_: str) -> Path:
-        return self.root / "objects" / hash_[:2] / hash_[2:]
-
-    def _index_path(self, unique_id: str) -> Path:
-        key = hashlib.sha256(unique_id.encode()).hexdigest()
-        return self.root / "index" / key[:2] / f"{key[2:]}.json"
+    def _path(self, key: str) -> Path:
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"not an object key: {key!r}")
+        return self.root / "objects" / key
 
 
-def _abandoned(path: Path) -> bool:
-    """True when no living process holds the flock of this temp file."""
+@contextlib.contextmanager
+def _try_flock(path: Path) -> Iterator[bool]:
+    """True (and the flock held until exit) when no living writer holds this file."""
     try:
-        with open(path, "rb") as file:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
+        file = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
-        return False
-    return True
+        yield False
+        return
+    with file:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
 def _io(action: Callable[[], T]) -> T:
@@ -365,9 +292,7 @@ __all__ = [
     "CHUNK_SIZE",
     "DocumentStore",
     "FilesystemStore",
-    "Removal",
     "Staged",
     "StoreError",
     "StoredDocument",
-    "UniqueIdConflict",
 ]

@@ -94,8 +94,5 @@ def xds(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 def stored_objects(data: Path) -> list[Path]:
-    """Files of the document store that a reader could see (objects and index entries)."""
-    root = data / "repository"
-    return [p for p in (root / "objects").rglob("*") if p.is_file()] + [
-        p for p in (root / "index").rglob("*") if p.is_file()
-    ]
+    """The document store's files (one per stored document; the index is in the database)."""
+    return [p for p in (data / "repository" / "objects").rglob("*") if p.is_file()]

@@ -167,7 +167,9 @@ def test_retrieve_of_a_masked_document_answers_as_an_unknown_one(
         registry.records.open(PATIENT, consent_by="the patient")
         registry.records.grant(PATIENT, AUTHORISED, by="the patient")
         registry.records.grant(PATIENT, "801234567890", by="the patient")  # the author
-        repo = open_repository(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+        repo = open_repository(
+            RepositorySettings(REPOSITORY, tmp_path / "data"), registry, registry.engine
+        )
         metadata, streams = submission(b"<plain/>", b"<masked/>")
         masked_entry = metadata.documents[1]
         masked_entry = dataclasses.replace(
@@ -206,7 +208,9 @@ def test_retrieve_without_visibility_is_unchanged(
 ) -> None:
     with migrated_engine("sqlite", tmp_path, request) as engine:
         registry = new_registry(engine)
-        repo = open_repository(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+        repo = open_repository(
+            RepositorySettings(REPOSITORY, tmp_path / "data"), registry, registry.engine
+        )
         metadata, streams = submission(b"<x/>", **{"confidentiality_codes": (flag("MASQUE_PS"),)})
         assert repo.provide_and_register(metadata, streams).status is ResponseStatus.SUCCESS
         uid = metadata.documents[0].unique_id or ""

@@ -22,7 +22,13 @@ from test_repository_store import MB, Pattern, sha1_of
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.vocabulary import ResponseStatus
 from registry import Registry
-from repository import DocumentRequest, FilesystemStore, Repository, RepositorySettings
+from repository import (
+    DocumentRequest,
+    FilesystemStore,
+    Repository,
+    RepositorySettings,
+    reconcile_repository,
+)
 from repository import open_repository as open_repo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +47,7 @@ def registry(engine: Engine) -> Registry:
 
 @pytest.fixture
 def repo(tmp_path: Path, registry: Registry) -> Repository:
-    return open_repo(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+    return open_repo(RepositorySettings(REPOSITORY, tmp_path / "data"), registry, registry.engine)
 
 
 def test_upload_failing_halfway_leaves_nothing(repo: Repository, engine: Engine) -> None:
@@ -98,7 +104,8 @@ class Stalls:
 builder = Submission()
 doc = builder.add(hash=None, size=None, repository_unique_id=None)
 registry = Registry(create_engine_for(sys.argv[1]), RegistrySettings())
-repository = open_repository(RepositorySettings(REPOSITORY, Path(sys.argv[2])), registry)
+settings = RepositorySettings(REPOSITORY, Path(sys.argv[2]))
+repository = open_repository(settings, registry, registry.engine)
 repository.provide_and_register(builder.build(), {doc.entry_uuid: Stalls()})
 """
 
@@ -119,9 +126,10 @@ def test_killed_mid_upload_leaves_no_metadata_and_no_bytes(
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
-    assert len(files(data / "tmp")) == 1
+    assert len(files(data / "objects")) == 1  # durable, but named by no row
 
-    restarted = open_repo(RepositorySettings(REPOSITORY, data), registry)
+    restarted = open_repo(RepositorySettings(REPOSITORY, data), registry, registry.engine)
+    assert reconcile_repository(restarted).collected == 1
 
     assert dump(engine) == before
     assert_nothing_stored(restarted)
@@ -162,10 +170,8 @@ def test_concurrent_submissions_of_one_unique_id_store_exactly_one(
     [stored] = registry.find_by_unique_id(unique_id)
     store = repo.store
     assert isinstance(store, FilesystemStore)
-    entry = store.lookup(unique_id)
+    entry = repo.index.lookup(unique_id)
     assert entry is not None and entry.hash == getattr(stored, "hash", None)
-    with store.open(entry) as stream:
+    with store.open(entry.object_key) as stream:
         assert hashlib.sha1(stream.read()).hexdigest() == entry.hash
-    assert len(files(store.root / "objects")) == 1
-    assert len(files(store.root / "index")) == 1
-    assert files(store.root / "tmp") == []
+    assert files(store.root / "objects") == [entry.object_key]

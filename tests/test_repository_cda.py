@@ -41,7 +41,7 @@ def registry(engine: Engine) -> Registry:
 
 def repository(registry: Registry, tmp_path: Path, profile: Profile, **settings: Any) -> Repository:
     config = RepositorySettings(REPOSITORY, tmp_path / "data", profile=profile, **settings)
-    return open_repository(config, registry)
+    return open_repository(config, registry, registry.engine)
 
 
 def provide(repo: Repository, content: bytes = CONTENT, **changes: Any) -> RegistryResponse:

@@ -29,6 +29,7 @@ from repository import (
     Repository,
     RepositorySettings,
     open_repository,
+    reconcile_repository,
 )
 
 UNKNOWN_PATIENT = "1111111111^^^&1.2.3.4.5&ISO"
@@ -47,7 +48,9 @@ def registry(engine: Engine) -> Registry:
 
 @pytest.fixture
 def repo(tmp_path: Path, registry: Registry) -> Repository:
-    return open_repository(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+    return open_repository(
+        RepositorySettings(REPOSITORY, tmp_path / "data"), registry, registry.engine
+    )
 
 
 def submission(
@@ -69,7 +72,7 @@ def files(root: Path) -> list[str]:
 
 def assert_nothing_stored(repo: Repository) -> None:
     assert isinstance(repo.store, FilesystemStore)
-    assert files(repo.store.root) == ["tmp.lock"]
+    assert files(repo.store.root / "objects") == []
 
 
 def registered(registry: Registry, doc: DocumentEntry) -> DocumentEntry:
@@ -91,10 +94,11 @@ def assert_success(response: RegistryResponse) -> None:
 
 def test_public_api_is_pinned() -> None:
     assert set(public.__all__) == {
-        "DocumentRepository", "DocumentRequest", "DocumentStore", "FilesystemStore",
-        "RegistryClient", "Removal", "Repository", "RepositorySettings", "RetrieveResult",
-        "RetrievedDocument", "Staged", "StoreError", "StoredDocument", "UniqueIdConflict",
-        "open_repository",
+        "DocumentIndex", "DocumentRepository", "DocumentRequest", "DocumentStore",
+        "FilesystemStore", "IndexingRegistry", "Reconciliation", "RegistryClient",
+        "RegistryLookup", "Repository", "RepositorySettings", "RetrieveResult",
+        "RetrievedDocument", "Staged", "StoreError", "StoredDocument", "open_repository",
+        "reconcile_repository",
     }  # fmt: skip
 
 
@@ -124,7 +128,9 @@ def test_provide_fills_hash_size_and_repository_id(repo: Repository, registry: R
 def test_provide_and_retrieve_on_postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     with migrated_engine("postgres", tmp_path, request) as engine:
         registry = new_registry(engine)
-        repo = open_repository(RepositorySettings(REPOSITORY, tmp_path / "data"), registry)
+        repo = open_repository(
+            RepositorySettings(REPOSITORY, tmp_path / "data"), registry, registry.engine
+        )
         metadata, streams = submission(b"%PDF-1.4 on postgres")
 
         assert_success(repo.provide_and_register(metadata, streams))
@@ -216,29 +222,92 @@ def test_registry_rejection_leaves_no_bytes(repo: Repository, engine: Engine) ->
 
 
 class Unreachable:
-    """A registry client whose server is down."""
+    """A registry client whose server is down (or whose answer was lost)."""
 
     def register(self, metadata: Metadata) -> RegistryResponse:
         raise ConnectionRefusedError("registry.example:443 refused the connection")
 
 
-def test_unreachable_registry_leaves_no_bytes(tmp_path: Path) -> None:
-    repo = open_repository(RepositorySettings(REPOSITORY, tmp_path), Unreachable())
+class Knows:
+    """A remote registry that holds exactly these documents (uniqueId -> sha-1)."""
+
+    def __init__(self, repository_id: str, **held: str) -> None:
+        self.held = {uid.replace("_", "."): (sha1, repository_id) for uid, sha1 in held.items()}
+
+    def register(self, metadata: Metadata) -> RegistryResponse:
+        raise AssertionError("not asked to register")
+
+    def registered_documents(self, unique_ids: list[str]) -> dict[str, tuple[str, str]]:
+        return {uid: self.held[uid] for uid in unique_ids if uid in self.held}
+
+
+def alone(tmp_path: Path, registry: object, request: pytest.FixtureRequest) -> Repository:
+    """A repository serving alone: its index in a database of its own."""
+    engine = request.getfixturevalue("own_engine")
+    return open_repository(RepositorySettings(REPOSITORY, tmp_path / "alone"), registry, engine)
+
+
+@pytest.fixture
+def own_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    (tmp_path / "own").mkdir()
+    with migrated_engine("sqlite", tmp_path / "own", request) as engine:
+        yield engine
+
+
+def test_unanswered_registry_leaves_the_document_pending_never_served(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    repo = alone(tmp_path, Unreachable(), request)
     metadata, streams = submission(b"lost")
+    unique_id = metadata.documents[0].unique_id or ""
 
     response = repo.provide_and_register(metadata, streams)
 
+    # it may have registered before the answer was lost: the bytes stay, unserved
     assert codes_of(response) == ["XDSRegistryNotAvailable"]
-    assert_nothing_stored(repo)
+    assert [entry.unique_id for entry in repo.index.pending()] == [unique_id]
+    assert repo.index.lookup(unique_id) is None
+    assert len(files(repo.store.root / "objects")) == 1
 
 
-def test_identical_content_under_two_unique_ids_is_stored_once(repo: Repository) -> None:
+def test_pending_documents_are_settled_by_asking_the_registry(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    repo = alone(tmp_path, Unreachable(), request)
+    metadata, streams = submission(b"registered", b"never registered")
+    repo.provide_and_register(metadata, streams)
+    kept, dropped = (doc.unique_id or "" for doc in metadata.documents)
+    held = {kept.replace(".", "_"): hashlib.sha1(b"registered").hexdigest()}
+    restarted = alone(tmp_path, Knows(REPOSITORY, **held), request)
+
+    found = reconcile_repository(restarted)
+
+    assert (found.confirmed, found.forgotten) == ((kept,), (dropped,))
+    assert retrieved_bytes(restarted, kept) == b"registered"
+    assert restarted.index.lookup(dropped, pending=True) is None
+    assert len(files(restarted.store.root / "objects")) == 1
+
+
+def test_pending_documents_wait_while_the_registry_cannot_say(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    repo = alone(tmp_path, Unreachable(), request)
+    metadata, streams = submission(b"undecided")
+    repo.provide_and_register(metadata, streams)
+
+    found = reconcile_repository(repo)  # Unreachable cannot be asked what it holds
+
+    assert found.unsettled == (metadata.documents[0].unique_id,)
+    assert len(files(repo.store.root / "objects")) == 1
+
+
+def test_identical_content_under_two_unique_ids_gets_a_file_each(repo: Repository) -> None:
     metadata, streams = submission(b"twin", b"twin")
 
     assert_success(repo.provide_and_register(metadata, streams))
 
     assert isinstance(repo.store, FilesystemStore)
-    assert len(files(repo.store.root / "objects")) == 1
+    assert len(files(repo.store.root / "objects")) == 2  # removing one never touches the other
     for doc in metadata.documents:
         assert retrieved_bytes(repo, doc.unique_id or "") == b"twin"
 
@@ -272,4 +341,4 @@ def test_known_unique_id_with_same_content_is_left_to_the_registry(repo: Reposit
     assert codes_of(response) == ["XDSDuplicateUniqueIdInRegistry"]
     assert retrieved_bytes(repo, doc.unique_id or "") == b"original"
     assert isinstance(repo.store, FilesystemStore)
-    assert files(repo.store.root / "tmp") == []
+    assert len(files(repo.store.root / "objects")) == 1  # the second copy was dropped

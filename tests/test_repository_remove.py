@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,13 @@ from registry_fixtures import REPOSITORY, codes_of, migrated_engine, new_registr
 from test_repository_provide import submission
 
 from ebrim.vocabulary import ResponseStatus
-from repository import DocumentRequest, FilesystemStore, Repository, RepositorySettings
+from repository import (
+    DocumentRequest,
+    FilesystemStore,
+    Repository,
+    RepositorySettings,
+    reconcile_repository,
+)
 from repository import open_repository as open_repo
 
 UNKNOWN = "1.2.3.4.5.404"
@@ -22,7 +29,7 @@ UNKNOWN = "1.2.3.4.5.404"
 def repo(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Repository]:
     with migrated_engine("sqlite", tmp_path, request) as engine:
         settings = RepositorySettings(REPOSITORY, tmp_path / "data")
-        yield open_repo(settings, new_registry(engine))
+        yield open_repo(settings, new_registry(engine), engine)
 
 
 def provide(repo: Repository, *contents: bytes) -> list[str]:
@@ -50,7 +57,7 @@ def test_remove_all_known_succeeds_and_deletes_the_bytes(repo: Repository) -> No
     assert response.status is ResponseStatus.SUCCESS
     assert response.errors == ()
     assert objects(repo) == []
-    assert repo.store.lookup(first) is None
+    assert repo.index.lookup(first) is None
 
 
 def test_remove_with_one_unknown_id_is_partial_success(repo: Repository) -> None:
@@ -78,7 +85,7 @@ def test_remove_for_another_repository_is_unknown_repository(repo: Repository) -
     assert response.status is ResponseStatus.FAILURE
     assert codes_of(response) == ["XDSUnknownRepositoryId"]
     assert response.errors[0].location == known
-    assert repo.store.lookup(known) is not None
+    assert repo.index.lookup(known) is not None
 
 
 def test_removed_document_is_no_longer_retrievable(repo: Repository) -> None:
@@ -91,10 +98,10 @@ def test_removed_document_is_no_longer_retrievable(repo: Repository) -> None:
     assert codes_of(result.response) == ["XDSDocumentUniqueIdError"]
 
 
-def test_remove_keeps_an_object_another_unique_id_shares(repo: Repository) -> None:
+def test_remove_of_one_twin_keeps_the_others_bytes(repo: Repository) -> None:
     content = b"<same bytes under two uniqueIds/>"
     first, second = provide(repo, content, content)
-    assert len(objects(repo)) == 1  # deduplicated by sha-256
+    assert len(objects(repo)) == 2  # a file per registration
 
     assert repo.remove([request(first)]).status is ResponseStatus.SUCCESS
 
@@ -104,22 +111,41 @@ def test_remove_keeps_an_object_another_unique_id_shares(repo: Repository) -> No
     assert len(objects(repo)) == 1
 
 
-def test_removing_both_sharers_deletes_the_object(repo: Repository) -> None:
-    content = b"<shared/>"
-    first, second = provide(repo, content, content)
+def test_remove_keeps_a_pre_0005_object_another_unique_id_shares(tmp_path: Path) -> None:
+    content = b"<shared before revision 0005/>"
+    data = tmp_path / "data"
+    legacy_store(data, content, "1.2.3.1", "1.2.3.2")
+    with migrated_engine("sqlite", tmp_path, None) as engine:  # type: ignore[arg-type]
+        repo = open_repo(RepositorySettings(REPOSITORY, data), new_registry(engine), engine)
+        assert reconcile_repository(repo).imported == 2
+        assert len(objects(repo)) == 1
 
-    assert repo.remove([request(first)]).status is ResponseStatus.SUCCESS
-    assert repo.remove([request(second)]).status is ResponseStatus.SUCCESS
+        assert repo.remove([request("1.2.3.1")]).status is ResponseStatus.SUCCESS
+        [document] = repo.retrieve([request("1.2.3.2")]).documents
+        with document.open() as stream:
+            assert stream.read() == content
+        assert len(objects(repo)) == 1
 
-    assert objects(repo) == []
+        assert repo.remove([request("1.2.3.2")]).status is ResponseStatus.SUCCESS
+        assert objects(repo) == []
 
 
-def test_a_stream_open_before_removal_reads_to_the_end(repo: Repository) -> None:
-    [unique_id] = provide(repo, b"<being read/>" * 1000)
-    [document] = repo.retrieve([request(unique_id)]).documents
-    with document.open() as stream:
-        assert repo.remove([request(unique_id)]).status is ResponseStatus.SUCCESS
-        assert stream.read() == b"<being read/>" * 1000
+def legacy_store(root: Path, content: bytes, *unique_ids: str) -> None:
+    """A store as written before revision 0005: objects by sha-256, a JSON index."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    (root / "objects" / sha256[:2]).mkdir(parents=True)
+    (root / "objects" / sha256[:2] / sha256[2:]).write_bytes(content)
+    for unique_id in unique_ids:
+        key = hashlib.sha256(unique_id.encode()).hexdigest()
+        entry = {
+            "unique_id": unique_id,
+            "hash": hashlib.sha1(content).hexdigest(),
+            "sha256": sha256,
+            "size": len(content),
+            "mime_type": "text/xml",
+        }
+        (root / "index" / key[:2]).mkdir(parents=True, exist_ok=True)
+        (root / "index" / key[:2] / f"{key[2:]}.json").write_text(json.dumps(entry))
 
 
 def test_same_unique_id_twice_is_removed_once(repo: Repository) -> None:
@@ -130,17 +156,18 @@ def test_same_unique_id_twice_is_removed_once(repo: Repository) -> None:
     assert response.status is ResponseStatus.SUCCESS
 
 
-def test_removed_unique_id_can_be_provided_again(repo: Repository) -> None:
+def test_removed_unique_id_is_no_longer_the_repositorys_to_refuse(repo: Repository) -> None:
     metadata, streams = submission(b"<again/>")
     assert repo.provide_and_register(metadata, streams).status is ResponseStatus.SUCCESS
     unique_id = metadata.documents[0].unique_id or ""
     assert repo.remove([request(unique_id)]).status is ResponseStatus.SUCCESS
 
-    assert isinstance(repo.store, FilesystemStore)
-    staged = repo.store.stage(io.BytesIO(b"<other bytes/>"))
-    stored = repo.store.commit(staged, unique_id, "text/xml")
+    again, streams = submission(b"<other bytes/>", unique_id=unique_id)
+    response = repo.provide_and_register(again, streams)
 
-    assert repo.store.lookup(unique_id) == stored
+    # the metadata is still registered (ITI-62 was not sent): the registry judges, not the store
+    assert codes_of(response) == ["XDSNonIdenticalHash"]
+    assert objects(repo) == []
 
 
 def test_remove_is_logged_with_ids_and_outcome(
@@ -155,28 +182,11 @@ def test_remove_is_logged_with_ids_and_outcome(
     assert known in line and UNKNOWN in line and "PARTIAL_SUCCESS" in line
 
 
-def test_store_remove_reports_unknown_and_removed(tmp_path: Path) -> None:
+def test_index_remove_names_the_files_no_row_names_any_more(repo: Repository) -> None:
+    first, second = provide(repo, b"a", b"b")
 
-    store = FilesystemStore(tmp_path / "store")
-    stored = store.commit(store.stage(io.BytesIO(b"x")), "1.2.3", "text/plain")
+    removed, orphans = repo.index.remove([first, UNKNOWN])
 
-    removal = store.remove(["1.2.3", UNKNOWN, "1.2.3"])
-
-    assert removal.removed == (stored,)
-    assert removal.unknown == (UNKNOWN,)
-    assert removal.failed == {}
-
-
-def test_store_remove_keeps_objects_when_the_index_is_unreadable(tmp_path: Path) -> None:
-
-    store = FilesystemStore(tmp_path / "store")
-    store.commit(store.stage(io.BytesIO(b"a")), "1.2.3", "text/plain")
-    store.commit(store.stage(io.BytesIO(b"b")), "1.2.4", "text/plain")
-    other = store._index_path("1.2.4")
-    other.chmod(0o644)
-    other.write_text("not json")
-
-    removal = store.remove(["1.2.3"])
-
-    assert [entry.unique_id for entry in removal.removed] == ["1.2.3"]
-    assert len([p for p in (store.root / "objects").rglob("*") if p.is_file()]) == 2
+    assert [entry.unique_id for entry in removed] == [first]
+    assert orphans == {removed[0].object_key}
+    assert repo.index.lookup(second) is not None

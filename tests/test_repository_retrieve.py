@@ -19,7 +19,7 @@ UNKNOWN = "1.2.3.4.5.404"
 def repo(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Repository]:
     with migrated_engine("sqlite", tmp_path, request) as engine:
         settings = RepositorySettings(REPOSITORY, tmp_path / "data")
-        yield open_repository(settings, new_registry(engine))
+        yield open_repository(settings, new_registry(engine), engine)
 
 
 @pytest.fixture

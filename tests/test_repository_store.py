@@ -1,4 +1,4 @@
-"""The filesystem document store: content addressing, staged commits, crash recovery, streaming."""
+"""The filesystem document store: durable files before any row names them, collection, streaming."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import BinaryIO, cast
 
 import pytest
 
-from repository.store import FilesystemStore, StoredDocument, StoreError, UniqueIdConflict
+from repository.store import FilesystemStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
@@ -56,8 +56,13 @@ def stream(data: bytes) -> BinaryIO:
     return io.BytesIO(data)
 
 
-def files(root: Path, sub: str) -> list[str]:
-    return sorted(p.name for p in (root / sub).rglob("*") if p.is_file())
+def files(root: Path, sub: str = "objects") -> list[str]:
+    return sorted(f"{p.parent.name}/{p.name}" for p in (root / sub).rglob("*") if p.is_file())
+
+
+def named_by(*keys: str):
+    """A stand-in for the index's answer: these keys are named by a row."""
+    return lambda candidates: set(candidates) & set(keys)
 
 
 @pytest.fixture
@@ -65,79 +70,62 @@ def store(tmp_path: Path) -> FilesystemStore:
     return FilesystemStore(tmp_path / "store")
 
 
-def test_stage_computes_sha1_and_size_without_publishing(store: FilesystemStore) -> None:
+def test_stage_hashes_and_writes_a_read_only_file(store: FilesystemStore) -> None:
     staged = store.stage(stream(b"hello"))
 
     assert (staged.hash, staged.size) == (hashlib.sha1(b"hello").hexdigest(), 5)
-    assert staged.path.exists()
-    assert files(store.root, "objects") == []
-    assert files(store.root, "index") == []
+    assert staged.sha256 == hashlib.sha256(b"hello").hexdigest()
+    assert files(store.root) == [staged.key]
+    assert staged.path.stat().st_mode & 0o777 == 0o444
+    store.release(staged)
+    with store.open(staged.key) as first, store.open(staged.key) as second:
+        assert first.read() == second.read() == b"hello"
 
 
-def test_commit_makes_bytes_retrievable_by_unique_id(store: FilesystemStore) -> None:
-    staged = store.stage(stream(b"<ClinicalDocument/>"))
+def test_stage_makes_the_bytes_durable_with_two_fsyncs(
+    store: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
 
-    entry = store.commit(staged, "1.2.3.4", "text/xml")
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
 
-    assert store.lookup("1.2.3.4") == entry
-    assert (entry.size, entry.mime_type) == (19, "text/xml")
-    with store.open(entry) as first, store.open(entry) as second:
-        assert first.read() == second.read() == b"<ClinicalDocument/>"
-    assert files(store.root, "objects") == [entry.sha256[2:]]
-    assert files(store.root, "tmp") == []
+    store.release(store.stage(stream(b"durable")))
+
+    assert len(synced) == 2  # the file, then its directory
+
+
+def test_keys_are_random_not_content_hashes(store: FilesystemStore) -> None:
+    first, second = store.stage(stream(b"same")), store.stage(stream(b"same"))
+
+    assert first.key != second.key and first.sha256 == second.sha256
+    assert len(files(store.root)) == 2
 
 
 def test_discard_leaves_nothing(store: FilesystemStore) -> None:
-    staged = store.stage(stream(b"rejected"))
+    store.discard(store.stage(stream(b"rejected")))
 
-    store.discard(staged)
-
-    assert files(store.root, "tmp") == files(store.root, "objects") == []
-    assert store.lookup("1.2.3") is None
+    assert files(store.root) == []
 
 
-def test_identical_content_under_two_unique_ids_stored_once(store: FilesystemStore) -> None:
-    first = store.commit(store.stage(stream(b"same")), "1.2.3.1", "text/plain")
-    second = store.commit(store.stage(stream(b"same")), "1.2.3.2", "text/plain")
-
-    assert first.hash == second.hash
-    assert len(files(store.root, "objects")) == 1
-    assert len(files(store.root, "index")) == 2
-
-
-def test_commit_of_a_unique_id_with_other_content_is_refused(store: FilesystemStore) -> None:
-    kept = store.commit(store.stage(stream(b"first")), "1.2.3", "text/plain")
-
-    with pytest.raises(UniqueIdConflict):
-        store.commit(store.stage(stream(b"second")), "1.2.3", "text/plain")
-
-    assert store.lookup("1.2.3") == kept
-    assert len(files(store.root, "objects")) == 1
-    assert files(store.root, "tmp") == []
-
-
-def test_commit_of_the_same_content_again_is_idempotent(store: FilesystemStore) -> None:
-    kept = store.commit(store.stage(stream(b"first")), "1.2.3", "text/plain")
-
-    assert store.commit(store.stage(stream(b"first")), "1.2.3", "text/plain") == kept
-
-
-def test_open_refuses_what_is_not_a_sha256(store: FilesystemStore) -> None:
-    forged = StoredDocument("1.2.3", "0" * 40, 1, "text/plain", "../index")
-    with pytest.raises(ValueError):
-        store.open(forged)
+def test_open_refuses_what_is_not_an_object_key(store: FilesystemStore) -> None:
+    for forged in ("../objects.lock", "ab/../../x", "0" * 64, "ab/cd"):
+        with pytest.raises(ValueError):
+            store.open(forged)
 
 
 def test_stream_failing_halfway_leaves_nothing(store: FilesystemStore) -> None:
     with pytest.raises(ConnectionResetError):
         store.stage(cast(BinaryIO, Pattern(4 * MB, fail_at=2 * MB)))
 
-    assert files(store.root, "tmp") == files(store.root, "objects") == []
+    assert files(store.root) == []
 
 
 def test_store_failure_is_a_store_error(store: FilesystemStore) -> None:
-    (store.root / "tmp").rmdir()
-    (store.root / "tmp").write_bytes(b"")  # not a directory any more: every write fails
+    objects = store.root / "objects"
+    objects.rename(store.root / "elsewhere")
+    objects.write_bytes(b"")  # not a directory any more: every write fails
 
     with pytest.raises(StoreError):
         store.stage(stream(b"x"))
@@ -150,23 +138,29 @@ def test_large_document_is_streamed_in_bounded_memory(store: FilesystemStore) ->
     tracemalloc.start()
     try:
         staged = store.stage(cast(BinaryIO, Pattern(size)))
-        entry = store.commit(staged, "1.2.3.50", "application/pdf")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
-    assert (entry.hash, entry.size) == (expected, size)
+    assert (staged.hash, staged.size) == (expected, size)
     assert peak < 4 * MB, f"peak {peak / MB:.1f} MB"
 
 
-def test_recovery_keeps_the_temp_file_of_a_live_writer(tmp_path: Path) -> None:
-    writer = FilesystemStore(tmp_path)
-    staged = writer.stage(stream(b"in flight"))
+def test_collect_deletes_only_files_no_row_names(store: FilesystemStore) -> None:
+    kept, orphan = store.stage(stream(b"kept")), store.stage(stream(b"orphan"))
+    store.release(kept)
+    store.release(orphan)
 
-    assert FilesystemStore(tmp_path).recover() == 0
-    writer.commit(staged, "1.2.3", "text/plain")
+    assert store.collect(named_by(kept.key)) == 1
+    assert files(store.root) == [kept.key]
 
-    assert writer.lookup("1.2.3") is not None
+
+def test_collect_keeps_the_file_of_a_live_writer(store: FilesystemStore) -> None:
+    in_flight = store.stage(stream(b"in flight"))  # flock held: no row names it yet
+
+    assert store.collect(named_by()) == 0
+    assert files(store.root) == [in_flight.key]
+    store.discard(in_flight)
 
 
 CRASHING_WRITER = """
@@ -187,7 +181,7 @@ FilesystemStore(sys.argv[1]).stage(Stalls())
 """
 
 
-def test_crash_mid_upload_is_invisible_and_cleaned_at_next_start(tmp_path: Path) -> None:
+def test_crash_mid_upload_leaves_a_file_collected_at_next_start(tmp_path: Path) -> None:
     FilesystemStore(tmp_path)
     child = subprocess.Popen(
         [sys.executable, "-c", CRASHING_WRITER, str(tmp_path)],
@@ -197,71 +191,36 @@ def test_crash_mid_upload_is_invisible_and_cleaned_at_next_start(tmp_path: Path)
     )
     try:
         assert child.stdout is not None and child.stdout.readline() == "halfway\n"
-        assert len(files(tmp_path, "tmp")) == 1
-        assert FilesystemStore(tmp_path).recover() == 0  # the writer is alive: keep its file
+        assert len(files(tmp_path)) == 1
+        assert FilesystemStore(tmp_path).collect(named_by()) == 0  # the writer is alive
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
-    assert len(files(tmp_path, "tmp")) == 1  # what a crash leaves behind…
+    assert len(files(tmp_path)) == 1  # what a crash leaves behind…
 
-    restarted = FilesystemStore(tmp_path)  # …is gone at the next start
-
-    assert files(tmp_path, "tmp") == files(tmp_path, "objects") == files(tmp_path, "index") == []
-    assert restarted.recover() == 0
+    assert FilesystemStore(tmp_path).collect(named_by()) == 1  # …goes at the next start
+    assert files(tmp_path) == []
 
 
-def test_collect_garbage_removes_only_unreferenced_objects(store: FilesystemStore) -> None:
-    kept = store.commit(store.stage(stream(b"kept")), "1.2.3", "text/plain")
-    orphan = hashlib.sha256(b"orphan").hexdigest()
-    (store.root / "objects" / orphan[:2]).mkdir(exist_ok=True)
-    (store.root / "objects" / orphan[:2] / orphan[2:]).write_bytes(b"orphan")
+def test_concurrent_writers_and_collection_lose_nothing(store: FilesystemStore) -> None:
+    named: set[str] = set()
+    stop = threading.Event()
 
-    assert store.collect_garbage() == 1
-    assert files(store.root, "objects") == [kept.sha256[2:]]
+    def write() -> None:
+        while not stop.is_set():
+            staged = store.stage(stream(b"live"))
+            named.add(staged.key)  # the row commits before the writer lets go
+            store.release(staged)
 
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    try:
+        for _ in range(20):
+            store.collect(lambda keys: set(keys) & set(named))
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=60)
 
-def test_concurrent_commits_of_one_unique_id_keep_exactly_one(store: FilesystemStore) -> None:
-    contents = [f"version {i}".encode() for i in range(8)]
-    staged = [store.stage(stream(content)) for content in contents]
-    barrier = threading.Barrier(len(staged))
-    outcomes: list[str] = []
-
-    def commit(index: int) -> None:
-        barrier.wait()
-        try:
-            store.commit(staged[index], "1.2.3", "text/plain")
-            outcomes.append("stored")
-        except UniqueIdConflict:
-            outcomes.append("conflict")
-
-    threads = [threading.Thread(target=commit, args=(i,)) for i in range(len(staged))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(outcomes) == ["conflict"] * 7 + ["stored"]
-    entry = store.lookup("1.2.3")
-    assert entry is not None
-    with store.open(entry) as stored:
-        assert hashlib.sha1(stored.read()).hexdigest() == entry.hash
-    assert files(store.root, "tmp") == []
-
-
-def test_objects_named_by_sha256_not_sha1(store: FilesystemStore) -> None:
-    entry = store.commit(store.stage(stream(b"content")), "1.2.3", "text/plain")
-
-    assert entry.hash == hashlib.sha1(b"content").hexdigest()
-    assert entry.sha256 == hashlib.sha256(b"content").hexdigest()
-    assert files(store.root, "objects") == [entry.sha256[2:]]
-
-
-def test_same_sha1_with_other_bytes_is_not_deduplicated(store: FilesystemStore) -> None:
-    # A crafted sha-1 collision must not make one uniqueId serve another document's bytes.
-    first = store.commit(store.stage(stream(b"first")), "1.2.3", "text/plain")
-    staged = store.stage(stream(b"other"))
-    forged = type(staged)(first.hash, staged.size, staged.path, staged.sha256, staged._file)
-    second = store.commit(forged, "1.2.4", "text/plain")
-
-    with store.open(second) as stored:
-        assert stored.read() == b"other"
+    assert set(files(store.root)) == named

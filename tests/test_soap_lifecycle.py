@@ -46,7 +46,9 @@ def registry(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Registr
 
 
 def _repository(registry: Registry, tmp_path: Path, repository_id: str) -> Repository:
-    return open_repository(RepositorySettings(repository_id, tmp_path / "data"), registry)
+    return open_repository(
+        RepositorySettings(repository_id, tmp_path / "data"), registry, registry.engine
+    )
 
 
 @pytest.fixture
@@ -218,7 +220,7 @@ def test_iti86_removes_and_answers_success(app, repo, xsd_valid):
     assert answer.header("RelatesTo") == MESSAGE_ID
     assert _status(answer) == "Success"
     xsd_valid(answer.payload(), "rs")
-    assert repo.store.lookup(unique_id) is None
+    assert repo.index.lookup(unique_id) is None
 
 
 def test_iti86_one_unknown_id_is_partial_success(app, repo):
@@ -241,7 +243,7 @@ def test_iti86_writes_one_audit_event_naming_the_documents_and_the_patient(app, 
     assert (removal.transaction, removal.outcome) == ("ITI-86", Outcome.FAILURE)
     assert removal.document_ids == (unique_id, "1.2.3.404")
     assert "XDSDocumentUniqueIdError" in (removal.detail or "")
-    assert repo.store.lookup(unique_id) is None  # partial success: the known one is gone
+    assert repo.index.lookup(unique_id) is None  # partial success: the known one is gone
 
 
 def test_iti86_wrong_body_gets_the_generic_remove_code(app):
@@ -314,8 +316,8 @@ def test_iti86_official_example_with_both_fixed_removes_its_documents(
     answer = call(app, REMOVE_PATH, body)
 
     assert _status(answer) == "Success", _codes(answer)
-    assert repo.store.lookup("1.3.6.1.4.2300") is None
-    assert repo.store.lookup("1.3.6.1.4.2301") is None
+    assert repo.index.lookup("1.3.6.1.4.2300") is None
+    assert repo.index.lookup("1.3.6.1.4.2301") is None
 
 
 # --- WSDLs -------------------------------------------------------------------------------------

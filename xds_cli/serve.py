@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from pki.assertion import AssertionVerifier
 from registry import Registry, create_engine_for, migrate
 from registry.replay import open_replay_guard
-from repository import open_repository
+from repository import Repository, open_repository, reconcile_repository
 from repository.api import RegistryClient
 from soap import make_app
 from soap.app import WSGIApp
@@ -50,19 +50,27 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
     repository = None
     if settings.role.has_repository:
         assert repo_id is not None
-        forward: RegistryClient
-        if registry is not None:
-            forward = registry
-        else:
-            assert settings.registry_url is not None
-            forward = RemoteRegistry(settings.registry_url)
-        repository = open_repository(settings.repository_settings(repo_id), forward)
+        repository = _repository(settings, repo_id, registry, engine)
     return make_app(
         registry=registry,
         repository=repository,
         settings=settings.soap_settings(),
         verifier=assertion_verifier(settings, engine),
     )
+
+
+def _repository(
+    settings: ServeSettings, repo_id: str, registry: Registry | None, engine: Engine | None
+) -> Repository:
+    """The repository: its index in the registry's database, or in its own when alone."""
+    forward: RegistryClient
+    if registry is not None and engine is not None:
+        forward = registry
+    else:
+        assert settings.registry_url is not None
+        forward = RemoteRegistry(settings.registry_url)
+        engine = create_engine_for(settings.repository_database, schema=settings.database_schema)
+    return open_repository(settings.repository_settings(repo_id), forward, engine)
 
 
 def assertion_verifier(settings: ServeSettings, engine: Engine | None) -> AssertionVerifier | None:
@@ -102,7 +110,38 @@ def prepare(settings: ServeSettings) -> str | None:
         open_replay_guard(None, settings.data_folder).engine.dispose()  # creates its table
     if settings.tls:
         tls_context(settings)  # unusable certificate files stop here, before any worker
-    return repository_id(settings) if settings.role.has_repository else None
+    if not settings.role.has_repository:
+        return None
+    repo_id = repository_id(settings)
+    _reconcile(settings, repo_id)
+    return repo_id
+
+
+def _reconcile(settings: ServeSettings, repo_id: str) -> None:
+    """Index and files agree before any worker serves (`repository.reconcile`)."""
+    registry = None
+    engine = None
+    if settings.role.has_registry:
+        engine = create_engine_for(settings.database, schema=settings.database_schema)
+        registry = Registry(engine, settings.registry_settings())
+    else:
+        own = create_engine_for(settings.repository_database, schema=settings.database_schema)
+        try:
+            migrate(own)
+        finally:
+            own.dispose()
+    repository = _repository(settings, repo_id, registry, engine)
+    try:
+        found = reconcile_repository(repository)
+    finally:
+        repository.index.engine.dispose()  # no connection crosses the fork
+    log.info(
+        "repository %s: store checked (%d files collected, %d pending settled, %d unsettled)",
+        repo_id,
+        found.collected,
+        len(found.confirmed) + len(found.forgotten),
+        len(found.unsettled),
+    )
 
 
 class XdsServer(BaseApplication):

@@ -106,6 +106,13 @@ class ServeSettings:
     def database(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_folder / 'registry.sqlite').resolve()}"
 
+    @property
+    def repository_database(self) -> str:
+        """Where the repository's index lives: the registry's database, or its own."""
+        if self.role.has_registry or self.database_url:
+            return self.database
+        return f"sqlite:///{(self.data_folder / 'repository.sqlite').resolve()}"
+
     def registry_settings(self) -> RegistrySettings:
         return RegistrySettings(
             database_url=self.database, database_schema=self.database_schema, profile=self.profile

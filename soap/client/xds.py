@@ -28,8 +28,9 @@ from ebrim.model import Metadata, RegistryResponse
 from ebrim.parse import parse_adhoc_query_response, parse_registry_response
 from ebrim.remove import RemoveObjectsRequest, render_remove_objects_request
 from ebrim.render import render_submit_objects_request
-from ebrim.storedquery import StoredQueryRequest
+from ebrim.storedquery import GetDocumentsQuery, StoredQueryRequest
 from ebrim.storedquery.render import render_adhoc_query_request
+from ebrim.vocabulary import ResponseStatus
 from soap.client.errors import ClientError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
 from soap.client.query import ZeepStoredQuery
@@ -206,6 +207,27 @@ class RemoteRegistry:
         exchange carries its own assertion, if any (the registry audits that one)."""
         answer = self.exchange.call(self.url, REGISTER, render_submit_objects_request(metadata))
         return _registry_response(answer)
+
+    def registered_documents(self, unique_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """ITI-18 GetDocuments: uniqueId -> (hash, repositoryUniqueId) of the registered ones.
+
+        How a repository serving alone settles the rows it left pending (`repository.reconcile`).
+        """
+        request = StoredQueryRequest(GetDocumentsQuery(unique_ids=tuple(unique_ids)))
+        answer = self.exchange.call(self.url, STORED_QUERY, render_adhoc_query_request(request))
+        try:
+            response, metadata = parse_adhoc_query_response(answer.payload)
+        except MetadataRejected as exc:
+            raise ClientError(f"unreadable AdhocQueryResponse: {exc}") from exc
+        finally:
+            answer.close()
+        if response.status is not ResponseStatus.SUCCESS:
+            raise ClientError("; ".join(f"{e.code.value}: {e.message}" for e in response.errors))
+        return {
+            doc.unique_id: (doc.hash or "", doc.repository_unique_id or "")
+            for doc in (metadata.documents if metadata is not None else ())
+            if doc.unique_id
+        }
 
 
 def _opener(source: DocumentSource) -> Callable[[], BinaryIO]:
