@@ -13,7 +13,8 @@ lifecycle association, a unique-key conflict with a concurrent submission. `regi
 then answers False having written nothing, and the caller runs the general path
 (`registry.register.register_in`), which names every error exactly as before.
 
-PostgreSQL: the connection runs in autocommit and spells its transaction out, so that
+PostgreSQL: the connection runs in autocommit (`registry.storage.autocommit_engine`) and
+spells its transaction out, so that
 `BEGIN; SELECT …` is the first round trip and `INSERT …; …; COMMIT` the second (psycopg2
 would otherwise send BEGIN alone, then each statement, then COMMIT). The values are
 quoted by the driver (`mogrify`) into statements whose text depends only on the tables,
@@ -23,6 +24,7 @@ transaction, with `executemany`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +41,7 @@ from registry.lifecycle import Lifecycle
 from registry.records import RecordStatus
 from registry.register import assign, submitted_ids
 from registry.rejection import Rejected
-from registry.storage import write_transaction
+from registry.storage import autocommit_engine, write_transaction
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
 
@@ -153,13 +155,10 @@ def _register_postgresql(
     import psycopg2
 
     for attempt in (1, 2):
-        pooled = engine.raw_connection()
+        pooled = autocommit_engine(engine).raw_connection()
         committing = False
         try:
-            dbapi = pooled.driver_connection
-            assert dbapi is not None
-            dbapi.autocommit = True
-            with dbapi.cursor() as cursor:
+            with contextlib.closing(pooled.cursor()) as cursor:
                 cursor.execute("BEGIN;" + CHECK_POSTGRESQL, params)
                 if not judge(cursor.fetchall()):
                     cursor.execute("ROLLBACK")
@@ -181,8 +180,6 @@ def _register_postgresql(
             pooled.invalidate()  # the transaction's state is unknown: drop the connection
             raise Unavailable(str(exc).strip()) from exc
         finally:
-            if pooled.driver_connection is not None and not pooled.driver_connection.closed:
-                pooled.driver_connection.autocommit = False
             pooled.close()
     raise AssertionError("unreachable")
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as _create_engine
 from sqlalchemy.pool import StaticPool
 
+_AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITE = "xds_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
 
@@ -43,7 +45,22 @@ def create_engine_for(url: str, *, schema: str | None = None, echo: bool = False
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     # No pre-ping: it costs a round trip per checkout. A connection found dead fails its
     # first statement, the pool drops it, and the writers try once more (`Registry._write`).
-    return _create_engine(url, **kwargs)
+    engine = _create_engine(url, **kwargs)
+    autocommit = _create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+    _AUTOCOMMIT[engine] = autocommit
+    event.listen(engine, "engine_disposed", lambda _engine: autocommit.dispose())
+    return engine
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """PostgreSQL: a pool beside `engine`'s whose connections always run in autocommit.
+
+    A lone SELECT there is one round trip (psycopg2 sends BEGIN before a statement in a
+    transaction, and the pool ROLLBACK after it), and a string that spells out
+    `BEGIN; …; COMMIT` is one transaction (`registry.express`). Its connections never
+    switch modes: switching costs psycopg2 a SET on the wire. SQLite: `engine` itself.
+    """
+    return _AUTOCOMMIT.get(engine, engine)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -76,6 +93,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{WRITE: True})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for one read that needs no transaction of its own.
+
+    On PostgreSQL it runs in autocommit: a lone SELECT is one round trip, where psycopg2
+    would send BEGIN before it and the pool a ROLLBACK after it. SQLite reads stay as
+    they are (a read there costs no round trip).
+    """
+    with autocommit_engine(engine).connect() as conn:
+        yield conn
 
 
 def _config(conn: Connection) -> Config:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from registry.schema import documents, repository_documents
-from registry.storage import write_transaction
+from registry.storage import read_connection, write_transaction
 from repository.store import StoredDocument
 
 STORED, PENDING = "stored", "pending"
@@ -45,7 +45,7 @@ class DocumentIndex:
         query = select(*(t[name] for name in _COLUMNS)).where(self._mine, t.unique_id == unique_id)
         if not pending:
             query = query.where(t.state == STORED)
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             found = conn.execute(query).first()
         return StoredDocument(*found) if found is not None else None
 

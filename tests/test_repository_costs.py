@@ -1,0 +1,100 @@
+"""What one ITI-41 costs on PostgreSQL: round trips on the wire and fsyncs on disk.
+
+Counted, not timed, so that a regression shows in any machine's run: a plain submission
+(one CDA document, its consistency check on) takes one SELECT of the repository's index
+and the registry's two round trips (`registry.express`), and two fsyncs (the file and its
+directory, `repository.store`). ITI-43 takes one round trip per document.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from registry_fixtures import migrated_engine
+from roundtrips import FsyncCounter, RoundTripProxy, round_trip_proxy
+
+from ebrim.model import Metadata
+from ebrim.vocabulary import ResponseStatus
+from registry import Registry, RegistrySettings, create_engine_for
+from repository import DocumentRequest, Repository, RepositorySettings, open_repository
+from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
+from xds_cli.metadata import from_cda
+
+pytestmark = pytest.mark.postgres
+REPOSITORY = "1.3.6.1.4.1.21367.2017.2.6.99"
+ORIGINAL_ID = b'<id root="1.2.250.1.213.1.1.1.46.2023.1.1"/>'
+
+
+def fresh_cda() -> bytes:
+    """The shipped CDA example under a new ClinicalDocument/id (hence a new uniqueId)."""
+    data = cda_bytes()
+    assert ORIGINAL_ID in data
+    fresh = f'<id root="1.2.250.1.213.1.1.1.46.2023.1.1" extension="{uuid.uuid4().hex[:16]}"/>'
+    return data.replace(ORIGINAL_ID, fresh.encode())
+
+
+def submission(data: bytes) -> Metadata:
+    from cda import read_header
+
+    return from_cda(read_header(data), class_code=CLASS_CODE, source_id=SOURCE_ID)
+
+
+@pytest.fixture
+def proxied(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Repository, RoundTripProxy]]:
+    """Registry and repository on a fresh PostgreSQL schema, reached through the proxy."""
+    postgres_url = request.getfixturevalue("postgres_url")
+    with (
+        migrated_engine("postgres", tmp_path, request) as migrated,
+        round_trip_proxy(postgres_url) as proxy,
+    ):
+        with migrated.connect() as conn:
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+        engine = create_engine_for(proxy.url(postgres_url), schema=schema)
+        try:
+            registry = Registry(engine, RegistrySettings())
+            registry.patients.feed(submission(cda_bytes()).documents[0].patient_id or "")
+            settings = RepositorySettings(REPOSITORY, tmp_path / "data")
+            yield open_repository(settings, registry, engine), proxy
+        finally:
+            engine.dispose()
+
+
+def provide(repo: Repository, data: bytes) -> str:
+    metadata = submission(data)
+    response = repo.provide_and_register(metadata, {"Document01": io.BytesIO(data)})
+    assert response.status is ResponseStatus.SUCCESS, response.errors
+    return metadata.documents[0].unique_id or ""
+
+
+def test_iti41_takes_three_round_trips_and_two_fsyncs(
+    proxied: tuple[Repository, RoundTripProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, proxy = proxied
+    provide(repo, fresh_cda())  # the pool opens its connection (the handshake is not counted)
+    fsyncs = FsyncCounter(monkeypatch)
+    proxy.reset()
+
+    provide(repo, fresh_cda())
+
+    # the index lookup (one SELECT in autocommit), then BEGIN+check, INSERTs+COMMIT
+    assert proxy.trips == 3
+    assert fsyncs.calls == 2
+
+
+def test_iti43_takes_one_round_trip_per_document(
+    proxied: tuple[Repository, RoundTripProxy],
+) -> None:
+    repo, proxy = proxied
+    unique_id = provide(repo, fresh_cda())
+    proxy.reset()
+
+    result = repo.retrieve([DocumentRequest(REPOSITORY, unique_id)])
+
+    assert result.response.status is ResponseStatus.SUCCESS
+    assert proxy.trips == 1
