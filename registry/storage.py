@@ -95,18 +95,6 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-@contextmanager
-def read_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection for one read that needs no transaction of its own.
-
-    On PostgreSQL it runs in autocommit: a lone SELECT is one round trip, where psycopg2
-    would send BEGIN before it and the pool a ROLLBACK after it. SQLite reads stay as
-    they are (a read there costs no round trip).
-    """
-    with autocommit_engine(engine).connect() as conn:
-        yield conn
-
-
 def _config(conn: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

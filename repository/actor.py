@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cda import CDA_MIME_TYPE, CdaError, compare, header_of, is_cda_stream, parse_cda
+from cda import CDA_MIME_TYPE, CdaError, NotCda, compare, header_of, parse_cda
+from cda.sniff import SNIFF_BYTES, is_cda_start
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.validate import validate
@@ -265,32 +266,37 @@ class Repository:
         return [*errors, *self._check_cda(doc, staged)]
 
     def _check_cda(self, doc: DocumentEntry, staged: Staged) -> list[XDSError]:
-        """The submitted metadata against the CDA header, when the document is CDA."""
+        """The submitted metadata against the CDA header, when the document is CDA.
+
+        The document is parsed once: a text/xml document that turns out not to be a
+        ClinicalDocument in urn:hl7-org:v3 is not checked. Only when it cannot be parsed
+        at all (or is over the size limit) do its first bytes say whether it was CDA.
+        """
         mime_type = (doc.mime_type or "").split(";")[0].strip().lower()
         if mime_type != CDA_MIME_TYPE:
             return []
         severity = self.settings.cda_mismatch_severity
         where = f"DocumentEntry {doc.entry_uuid}"
+        code = ErrorCode.XDSRepositoryMetadataError
+        limit = self.settings.cda_max_bytes
         try:
             with open(staged.path, "rb") as file:
-                if not is_cda_stream(file):
-                    return []
-                if staged.size > self.settings.cda_max_bytes:
-                    message = (
-                        f"{where}: CDA document of {staged.size} bytes is over "
-                        f"{self.settings.cda_max_bytes}; its header was not compared"
-                    )
-                    code = ErrorCode.XDSRepositoryMetadataError
-                    return [_error(code, message, _name(doc), Severity.WARNING)]
-                file.seek(0)
-                data = file.read(self.settings.cda_max_bytes + 1)
+                data = file.read(limit + 1 if staged.size <= limit else SNIFF_BYTES)
         except OSError as exc:
             return [_error(ErrorCode.XDSRepositoryError, f"{where}: {exc}", _name(doc))]
-        code = ErrorCode.XDSRepositoryMetadataError
+        if staged.size > limit:
+            if not is_cda_start(data):
+                return []
+            message = f"{where}: CDA document of {staged.size} bytes is over {limit}; its "
+            return [_error(code, message + "header was not compared", _name(doc), Severity.WARNING)]
         try:
-            root = parse_cda(data, max_bytes=self.settings.cda_max_bytes)
+            root = parse_cda(data, max_bytes=limit)
             header = header_of(root, hash=staged.hash, size=staged.size)
+        except NotCda:
+            return []
         except CdaError as exc:
+            if not is_cda_start(data[:SNIFF_BYTES]):
+                return []  # text/xml that is not even XML: not a CDA document to compare
             message = f"{where}: the CDA document cannot be read: {exc}"
             return [_error(code, message, _name(doc), severity)]
         return [

@@ -18,11 +18,16 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from registry.schema import documents, repository_documents
-from registry.storage import read_connection, write_transaction
+from registry.storage import autocommit_engine, write_transaction
 from repository.store import StoredDocument
 
 STORED, PENDING = "stored", "pending"
 _COLUMNS = ("unique_id", "hash", "size", "mime_type", "sha256", "object_key")
+_LOOKUP = (
+    f"SELECT {', '.join(_COLUMNS)} FROM repository_documents"
+    " WHERE repository_unique_id = %s AND unique_id = %s AND state IN (%s, %s)"
+)
+_LOOKUP_QMARK = _LOOKUP.replace("%s", "?")
 
 
 class DocumentIndex:
@@ -40,13 +45,23 @@ class DocumentIndex:
         return {**values, "repository_unique_id": self.repository_unique_id, "state": state}
 
     def lookup(self, unique_id: str, *, pending: bool = False) -> StoredDocument | None:
-        """The stored document with this uniqueId (or a pending one too, when asked)."""
-        t = repository_documents.c
-        query = select(*(t[name] for name in _COLUMNS)).where(self._mine, t.unique_id == unique_id)
-        if not pending:
-            query = query.where(t.state == STORED)
-        with read_connection(self.engine) as conn:
-            found = conn.execute(query).first()
+        """The stored document with this uniqueId (or a pending one too, when asked).
+
+        On every ITI-41 and ITI-43 path: one constant statement on the driver's connection
+        (in autocommit on PostgreSQL: one round trip), without SQLAlchemy's execution layer.
+        """
+        states = (STORED, PENDING if pending else STORED)
+        pooled = autocommit_engine(self.engine).raw_connection()
+        try:
+            cursor = pooled.cursor()
+            try:
+                sql = _LOOKUP_QMARK if self.engine.dialect.paramstyle == "qmark" else _LOOKUP
+                cursor.execute(sql, (self.repository_unique_id, unique_id, *states))
+                found = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            pooled.close()
         return StoredDocument(*found) if found is not None else None
 
     def named(self, keys: Sequence[str]) -> set[str]:
