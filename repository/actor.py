@@ -107,7 +107,8 @@ class Repository:
         except StoreError as exc:
             log.error("ITI-41 %s: cannot stage documents: %s", submission, exc)
             return _refused(submission, [_error(ErrorCode.XDSRepositoryError, str(exc))])
-        kept: set[str] = set()  # object keys that a committed row names
+        entries: list[StoredDocument] = []  # the documents new to this repository
+        response: RegistryResponse | None = None
         try:
             known: dict[str, StoredDocument] = {}
             content = self._check_all_content(metadata, staged, known)
@@ -121,13 +122,14 @@ class Repository:
                 if (doc.unique_id or "") not in known
             ]
             response = self._register(submission, filled, entries, warnings, requester)
-            if response.status is ResponseStatus.SUCCESS:
-                kept = {entry.object_key for entry in entries}
-            else:
-                kept = self._still_named(entries)
             log.info("ITI-41 %s: %d documents, %s", submission, len(staged), response.status.name)
             return response
         finally:
+            # Files a row names stay, whatever happened after the rows were written.
+            if response is not None and response.status is ResponseStatus.SUCCESS:
+                kept = {entry.object_key for entry in entries}
+            else:
+                kept = self._still_named(entries)
             for item in staged.values():
                 if item.key in kept:
                     self.store.release(item)
@@ -157,10 +159,15 @@ class Repository:
         if response is None:  # no answer: the rows stay pending, settled by a retry or at start
             message = "the registry could not be reached or did not answer"
             return _refused(submission, [_error(ErrorCode.XDSRegistryNotAvailable, message)])
-        if response.status is ResponseStatus.SUCCESS:
-            self.index.confirm(doc.unique_id or "" for doc in metadata.documents)
-        else:
-            self.index.forget(entry.unique_id for entry in entries)
+        try:
+            if response.status is ResponseStatus.SUCCESS:
+                self.index.confirm(doc.unique_id or "" for doc in metadata.documents)
+            else:
+                self.index.forget(entry.unique_id for entry in entries)
+        except SQLAlchemyError as exc:  # rows stay pending: settled at the next start
+            log.error(
+                "ITI-41 %s: index not updated after the registry's answer: %s", submission, exc
+            )
         if warnings:  # they travel with the registry's answer
             response = dataclasses.replace(response, errors=(*warnings, *response.errors))
         return response
@@ -169,6 +176,8 @@ class Repository:
         """Keys of a refused submission that a row names anyway (a commit whose answer was
         lost, or rows left pending): those files stay. All of them when the index is down."""
         keys = [entry.object_key for entry in entries]
+        if not keys:
+            return set()
         try:
             return self.index.named(keys)
         except SQLAlchemyError as exc:
