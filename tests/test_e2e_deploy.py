@@ -152,6 +152,15 @@ def test_the_master_is_single_threaded_and_the_feed_lives_beside_it(tmp_path):
         feed(server, "E2E-2^^^&1.3.6.1.4.1.21367.13.20.1000&ISO")
 
 
+def test_a_killed_worker_is_replaced_by_the_master(tmp_path):
+    with ServerProcess(tmp_path / "replaced") as server:
+        [worker] = _workers(server.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        replaced = _wait_for(lambda: _workers(server.process.pid) not in ([], [worker]), 20)
+        assert replaced, server.log()
+        assert _documents(server.url) == 0  # the one worker left to answer is the replacement
+
+
 def test_the_workers_and_the_side_process_die_with_a_killed_master(tmp_path):
     """Even a worker in the middle of a request (it used to wait for it, 30 s and more)."""
     server = ServerProcess(tmp_path / "orphans", workers=2).start()
