@@ -1,15 +1,23 @@
-"""End to end: a crash mid-upload, registry and repository as two processes, PostgreSQL."""
+"""End to end: a crash mid-upload, registry and repository as two processes, PostgreSQL, and
+how the processes of `xds serve` stop and replace one another."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from e2e_support import PATIENT, feed, pnr_envelope, stored_objects, submission
 from soap_support import mtom_body, mtom_type
 from sqlalchemy import create_engine
@@ -17,7 +25,9 @@ from sqlalchemy import create_engine
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import FindDocumentsQuery
 from soap.client import XdsClient
-from xds_cli.server import ServerProcess
+from xds_cli.serve import prepare
+from xds_cli.server import ServerProcess, free_port
+from xds_cli.settings import ServeSettings
 
 APPROVED = ("urn:oasis:names:tc:ebxml-regrep:StatusType:Approved",)
 CDA = b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>"
@@ -141,20 +151,89 @@ def test_the_master_is_single_threaded_and_the_feed_lives_beside_it(tmp_path):
         feed(server, "E2E-2^^^&1.3.6.1.4.1.21367.13.20.1000&ISO")
 
 
-def test_the_side_process_stops_when_the_master_is_killed(tmp_path):
-    server = ServerProcess(tmp_path / "orphan").start()
-    master = server.process.pid
-    others = _children(master)
-    side = next(p for p in others if "xds_cli.side" in _cmdline(p))
-    for pid in [master, *(p for p in others if p != side)]:
-        os.kill(pid, signal.SIGKILL)  # the master and its workers, not the side process
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(side):
-        time.sleep(0.1)
-    alive = _alive(side)
-    server.kill()
-    assert not alive, "the side process outlived its master"
-    assert "ITI-8 patient feed stopped" in server.log()
+def test_a_killed_worker_is_replaced_by_the_master(tmp_path):
+    with ServerProcess(tmp_path / "replaced") as server:
+        [worker] = _workers(server.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        replaced = _wait_for(lambda: _workers(server.process.pid) not in ([], [worker]), 20)
+        assert replaced, server.log()
+        assert _documents(server.url) == 0  # the one worker left to answer is the replacement
+
+
+def test_the_workers_and_the_side_process_die_with_a_killed_master(tmp_path):
+    """Even a worker in the middle of a request (it used to wait for it, 30 s and more)."""
+    server = ServerProcess(tmp_path / "orphans", workers=2).start()
+    try:
+        master = server.process.pid
+        assert _wait_for(lambda: len(_workers(master)) == 2, timeout=20), server.log()
+        children = [p for p in _children(master) if _alive(p)]
+        with _upload_in_flight(server):
+            os.kill(master, signal.SIGKILL)  # the master alone
+            server.process.wait(5)
+            gone = _wait_for(lambda: not any(_alive(p) for p in children), timeout=5)
+    finally:
+        server.kill()  # the whole group, whatever is left of it
+    assert gone, [_cmdline(p) for p in children if _alive(p)]
+
+
+def test_serve_starts_again_at_once_on_the_same_ports_after_its_master_is_killed(tmp_path):
+    data = tmp_path / "restart"
+    first = ServerProcess(data).start()
+    try:
+        with _upload_in_flight(first):
+            os.kill(first.process.pid, signal.SIGKILL)
+            first.process.wait(5)
+            with ServerProcess(data, port=first.port, mllp_port=first.mllp_port) as again:
+                feed(again)  # AA from the new side process, on the same MLLP port
+                wsdl = requests.get(f"{again.url}/xds/registry?wsdl", timeout=10)
+                assert wsdl.status_code == 200
+                assert b"definitions" in wsdl.content
+    finally:
+        first.kill()
+
+
+def test_the_side_process_stops_when_its_stdin_ends(tmp_path):
+    """How it learns, without a death signal (not Linux), that the master and workers are gone:
+    they hold the only writing ends of its stdin."""
+    settings = ServeSettings(data_folder=tmp_path / "side", mllp_port=free_port())
+    prepare(settings)
+    side = subprocess.Popen(
+        [sys.executable, "-m", "xds_cli.side", str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = side.communicate(pickle.dumps((settings, None)), timeout=20)  # then EOF
+    finally:
+        side.kill()
+    assert (out, side.returncode) == (b"ready\n", 0), err
+    assert b"ITI-8 patient feed stopped" in err
+
+
+@contextlib.contextmanager
+def _upload_in_flight(server: ServerProcess) -> Iterator[None]:
+    """A request whose body is still on its way, for as long as the block lasts."""
+    head = (
+        "POST /xds/repository HTTP/1.1\r\nHost: x\r\nContent-Type: application/soap+xml\r\n"
+        "Content-Length: 1000000\r\n\r\n<"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as upload:
+        upload.sendall(head.encode())
+        time.sleep(0.3)  # a worker reads the head and waits for the rest
+        yield
+
+
+def _wait_for(condition: Callable[[], Any], timeout: float) -> Any:
+    """The condition's first true value within `timeout` seconds (or its last, false, one)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def _workers(master: int) -> list[int]:
+    return [p for p in _children(master) if _alive(p) and "xds_cli.side" not in _cmdline(p)]
 
 
 def _alive(pid: int) -> bool:
@@ -173,4 +252,7 @@ def _children(pid: int) -> list[int]:
 
 
 def _cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:  # gone meanwhile
+        return ""

@@ -9,7 +9,9 @@ no database connection crosses a fork. gunicorn's `gthread` workers: a request b
 read from the socket as the SOAP layer consumes it and a response is written as its
 generator yields, and a thread busy with a long upload keeps its worker's heartbeat going,
 where a `sync` worker is killed after `--timeout` seconds of one request. SIGTERM stops
-gracefully (requests in flight finish), SIGINT quickly; both stop the side process.
+gracefully (requests in flight finish), SIGINT quickly; both stop the side process. A killed
+master takes its workers and the side process with it (`xds_cli.parent_death`), so that the
+ports are free for a restart at once.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from soap import make_app
 from soap.app import WSGIApp
 from soap.client import RemoteRegistry
 from soap.settings import SecurityMode
+from xds_cli.parent_death import die_with_parent
 from xds_cli.settings import Role, ServeSettings, repository_id
 from xds_cli.side import LOG_FORMAT, SideServices, wanted
 from xds_cli.tls import server_context
@@ -164,6 +167,7 @@ class XdsServer(BaseApplication):
             "proc_name": f"xds-{self.settings.role.value}",
             "accesslog": None,  # soap.access writes the structured line, once per request
             "loglevel": "info",
+            "post_fork": _die_with_master,
         }
         if self.settings.tls:
             context = tls_context(self.settings)
@@ -183,6 +187,11 @@ class XdsServer(BaseApplication):
 
     def load(self) -> WSGIApp:
         return build_app(self.settings, self.repo_id)
+
+
+def _die_with_master(_arbiter: Any, worker: Any) -> None:
+    """gunicorn's post_fork hook, in the new worker: it dies when the master does."""
+    die_with_parent(worker.ppid)
 
 
 def tls_context(settings: ServeSettings) -> ssl.SSLContext:

@@ -8,8 +8,9 @@ hangs at its first query, for good. The side process is a fresh interpreter star
 gunicorn, so it inherits no lock, and the master stays single-threaded.
 
 It says on stdout whether it started (or why not), stops on SIGTERM or SIGINT (the whole
-process group gets them), and stops by itself when its stdin ends (the master and its
-workers were killed).
+process group gets them), dies with the master (`xds_cli.parent_death`: its argument is the
+master's pid), and stops by itself when its stdin ends (the master and its workers are gone,
+where the platform has no death signal).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from atna.senders import open_sender
 from atna.syslog import parse_destination
 from registry import Registry, create_engine_for
 from registry.feed import MllpServerThread
+from xds_cli.parent_death import die_with_parent
 from xds_cli.settings import ServeSettings
 
 log = logging.getLogger("xds.serve")
@@ -53,8 +55,9 @@ def wanted(settings: ServeSettings) -> bool:
 class SideServices:
     """The handle the master keeps on the side process (`python -m xds_cli.side`).
 
-    The settings go down its stdin, pickled (it is our own child); its first stdout line
-    says "ready" or the error. Its stdin stays open: its end-of-file means we are gone.
+    The settings go down its stdin, pickled (it is our own child), and our pid is its
+    argument (the parent it dies with); its first stdout line says "ready" or the error. Its
+    stdin stays open: its end-of-file means we are gone.
     """
 
     def __init__(self, settings: ServeSettings, repo_id: str | None) -> None:
@@ -65,7 +68,7 @@ class SideServices:
     def start(self) -> None:
         """Start the process and wait until its services run; RuntimeError names a failure."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "xds_cli.side"],
+            [sys.executable, "-m", "xds_cli.side", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -100,6 +103,7 @@ class SideServices:
 def main() -> int:
     """The side process: start the services, report, run until told (or orphaned)."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    die_with_parent(int(sys.argv[1]))  # before anything binds a port
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
