@@ -9,13 +9,13 @@ directory, `repository.store`). ITI-43 takes one round trip per document.
 from __future__ import annotations
 
 import io
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from registry_fixtures import migrated_engine
-from roundtrips import FsyncCounter, RoundTripProxy, round_trip_proxy
 
 from ebrim.model import Metadata
 from ebrim.vocabulary import ResponseStatus
@@ -23,6 +23,9 @@ from registry import Registry, RegistrySettings, create_engine_for
 from repository import DocumentRequest, Repository, RepositorySettings, open_repository
 from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
 from xds_cli.metadata import from_cda
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from wire_counts import FsyncCounter, RoundTripProxy, round_trip_proxy
 
 pytestmark = pytest.mark.postgres
 REPOSITORY = "1.3.6.1.4.1.21367.2017.2.6.99"

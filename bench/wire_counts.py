@@ -1,9 +1,11 @@
-"""A TCP proxy in front of PostgreSQL that counts round trips, and an fsync counter.
+"""Counting what a request costs outside Python: PostgreSQL round trips and fsyncs.
 
-A round trip is the client speaking after the server last spoke (or first): however many
-statements one message carries, it is one wait for the server. Counting on the wire sees
-what the driver really sends (psycopg2's implicit BEGIN, a pool's ROLLBACK or ping), which
-no hook inside the process would.
+`RoundTripProxy` sits between a client and PostgreSQL on loopback and counts round trips:
+the client speaking after the server last spoke (however many statements one message
+carries, it is one wait for the server). Counting on the wire sees what the driver really
+sends (psycopg2's implicit BEGIN, a pool's ROLLBACK or ping), which no hook in the process
+would. `FsyncCounter` counts os.fsync calls in this process (tests); `bench/submit_bench.py`
+counts a server's with strace. Used by the benchmark and by tests/test_repository_costs.py.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-import pytest
 
 
 class RoundTripProxy:
@@ -86,7 +87,7 @@ def round_trip_proxy(postgres_url: str) -> Iterator[RoundTripProxy]:
 class FsyncCounter:
     """Counts os.fsync calls made while it is installed (monkeypatched)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: Any) -> None:  # a pytest MonkeyPatch
         self.calls = 0
         real = os.fsync
 
