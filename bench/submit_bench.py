@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -40,6 +39,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -287,11 +287,12 @@ def fsyncs_per_request(load: Load, port: int, root_pid: int, count: int) -> str:
         done = _sequential(load, http.client.HTTPConnection("127.0.0.1", port, timeout=60), count)
         tracer.send_signal(signal.SIGINT)
         tracer.wait(15)
-        calls = sum(int(match.group(1)) for match in _STRACE_CALLS.finditer(out.read()))
+        calls = 0
+        for line in out.read().splitlines():  # % time, seconds, usecs/call, calls, [errors,] name
+            fields = line.split()
+            if fields and fields[-1] in ("fsync", "fdatasync", "sync_file_range"):
+                calls += int(fields[3])
     return f"{calls / max(done, 1):.1f}"
-
-
-_STRACE_CALLS = re.compile(r"(\d+)\s+(?:\d+\s+)?(?:fsync|fdatasync|sync_file_range)\s*$", re.M)
 
 
 def _sequential(load: Load, connection: http.client.HTTPConnection, count: int) -> int:
@@ -343,51 +344,26 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="xds-submit-bench-"))
     server = project(folder / "project", args.url, schemas["project"])
     floor = Floor(floor_dsn, folder / "floor")
+    assert server.process is not None
+    targets = {"project": (server.port, server.process.pid), "floor": (floor.port, floor.pid)}
     try:
-        for warm in (server.port, floor.port):
-            load.run(warm, os.getpid(), 2, 1.0)
+        for port, _pid in targets.values():
+            load.run(port, os.getpid(), 2, 1.0)  # warm: connections, caches
         results: dict[tuple[str, int], list[Round]] = {}
         for concurrency in (1, 8):
             for _ in range(args.rounds):
-                for name, port, pid in (
-                    ("project", server.port, server.process.pid),
-                    ("floor", floor.port, floor.pid),
-                ):  # type: ignore[union-attr]
-                    results.setdefault((name, concurrency), []).append(
-                        load.run(port, pid, concurrency, args.seconds)
-                    )
-        print()
-        print(
-            "| concurrency | server | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | failures |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        ratios = {}
-        for concurrency in (1, 8):
-            rates = {}
-            for name in ("project", "floor"):
-                rate, p50, p99, cpu, pg, failed = summary(results[(name, concurrency)])
-                rates[name] = rate
-                print(
-                    f"| {concurrency} | {name} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {cpu:.2f} | {pg:.2f} | {failed} |"
-                )
-            ratios[concurrency] = rates["project"] / rates["floor"]
-        for concurrency, ratio in ratios.items():
-            print(f"project/floor at concurrency {concurrency}: {ratio:.0%}")
-        fsync_project = fsyncs_per_request(load, server.port, server.process.pid, args.counts)  # type: ignore[union-attr]
-        fsync_floor = fsyncs_per_request(load, floor.port, floor.pid, args.counts)
+                for name, (port, pid) in targets.items():
+                    run = load.run(port, pid, concurrency, args.seconds)
+                    results.setdefault((name, concurrency), []).append(run)
+        fsyncs = {
+            name: fsyncs_per_request(load, port, pid, args.counts)
+            for name, (port, pid) in targets.items()
+        }
     finally:
         server.stop()
         floor.stop()
-    trips_project, trips_floor = round_trips(args, schemas, floor_dsn, load)
-    print(
-        f"per submission: round trips to PostgreSQL {trips_project} (floor {trips_floor}), "
-        f"fsyncs {fsync_project} (floor {fsync_floor})"
-    )
-    rate8 = summary(results[("project", 8)])[0]
-    print(
-        f"targets (issue 12): >= 300 submissions/s at concurrency 8 (measured {rate8:.0f}); "
-        f">= 45 % of the floor (measured {ratios[8]:.0%})"
-    )
+    trips = round_trips(args, schemas, floor_dsn, load)
+    report(results, fsyncs, trips)
     if not args.keep:
         with admin.cursor() as cursor:
             for schema in schemas.values():
@@ -395,23 +371,52 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def report(
+    results: dict[tuple[str, int], list[Round]], fsyncs: dict[str, str], trips: dict[str, str]
+) -> None:
+    columns = "req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | failures"
+    print(f"\n| concurrency | server | {columns} |")
+    print("|---|---|---|---|---|---|---|---|")
+    ratios = {}
+    for concurrency in (1, 8):
+        rates = {}
+        for name in ("project", "floor"):
+            rate, p50, p99, cpu, pg, failed = summary(results[(name, concurrency)])
+            rates[name] = rate
+            figures = f"{rate:.0f} | {p50:.1f} | {p99:.1f} | {cpu:.2f} | {pg:.2f} | {failed}"
+            print(f"| {concurrency} | {name} | {figures} |")
+        ratios[concurrency] = rates["project"] / rates["floor"]
+    for concurrency, ratio in ratios.items():
+        print(f"project/floor at concurrency {concurrency}: {ratio:.0%}")
+    print(
+        f"per submission: round trips to PostgreSQL {trips['project']} (floor {trips['floor']}), "
+        f"fsyncs {fsyncs['project']} (floor {fsyncs['floor']})"
+    )
+    rate8 = summary(results[("project", 8)])[0]
+    print(
+        f"targets (issue 12): >= 300 submissions/s at concurrency 8 (measured {rate8:.0f}); "
+        f">= 45 % of the floor (measured {ratios[8]:.0%})"
+    )
+
+
 def round_trips(
     args: argparse.Namespace, schemas: dict[str, str], floor_dsn: str, load: Load
-) -> tuple[str, str]:
+) -> dict[str, str]:
     """Round trips per submission of each server, through the counting proxy."""
     host = args.url.rsplit("@", 1)[-1].split("/")[0]
     address = (host.split(":")[0], int(host.split(":")[1]) if ":" in host else 5432)
-    out = []
+    out = {}
     for name in ("project", "floor"):
         proxy = RoundTripProxy(address)
         folder = Path(tempfile.mkdtemp(prefix=f"xds-submit-trips-{name}-"))
         try:
+            stop: Callable[[], object]
             if name == "project":
                 server = project(folder, proxy.url(args.url), schemas[name])
                 port, stop = server.port, server.stop
             else:
-                dsn = proxy.url(floor_dsn.split("?")[0]) + "?" + floor_dsn.split("?")[1]
-                floor = Floor(dsn, folder)
+                base, _, options = floor_dsn.partition("?")
+                floor = Floor(f"{proxy.url(base)}?{options}", folder)
                 port, stop = floor.port, floor.stop
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             try:
@@ -420,14 +425,14 @@ def round_trips(
                 _sequential(load, connection, 20)
                 proxy.reset()
                 done = _sequential(load, connection, args.counts)
-                out.append(f"{proxy.trips / max(done, 1):.1f}")
+                out[name] = f"{proxy.trips / max(done, 1):.1f}"
             finally:
                 connection.close()
                 stop()
         finally:
             proxy.close()
             shutil.rmtree(folder, ignore_errors=True)
-    return out[0], out[1]
+    return out
 
 
 if __name__ == "__main__":
