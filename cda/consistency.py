@@ -8,10 +8,25 @@ is the repository's policy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from cda.header import CdaHeader
 from ebrim.hl7 import CX
-from ebrim.model import DocumentEntry
+from ebrim.model import Code, DocumentEntry
+
+
+class Compared(Protocol):
+    """What `compare` reads: a `CdaHeader`, or the `CheckedFields` the repository reads."""
+
+    @property
+    def unique_id(self) -> str: ...
+    @property
+    def patient_ids(self) -> tuple[str, ...]: ...
+    @property
+    def type_code(self) -> Code | None: ...
+    @property
+    def confidentiality_code(self) -> Code | None: ...
+    @property
+    def creation_time(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +41,7 @@ class Mismatch:
         return f"{self.field} {self.submitted!r} differs from the document's {self.in_document!r}"
 
 
-def compare(entry: DocumentEntry, header: CdaHeader) -> list[Mismatch]:
+def compare(entry: DocumentEntry, header: Compared) -> list[Mismatch]:
     """The differences between a DocumentEntry and its document's header; [] when consistent.
 
     A field the submitter left empty is not compared (the metadata rules report it). The
@@ -34,8 +49,8 @@ def compare(entry: DocumentEntry, header: CdaHeader) -> list[Mismatch]:
     are compared at the precision of the less precise of the two.
     """
     found: list[Mismatch] = []
-    if entry.patient_id and not _same_patient(entry.patient_id, header.patient.ids):
-        found.append(Mismatch("patientId", entry.patient_id, " or ".join(header.patient.ids)))
+    if entry.patient_id and not _same_patient(entry.patient_id, header.patient_ids):
+        found.append(Mismatch("patientId", entry.patient_id, " or ".join(header.patient_ids)))
     if entry.unique_id and entry.unique_id != header.unique_id:
         found.append(Mismatch("uniqueId", entry.unique_id, header.unique_id))
     if entry.type_code and header.type_code:

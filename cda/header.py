@@ -82,6 +82,10 @@ class CdaHeader:
     mime_type: str = CDA_MIME_TYPE
     source_patient_info: tuple[str, ...] = field(default=())
 
+    @property
+    def patient_ids(self) -> tuple[str, ...]:
+        return self.patient.ids
+
     def document_entry(
         self,
         entry_id: str = "Document01",
@@ -147,6 +151,35 @@ def read_header(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CdaHeader
     """Read the header of a CDA R2 document (level 1 or 3) into a `CdaHeader`."""
     root = parse_cda(data, max_bytes=max_bytes)
     return header_of(root, hash=hashlib.sha1(data).hexdigest(), size=len(data))
+
+
+@dataclass(frozen=True)
+class CheckedFields:
+    """What the ITI-41 consistency check compares (`cda.compare`), without the rest."""
+
+    unique_id: str
+    patient_ids: tuple[str, ...]
+    type_code: Code | None
+    confidentiality_code: Code | None
+    creation_time: str | None
+
+
+def checked_fields(root: etree._Element) -> CheckedFields:
+    """The fields `compare` needs, read from a parsed ClinicalDocument.
+
+    The repository reads these for every CDA it receives: authors, names and the other
+    parts of `header_of` would cost as much again and are not compared.
+    """
+    document_id = root.find("h:id", NS)
+    if document_id is None or not (document_id.get("root") or "").strip():
+        raise IncompleteHeader("ClinicalDocument/id (with a root) is missing")
+    return CheckedFields(
+        unique_id=unique_id(document_id),
+        patient_ids=_patient_ids(_patient_role(root)),
+        type_code=code_of(root.find("h:code", NS)),
+        confidentiality_code=code_of(root.find("h:confidentialityCode", NS)),
+        creation_time=_time(root.find("h:effectiveTime", NS), "effectiveTime"),
+    )
 
 
 def header_of(root: etree._Element, *, hash: str, size: int) -> CdaHeader:
@@ -216,15 +249,26 @@ def _time(element: etree._Element | None, what: str) -> str | None:
         raise IncompleteHeader(f"{what}: {exc}") from None
 
 
-def _patient(root: etree._Element) -> Patient:
+def _patient_role(root: etree._Element) -> etree._Element:
     role = root.find("h:recordTarget/h:patientRole", NS)
     if role is None:
         raise IncompleteHeader("recordTarget/patientRole is missing")
+    return role
+
+
+def _patient_ids(role: etree._Element) -> tuple[str, ...]:
+    """The patient's ids as CX, the INS first."""
     id_elements = role.findall("h:id", NS)
     ordered = [e for e in id_elements if is_ins(e)] + [e for e in id_elements if not is_ins(e)]
     ids = tuple(value for value in map(cx, ordered) if value)
     if not ids:
         raise IncompleteHeader("recordTarget/patientRole/id has no id with root and extension")
+    return ids
+
+
+def _patient(root: etree._Element) -> Patient:
+    role = _patient_role(root)
+    ids = _patient_ids(role)
     person = role.find("h:patient", NS)
     if person is None:
         return Patient(ids)
@@ -335,8 +379,10 @@ def _related_documents(root: etree._Element) -> tuple[RelatedDocument, ...]:
 __all__ = [
     "CDA_MIME_TYPE",
     "CdaHeader",
+    "CheckedFields",
     "Patient",
     "RelatedDocument",
+    "checked_fields",
     "header_of",
     "parse_cda",
     "read_header",

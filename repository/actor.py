@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cda import CDA_MIME_TYPE, CdaError, NotCda, compare, header_of, parse_cda
+from cda import CDA_MIME_TYPE, CdaError, NotCda, checked_fields, compare, parse_cda
 from cda.sniff import SNIFF_BYTES, is_cda_start
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
@@ -299,8 +299,7 @@ class Repository:
             message = f"{where}: CDA document of {staged.size} bytes is over {limit}; its "
             return [_error(code, message + "header was not compared", _name(doc), Severity.WARNING)]
         try:
-            root = parse_cda(data, max_bytes=limit)
-            header = header_of(root, hash=staged.hash, size=staged.size)
+            header = checked_fields(parse_cda(data, max_bytes=limit))
         except NotCda:
             return []
         except CdaError as exc:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from cda import CdaHeader, RelatedDocument, read_header, submission_for
+from cda import (
+    CdaHeader,
+    CheckedFields,
+    RelatedDocument,
+    checked_fields,
+    parse_cda,
+    read_header,
+    submission_for,
+)
 from ebrim.errors import Transaction
 from ebrim.model import Author, Code, Metadata
 from ebrim.profile import Profile
@@ -179,3 +187,19 @@ def test_prescription_values() -> None:
     assert cda.type_code == Code("57833-6", LOINC, "Prescription de produits de santé")
     assert cda.legal_authenticator is not None
     assert cda.legal_authenticator.startswith("807505123456^")
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_checked_fields_are_the_headers_own(name: str) -> None:
+    data = (EXAMPLES / name).read_bytes()
+    header = read_header(data)
+
+    fields = checked_fields(parse_cda(data))
+
+    assert fields == CheckedFields(
+        header.unique_id,
+        header.patient_ids,
+        header.type_code,
+        header.confidentiality_code,
+        header.creation_time,
+    )
