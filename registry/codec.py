@@ -27,19 +27,30 @@ def decode(cls: type[T], text: str) -> T:
 
 
 def _to_plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if field.default is not dataclasses.MISSING and item == field.default:
-                continue
-            out[field.name] = _to_plain(item)
-        return out
-    if isinstance(value, tuple):
-        return [_to_plain(item) for item in value]
-    if value is None or isinstance(value, str | bool | int):
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
         return value
-    raise TypeError(f"cannot encode {type(value).__name__} in registry metadata")
+    if kind is tuple:
+        return [_to_plain(item) for item in value]
+    fields = _FIELDS.get(kind) or _fields(kind)
+    out = {}
+    for name, default in fields:
+        item = getattr(value, name)
+        if default is not dataclasses.MISSING and item == default:
+            continue
+        out[name] = _to_plain(item)
+    return out
+
+
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _fields(kind: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of a model dataclass's fields, looked up once per class."""
+    if not dataclasses.is_dataclass(kind):
+        raise TypeError(f"cannot encode {kind.__name__} in registry metadata")
+    found = _FIELDS[kind] = tuple((f.name, f.default) for f in dataclasses.fields(kind))
+    return found
 
 
 @cache

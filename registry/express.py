@@ -201,10 +201,8 @@ def _inserts_postgresql(
         if not table_rows:
             continue
         head, columns, template, processors = _insert_shape(table, engine)
-        values = b",".join(
-            cursor.mogrify(template, _values(row, columns, processors)) for row in table_rows
-        )
-        statements.append(head + values)
+        values = [value for row in table_rows for value in _values(row, columns, processors)]
+        statements.append(head + cursor.mogrify(",".join([template] * len(table_rows)), values))
     return b";".join(statements)
 
 
