@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from email.message import Message
 from typing import BinaryIO
 from urllib.parse import unquote
 
@@ -23,12 +22,47 @@ SOAP_MEDIA_TYPE = "application/soap+xml"
 
 
 def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
-    """The media type (lower case) and its parameters (names lower case, values unquoted)."""
-    message = Message()
-    message["content-type"] = value
-    params = message.get_params() or []
-    media = message.get_content_type()
-    return media, {k.lower(): v for k, v in params[1:] if isinstance(v, str)}
+    """The media type (lower case) and its parameters (names lower case, values unquoted).
+
+    RFC 2045 syntax: `type/subtype` then `; name=value` pairs, a value a token or a quoted
+    string (backslash escapes). A type without one slash reads as text/plain, as the email
+    package reads it. Parsed by hand: this runs several times per request.
+    """
+    head, _, rest = value.partition(";")
+    media = head.strip().lower()
+    if media.count("/") != 1:
+        media = "text/plain"
+    return media, _parameters(rest)
+
+
+def _parameters(text: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    position, length = 0, len(text)
+    while position < length:
+        equals = text.find("=", position)
+        if equals < 0:
+            break
+        name = text[position:equals].strip().lstrip(";").strip().lower()
+        position = equals + 1
+        while position < length and text[position] in " \t":
+            position += 1
+        if position < length and text[position] == '"':
+            chars = []
+            position += 1
+            while position < length and text[position] != '"':
+                if text[position] == "\\" and position + 1 < length:
+                    position += 1
+                chars.append(text[position])
+                position += 1
+            value = "".join(chars)
+            end = text.find(";", position)
+        else:
+            end = text.find(";", position)
+            value = text[position : end if end >= 0 else length].strip()
+        if name:
+            params[name] = value
+        position = end + 1 if end >= 0 else length
+    return params
 
 
 def normalize_content_id(value: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from soap_support import mtom_body, mtom_type
 
 from soap import SoapFault, decode_mtom, encode_mtom
-from soap.mtom import Attachment, normalize_content_id
+from soap.mtom import Attachment, normalize_content_id, parse_content_type
 
 ROOT = b"<env:Envelope xmlns:env='http://www.w3.org/2003/05/soap-envelope'/>"
 DOC = b"--binary\r\n\r\n--MIMEBoundary_123 almost\x00\xff" * 50
@@ -142,3 +142,39 @@ def test_encoder_streams_root_then_attachments_readable_by_email_parser():
     assert [p["Content-ID"] for p in parts[1:]] == ["<a@x>", "<b@x>"]
     assert parts[0].get_content_type() == "application/xop+xml"
     assert message.get_param("start") == parts[0]["Content-ID"]
+
+
+@pytest.mark.parametrize(
+    ("value", "media", "params"),
+    [
+        (
+            'multipart/related; type="application/xop+xml"; boundary="MIMEBoundary_1234"; '
+            'start="<root.message@cxf.apache.org>"; start-info="application/soap+xml"',
+            "multipart/related",
+            {
+                "type": "application/xop+xml",
+                "boundary": "MIMEBoundary_1234",
+                "start": "<root.message@cxf.apache.org>",
+                "start-info": "application/soap+xml",
+            },
+        ),
+        (
+            'Multipart/Related;boundary=abc;type="application/xop+xml";start="<a@b>"',
+            "multipart/related",
+            {"boundary": "abc", "type": "application/xop+xml", "start": "<a@b>"},
+        ),
+        ('application/soap+xml;action="a\\"b"', "application/soap+xml", {"action": 'a"b'}),
+        (
+            'multipart/related; boundary="q;w"; type=x',
+            "multipart/related",
+            {"boundary": "q;w", "type": "x"},
+        ),
+        ("application/xop+xml; CHARSET=utf-8", "application/xop+xml", {"charset": "utf-8"}),
+        ("nonsense", "text/plain", {}),
+        ("", "text/plain", {}),
+    ],
+)
+def test_content_type_is_parsed_as_rfc_2045_says(
+    value: str, media: str, params: dict[str, str]
+) -> None:
+    assert parse_content_type(value) == (media, params)
