@@ -380,12 +380,13 @@ class Repository:
             status = ResponseStatus.PARTIAL_SUCCESS
         else:
             status = ResponseStatus.FAILURE
-        log.info(
-            "ITI-86: removed [%s], not removed [%s], %s",
-            ", ".join(entry.unique_id for entry in removed),
-            ", ".join(f"{e.location} {e.code.value}" for e in errors),
-            status.name,
-        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "ITI-86: removed [%s], not removed [%s], %s",
+                ", ".join(entry.unique_id for entry in removed),
+                ", ".join(f"{e.location} {e.code.value}" for e in errors),
+                status.name,
+            )
         return RegistryResponse(status, tuple(errors))
 
     # --- ITI-43 --------------------------------------------------------------------------
@@ -467,7 +468,8 @@ def _submission_id(metadata: Metadata) -> str:
 
 
 def _refused(submission: str, errors: list[XDSError]) -> RegistryResponse:
-    log.info("ITI-41 %s refused: %s", submission, ", ".join(e.code.value for e in errors))
+    if log.isEnabledFor(logging.INFO):  # the join costs nothing when the log is off
+        log.info("ITI-41 %s refused: %s", submission, ", ".join(e.code.value for e in errors))
     return RegistryResponse.from_errors(errors)
 
 
