@@ -243,12 +243,12 @@ def _register_sqlite(
     return True
 
 
-Shape = tuple[bytes, tuple[str, ...], str, tuple[Callable[[Any], Any] | None, ...]]
+Shape = tuple[bytes, tuple[str, ...], str, tuple[tuple[int, Callable[[Any], Any]], ...]]
 _SHAPES: dict[tuple[str, str], Shape] = {}
 
 
 def _insert_shape(table: Table, engine: Engine) -> Shape:
-    """INSERT head, column names, a row's `(%s, …)` and each column's bind processor."""
+    """INSERT head, column names, a row's `(%s, …)` and the columns' bind processors."""
     key = (table.name, engine.dialect.name)
     shape = _SHAPES.get(key)
     if shape is None:
@@ -262,7 +262,8 @@ def _new_shape(table: Table, engine: Engine) -> Shape:
         for column in table.columns
         if not (column.primary_key and column.autoincrement is True)
     )
-    processors = tuple(table.c[name].type.bind_processor(engine.dialect) for name in columns)
+    every = (table.c[name].type.bind_processor(engine.dialect) for name in columns)
+    processors = tuple((index, process) for index, process in enumerate(every) if process)
     names = ",".join(f'"{name}"' for name in columns)
     head = f'INSERT INTO "{table.name}" ({names}) VALUES '.encode()
     template = "(" + ",".join(["%s"] * len(columns)) + ")"
@@ -272,12 +273,12 @@ def _new_shape(table: Table, engine: Engine) -> Shape:
 def _values(
     row: Mapping[str, Any],
     columns: Sequence[str],
-    processors: Sequence[Callable[[Any], Any] | None],
-) -> tuple[Any, ...]:
-    return tuple(
-        process(row.get(name)) if process is not None else row.get(name)
-        for name, process in zip(columns, processors, strict=True)
-    )
+    processors: Sequence[tuple[int, Callable[[Any], Any]]],
+) -> list[Any]:
+    values = [row.get(name) for name in columns]
+    for index, process in processors:  # the few columns whose type converts (SQLite times)
+        values[index] = process(values[index])
+    return values
 
 
 __all__ = [

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from pki.assertion import Requester
 
 log = logging.getLogger(__name__)
+CDA_KEEP_BYTES = 1024 * 1024  # a text/xml document up to this size is read back from memory
 
 
 class Repository:
@@ -226,7 +227,8 @@ class Repository:
         staged: dict[str, Staged] = {}
         try:
             for doc in metadata.documents:
-                staged[doc.entry_uuid] = self.store.stage(documents[doc.entry_uuid])
+                keep = CDA_KEEP_BYTES if _is_xml(doc) else 0
+                staged[doc.entry_uuid] = self.store.stage(documents[doc.entry_uuid], keep=keep)
         except BaseException:
             for item in staged.values():
                 self.store.discard(item)
@@ -281,16 +283,17 @@ class Repository:
         ClinicalDocument in urn:hl7-org:v3 is not checked. Only when it cannot be parsed
         at all (or is over the size limit) do its first bytes say whether it was CDA.
         """
-        mime_type = (doc.mime_type or "").split(";")[0].strip().lower()
-        if mime_type != CDA_MIME_TYPE:
+        if not _is_xml(doc):
             return []
         severity = self.settings.cda_mismatch_severity
         where = f"DocumentEntry {doc.entry_uuid}"
         code = ErrorCode.XDSRepositoryMetadataError
         limit = self.settings.cda_max_bytes
         try:
-            with open(staged.path, "rb") as file:
-                data = file.read(limit + 1 if staged.size <= limit else SNIFF_BYTES)
+            data = staged.whole
+            if data is None:
+                with open(staged.path, "rb") as file:
+                    data = file.read(limit + 1 if staged.size <= limit else SNIFF_BYTES)
         except OSError as exc:
             return [_error(ErrorCode.XDSRepositoryError, f"{where}: {exc}", _name(doc))]
         if staged.size > limit:
@@ -456,6 +459,11 @@ def _error(
     code: ErrorCode, message: str, location: str = "", severity: Severity = Severity.ERROR
 ) -> XDSError:
     return XDSError(code, message, location, severity)
+
+
+def _is_xml(doc: DocumentEntry) -> bool:
+    """A document the CDA consistency check looks at (mimeType text/xml)."""
+    return (doc.mime_type or "").split(";")[0].strip().lower() == CDA_MIME_TYPE
 
 
 def _name(doc: DocumentEntry) -> str:

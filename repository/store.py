@@ -43,6 +43,7 @@ import json
 import logging
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,6 +83,12 @@ class Staged:
     key: str
     path: Path
     _file: BinaryIO = field(repr=False, compare=False)
+    head: bytes = field(default=b"", repr=False, compare=False)  # the first `keep` bytes
+
+    @property
+    def whole(self) -> bytes | None:
+        """The bytes, when `stage` kept all of them in `head`."""
+        return self.head if len(self.head) == self.size else None
 
     def describe(self, unique_id: str, mime_type: str) -> StoredDocument:
         return StoredDocument(unique_id, self.hash, self.size, mime_type, self.sha256, self.key)
@@ -90,7 +97,7 @@ class Staged:
 class DocumentStore(Protocol):
     """Where the repository keeps document bytes; `FilesystemStore` is the implementation."""
 
-    def stage(self, stream: BinaryIO) -> Staged: ...
+    def stage(self, stream: BinaryIO, *, keep: int = 0) -> Staged: ...
 
     def release(self, staged: Staged) -> None: ...
 
@@ -114,14 +121,17 @@ class FilesystemStore:
                 (objects / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
             _fsync_dir(objects)
         (self.root / "objects.lock").touch(exist_ok=True)
+        self._threads = threading.local()
 
     # --- writing -------------------------------------------------------------------------
 
-    def stage(self, stream: BinaryIO) -> Staged:
+    def stage(self, stream: BinaryIO, *, keep: int = 0) -> Staged:
         """Copy `stream` into a new object file chunk by chunk, hashing it; durable on return.
 
-        An exception raised by the stream propagates unchanged after the file is removed;
-        the store's own I/O failures raise `StoreError`.
+        The first `keep` bytes also stay in memory (`Staged.head`), so that a small document
+        can be read again without opening its file. An exception raised by the stream
+        propagates unchanged after the file is removed; the store's own I/O failures raise
+        `StoreError`.
         """
         token = uuid.uuid4().hex
         key = f"{token[:2]}/{token[2:]}"
@@ -130,10 +140,13 @@ class FilesystemStore:
             file = _io(lambda: open(path, "xb"))  # noqa: SIM115  (kept open: holds the flock)
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         digest, strong, size = hashlib.sha1(), hashlib.sha256(), 0
+        head: list[bytes] = []
         try:
             while chunk := stream.read(CHUNK_SIZE):
                 digest.update(chunk)
                 strong.update(chunk)
+                if size < keep:
+                    head.append(chunk[: keep - size])
                 size += len(chunk)
                 _io(lambda: file.write(chunk))
             _io(file.flush)
@@ -144,7 +157,7 @@ class FilesystemStore:
             _remove(path)
             file.close()
             raise
-        return Staged(digest.hexdigest(), size, strong.hexdigest(), key, path, file)
+        return Staged(digest.hexdigest(), size, strong.hexdigest(), key, path, file, b"".join(head))
 
     def release(self, staged: Staged) -> None:
         """The writer is done with a file that a committed row names: let go of its flock."""
@@ -238,9 +251,16 @@ class FilesystemStore:
 
     @contextlib.contextmanager
     def _lock(self, mode: int) -> Iterator[None]:
-        with open(self.root / "objects.lock", "rb") as lock:
-            fcntl.flock(lock.fileno(), mode)
+        # One descriptor per thread: flock belongs to an open file description, so two
+        # threads sharing one would share (and release) each other's lock.
+        lock = getattr(self._threads, "lock", None)
+        if lock is None:
+            lock = self._threads.lock = open(self.root / "objects.lock", "rb")  # noqa: SIM115
+        fcntl.flock(lock.fileno(), mode)
+        try:
             yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def _path(self, key: str) -> Path:
         if not _KEY.fullmatch(key):

@@ -8,6 +8,7 @@ attachment read in chunks from its opener, so a large document is never held in 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,33 +36,16 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     return media, _parameters(rest)
 
 
+_PARAMETER = re.compile(r'\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"[^;]*|([^;]*))(?:;|$)')
+_ESCAPE = re.compile(r"\\(.)")
+
+
 def _parameters(text: str) -> dict[str, str]:
     params: dict[str, str] = {}
-    position, length = 0, len(text)
-    while position < length:
-        equals = text.find("=", position)
-        if equals < 0:
-            break
-        name = text[position:equals].strip().lstrip(";").strip().lower()
-        position = equals + 1
-        while position < length and text[position] in " \t":
-            position += 1
-        if position < length and text[position] == '"':
-            chars = []
-            position += 1
-            while position < length and text[position] != '"':
-                if text[position] == "\\" and position + 1 < length:
-                    position += 1
-                chars.append(text[position])
-                position += 1
-            value = "".join(chars)
-            end = text.find(";", position)
-        else:
-            end = text.find(";", position)
-            value = text[position : end if end >= 0 else length].strip()
-        if name:
-            params[name] = value
-        position = end + 1 if end >= 0 else length
+    for match in _PARAMETER.finditer(text):
+        name, quoted, token = match.groups()
+        value = _ESCAPE.sub(r"\1", quoted) if quoted is not None else token.strip()
+        params[name.lower()] = value
     return params
 
 

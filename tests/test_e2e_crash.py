@@ -90,8 +90,8 @@ def test_every_success_survives_kills_and_no_registration_lacks_its_bytes(
         client = XdsClient(restarted.url, timeout=(5, 30))
         repository_id = (data / "repository-id").read_text().strip()
         registered = registered_documents(postgres_url, schema, repository_id)
-        check_successes(client, successes, registered, repository_id)
-        check_registrations(client, registered, repository_id)
+        check_successes(client, successes, registered, repository_id, tmp_path / "successes")
+        check_registrations(client, registered, repository_id, tmp_path / "registered")
     check_no_orphans(data, registered)
 
 
@@ -174,9 +174,10 @@ def registered_documents(url: str, schema: str, repository_id: str) -> dict[str,
         engine.dispose()
 
 
-def retrieve_all(client: XdsClient, repository_id: str, unique_ids: list[str]) -> dict[str, bytes]:
+def retrieve_all(
+    client: XdsClient, repository_id: str, unique_ids: list[str], folder: Path
+) -> dict[str, bytes]:
     """ITI-43 of these documents, 50 per request: uniqueId -> bytes of those retrieved."""
-    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"crash-{uuid.uuid4().hex}"
     folder.mkdir()
     found: dict[str, bytes] = {}
     for start in range(0, len(unique_ids), 50):
@@ -194,6 +195,7 @@ def check_successes(
     successes: list[Attempt],
     registered: dict[str, tuple[str, int]],
     repository_id: str,
+    folder: Path,
 ) -> None:
     lost = [a.unique_id for a in successes if a.unique_id not in registered]
     assert not lost, f"answered Success, not registered: {lost}"
@@ -205,7 +207,7 @@ def check_successes(
         )
         found |= {doc.unique_id for doc in answer.metadata.documents}
     assert not set(ids) - found, f"answered Success, not found by ITI-18: {set(ids) - found}"
-    retrieved = retrieve_all(client, repository_id, list(ids))
+    retrieved = retrieve_all(client, repository_id, list(ids), folder)
     for attempt in successes:
         sha1, size = registered[attempt.unique_id]
         assert (sha1, size) == (hashlib.sha1(attempt.content).hexdigest(), len(attempt.content))
@@ -215,9 +217,9 @@ def check_successes(
 
 
 def check_registrations(
-    client: XdsClient, registered: dict[str, tuple[str, int]], repository_id: str
+    client: XdsClient, registered: dict[str, tuple[str, int]], repository_id: str, folder: Path
 ) -> None:
-    retrieved = retrieve_all(client, repository_id, sorted(registered))
+    retrieved = retrieve_all(client, repository_id, sorted(registered), folder)
     without_bytes = []
     for unique_id, (sha1, size) in sorted(registered.items()):
         content = retrieved.get(unique_id)
