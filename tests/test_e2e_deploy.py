@@ -24,7 +24,7 @@ from sqlalchemy import create_engine
 
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import FindDocumentsQuery
-from soap.client import XdsClient
+from soap.client import RemoteRegistry, XdsClient
 from xds_cli.serve import prepare
 from xds_cli.server import ServerProcess, free_port
 from xds_cli.settings import ServeSettings
@@ -86,6 +86,12 @@ def test_repository_forwards_iti42_to_a_registry_in_another_process(tmp_path):
             refused = client.provide_and_register(unknown, {"Document01": b"<x/>"})
             assert {e.code.value for e in refused.errors} == {"XDSUnknownPatientId"}
             assert len(stored_objects(tmp_path / "repo")) == 1  # the first document's bytes
+            # what a repository alone asks at start to settle the rows it left pending
+            [doc] = found.metadata.documents
+            asked = RemoteRegistry(registry.url).registered_documents(
+                [doc.unique_id or "", "1.2.3.4.404"]
+            )
+            assert asked == {doc.unique_id: (doc.hash, "1.2.3.4.5")}
 
 
 @pytest.mark.postgres

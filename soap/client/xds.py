@@ -163,13 +163,7 @@ class XdsClient:
         else:
             payload = render_adhoc_query_request(request)
             answer = self.exchange.call(self.registry_url, STORED_QUERY, payload)
-        try:
-            response, metadata = parse_adhoc_query_response(answer.payload)
-        except MetadataRejected as exc:
-            raise ClientError(f"unreadable AdhocQueryResponse: {exc}") from exc
-        finally:
-            answer.close()
-        return QueryAnswer(response, metadata)
+        return _query_answer(answer)
 
     def retrieve(
         self,
@@ -215,17 +209,13 @@ class RemoteRegistry:
         """
         request = StoredQueryRequest(GetDocumentsQuery(unique_ids=tuple(unique_ids)))
         answer = self.exchange.call(self.url, STORED_QUERY, render_adhoc_query_request(request))
-        try:
-            response, metadata = parse_adhoc_query_response(answer.payload)
-        except MetadataRejected as exc:
-            raise ClientError(f"unreadable AdhocQueryResponse: {exc}") from exc
-        finally:
-            answer.close()
-        if response.status is not ResponseStatus.SUCCESS:
-            raise ClientError("; ".join(f"{e.code.value}: {e.message}" for e in response.errors))
+        found = _query_answer(answer)
+        if found.response.status is not ResponseStatus.SUCCESS:
+            errors = found.response.errors
+            raise ClientError("; ".join(f"{e.code.value}: {e.message}" for e in errors))
         return {
             doc.unique_id: (doc.hash or "", doc.repository_unique_id or "")
-            for doc in (metadata.documents if metadata is not None else ())
+            for doc in found.metadata.documents
             if doc.unique_id
         }
 
@@ -234,6 +224,16 @@ def _opener(source: DocumentSource) -> Callable[[], BinaryIO]:
     if isinstance(source, bytes):
         return lambda: io.BytesIO(source)
     return lambda: source.open("rb")
+
+
+def _query_answer(answer: Answer) -> QueryAnswer:
+    try:
+        response, metadata = parse_adhoc_query_response(answer.payload)
+    except MetadataRejected as exc:
+        raise ClientError(f"unreadable AdhocQueryResponse: {exc}") from exc
+    finally:
+        answer.close()
+    return QueryAnswer(response, metadata)
 
 
 def _registry_response(answer: Answer) -> RegistryResponse:
