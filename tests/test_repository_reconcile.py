@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from pathlib import Path
@@ -14,7 +15,13 @@ from test_repository_provide import submission
 from ebrim.vocabulary import ResponseStatus
 from registry.schema import repository_documents
 from registry.storage import write_transaction
-from repository import Repository, RepositorySettings, open_repository, reconcile_repository
+from repository import (
+    RegistryLookup,
+    Repository,
+    RepositorySettings,
+    open_repository,
+    reconcile_repository,
+)
 
 
 @pytest.fixture
@@ -64,3 +71,13 @@ def test_a_registration_without_bytes_is_reported_loudly(
 
     assert found.without_bytes == (unique_id,)
     assert any(unique_id in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_the_registry_says_which_documents_it_holds(repo: Repository, engine: Engine) -> None:
+    unique_id = provide(repo, b"<held/>")
+    registry = repo.registry
+    assert isinstance(registry, RegistryLookup)
+
+    held = registry.registered_documents([unique_id, "1.2.3.4.404"])
+
+    assert held == {unique_id: (hashlib.sha1(b"<held/>").hexdigest(), REPOSITORY)}
