@@ -56,12 +56,6 @@ UNION ALL SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids
 """
 _NAMES = ("patients", "records", "unique_ids", "uuids")
 CHECK_POSTGRESQL = _CHECK.format(**{name: f"= ANY(%({name})s)" for name in _NAMES})
-# Planned once per connection (a seven-branch UNION is not free to plan on every ITI-41).
-PREPARE_CHECK = "PREPARE xds_express_check(varchar[], varchar[], varchar[], varchar[]) AS " + (
-    _CHECK.format(**{name: f"= ANY(${i})" for i, name in enumerate(_NAMES, 1)})
-)
-EXECUTE_CHECK = "EXECUTE xds_express_check(%(patients)s, %(records)s, %(unique_ids)s, %(uuids)s)"
-_PREPARED = "xds_express_check"  # key of the pooled connection's info
 CHECK_SQLITE = _CHECK.format(
     **{name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
 )
@@ -165,10 +159,7 @@ def _register_postgresql(
         committing = False
         try:
             with contextlib.closing(pooled.cursor()) as cursor:
-                if not pooled.info.get(_PREPARED):
-                    cursor.execute(PREPARE_CHECK)  # one round trip, once per connection
-                    pooled.info[_PREPARED] = True
-                cursor.execute("BEGIN;" + EXECUTE_CHECK, params)
+                cursor.execute("BEGIN;" + CHECK_POSTGRESQL, params)
                 if not judge(cursor.fetchall()):
                     cursor.execute("ROLLBACK")
                     return False
