@@ -118,10 +118,7 @@ class Registry:
 
     def submit(self, metadata: Metadata, *, requester: Requester | None = None) -> Submitted:
         """`register`, also telling which entryUUID each submitted object received."""
-        submitted = self._submit(metadata, requester)
-        if submitted.response.status is not ResponseStatus.SUCCESS and not submitted.ids:
-            self._audit_failure(AuditTransaction.REGISTER, requester, metadata, submitted.response)
-        return submitted
+        return self._submit_audited(metadata, requester)
 
     def register_stored(
         self,
@@ -138,12 +135,18 @@ class Registry:
         again. `index_rows` (its uniqueId -> object rows) are written in the registration's
         transaction: the document is registered exactly when its bytes can be found.
         """
-        submitted = self._submit(
+        return self._submit_audited(
             metadata, requester, findings=list(findings), index_rows=index_rows
-        )
+        ).response
+
+    def _submit_audited(
+        self, metadata: Metadata, requester: Requester | None, **options: Any
+    ) -> Submitted:
+        """`_submit`, and the failure event of a submission that registered nothing."""
+        submitted = self._submit(metadata, requester, **options)
         if submitted.response.status is not ResponseStatus.SUCCESS and not submitted.ids:
             self._audit_failure(AuditTransaction.REGISTER, requester, metadata, submitted.response)
-        return submitted.response
+        return submitted
 
     def _submit(
         self,

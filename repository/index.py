@@ -85,15 +85,15 @@ class DocumentIndex:
         """The registry accepted these documents: serve them."""
         self._set_state(unique_ids, STORED)
 
-    def forget(self, unique_ids: Iterable[str], *, state: str = PENDING) -> None:
-        """Drop rows in `state` (a refused submission's pending rows)."""
+    def forget(self, unique_ids: Iterable[str]) -> None:
+        """Drop pending rows (a refused submission's, or ones the registry does not hold)."""
         wanted = list(unique_ids)
         if wanted:
             t = repository_documents.c
             with write_transaction(self.engine) as conn:
                 conn.execute(
                     delete(repository_documents).where(
-                        self._mine, t.unique_id.in_(wanted), t.state == state
+                        self._mine, t.unique_id.in_(wanted), t.state == PENDING
                     )
                 )
 

@@ -4,7 +4,8 @@
 2. Rows still `pending` (a repository serving alone that crashed, or got no answer, while
    the registry was asked) are settled by asking the registry which of them it holds:
    registered with the same hash, for this repository, is served from now on; not
-   registered is forgotten with its file; no answer leaves them for the next start.
+   registered is forgotten (its file goes in step 3); no answer leaves them for the next
+   start.
 3. Files that no row names (a crash before the commit, a refused submission whose
    deletion was cut short) are deleted (`FilesystemStore.collect`).
 4. With the registry in the same database: documents it holds for this repository with
@@ -19,7 +20,7 @@ workers fork); it is safe beside live writers all the same (see `repository.stor
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from repository.api import RegistryClient, RegistryLookup
 from repository.index import DocumentIndex
@@ -37,7 +38,7 @@ class Reconciliation:
     forgotten: tuple[str, ...] = ()
     unsettled: tuple[str, ...] = ()
     collected: int = 0
-    without_bytes: tuple[str, ...] = field(default=())
+    without_bytes: tuple[str, ...] = ()
 
 
 def reconcile(
@@ -52,7 +53,7 @@ def reconcile(
     store.retire_legacy_index()
     if imported:
         log.warning("document store %s: %d entries imported from index/", store.root, imported)
-    confirmed, forgotten, unsettled = _settle_pending(store, index, registry)
+    confirmed, forgotten, unsettled = _settle_pending(index, registry)
     collected = store.collect(index.named)
     missing: list[str] = index.registered_without_bytes() if co_located else []
     if missing:
@@ -68,7 +69,7 @@ def reconcile(
 
 
 def _settle_pending(
-    store: FilesystemStore, index: DocumentIndex, registry: RegistryClient | None
+    index: DocumentIndex, registry: RegistryClient | None
 ) -> tuple[list[str], list[str], list[str]]:
     pending = index.pending()
     if not pending:
@@ -90,10 +91,7 @@ def _settle_pending(
         else:
             forgotten.append(entry.unique_id)
     index.confirm(confirmed)
-    index.forget(forgotten)
-    for entry in pending:
-        if entry.unique_id in forgotten and not index.named([entry.object_key]):
-            store.delete(entry.object_key)
+    index.forget(forgotten)  # their files, named by no row now, go with `collect` next
     log.warning(
         "repository: pending documents settled: %d registered, %d not",
         len(confirmed),

@@ -243,12 +243,6 @@ class FilesystemStore:
         if index.is_dir():
             _io(lambda: index.rename(self.root / "index.imported"))
 
-    def keys(self) -> list[str]:
-        """Every object key on disk (tests and checks)."""
-        return sorted(
-            f"{path.parent.name}/{path.name}" for path in (self.root / "objects").glob("*/*")
-        )
-
     @contextlib.contextmanager
     def _lock(self, mode: int) -> Iterator[None]:
         # One descriptor per thread: flock belongs to an open file description, so two

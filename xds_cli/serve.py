@@ -103,13 +103,14 @@ def assertion_verifier(settings: ServeSettings, engine: Engine | None) -> Assert
 def prepare(settings: ServeSettings) -> str | None:
     """Create the data folder, migrate the database; the repository id (None: no repository)."""
     settings.data_folder.mkdir(parents=True, exist_ok=True)
-    if settings.role.has_registry:
-        engine = create_engine_for(settings.database, schema=settings.database_schema)
-        try:
-            migrate(engine)
-        finally:
-            engine.dispose()
-    elif settings.security is not SecurityMode.OFF:
+    # The registry's database, or the database of a repository serving alone (its index).
+    database = settings.database if settings.role.has_registry else settings.repository_database
+    engine = create_engine_for(database, schema=settings.database_schema)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    if not settings.role.has_registry and settings.security is not SecurityMode.OFF:
         open_replay_guard(None, settings.data_folder).engine.dispose()  # creates its table
     if settings.tls:
         tls_context(settings)  # unusable certificate files stop here, before any worker
@@ -127,12 +128,6 @@ def _reconcile(settings: ServeSettings, repo_id: str) -> None:
     if settings.role.has_registry:
         engine = create_engine_for(settings.database, schema=settings.database_schema)
         registry = Registry(engine, settings.registry_settings())
-    else:
-        own = create_engine_for(settings.repository_database, schema=settings.database_schema)
-        try:
-            migrate(own)
-        finally:
-            own.dispose()
     repository = _repository(settings, repo_id, registry, engine)
     try:
         found = reconcile_repository(repository)
