@@ -262,3 +262,17 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:  # gone meanwhile
         return ""
+
+
+def test_serve_refuses_to_start_on_an_unreadable_legacy_index(tmp_path, caplog):
+    from xds_cli.serve import serve
+
+    broken = tmp_path / "data" / "repository" / "index" / "ab" / "cdef.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("not json")
+    settings = ServeSettings(data_folder=tmp_path / "data", mllp_port=0)
+
+    assert serve(settings) == 2  # before gunicorn: no worker, no port
+    assert any(
+        "cannot start" in r.getMessage() and "cdef.json" in r.getMessage() for r in caplog.records
+    )

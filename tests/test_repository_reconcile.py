@@ -19,6 +19,7 @@ from repository import (
     RegistryLookup,
     Repository,
     RepositorySettings,
+    StoreError,
     open_repository,
     reconcile_repository,
 )
@@ -81,3 +82,18 @@ def test_the_registry_says_which_documents_it_holds(repo: Repository, engine: En
     held = registry.registered_documents([unique_id, "1.2.3.4.404"])
 
     assert held == {unique_id: (hashlib.sha1(b"<held/>").hexdigest(), REPOSITORY)}
+
+
+def test_an_unreadable_pre_0005_index_entry_stops_the_start_naming_it(
+    tmp_path: Path, engine: Engine
+) -> None:
+    data = tmp_path / "legacy"
+    broken = data / "index" / "ab" / "cdef.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("not json")
+    repo = open_repository(RepositorySettings(REPOSITORY, data), new_registry(engine), engine)
+
+    with pytest.raises(StoreError, match=r"cdef\.json"):
+        reconcile_repository(repo)
+
+    assert broken.exists()  # nothing imported, nothing retired: the operator can repair it

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from pki.assertion import AssertionVerifier
 from registry import Registry, create_engine_for, migrate
 from registry.replay import open_replay_guard
-from repository import Repository, open_repository, reconcile_repository
+from repository import Repository, StoreError, open_repository, reconcile_repository
 from repository.api import RegistryClient
 from soap import make_app
 from soap.app import WSGIApp
@@ -200,7 +200,7 @@ def serve(settings: ServeSettings) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     try:
         repo_id = prepare(settings)
-    except (OSError, ssl.SSLError, ValueError) as exc:
+    except (OSError, ssl.SSLError, ValueError, StoreError) as exc:
         log.error("cannot start: %s", exc)
         return 2
     _announce(settings, repo_id)
