@@ -1,4 +1,4 @@
-"""Shared fixtures: the official schemas and examples from ../shared, and the databases."""
+"""Shared fixtures: the official schemas and examples copied under tests/data, and the databases."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-IHE = SHARED / "ihe"
 DATA = Path(__file__).resolve().parent / "data"
+IHE = DATA / "ihe"
+CDA_EXAMPLES = DATA / "cda" / "examples"
+CDA_SCHEMA = DATA / "cda" / "schema"
 
 # libxml2 reads the catalog variable when it first resolves a URI; xml.xsd must come from disk.
 os.environ.setdefault("XML_CATALOG_FILES", str(IHE / "schema" / "catalog.xml"))
@@ -32,7 +33,7 @@ SCHEMAS = {
 
 @cache
 def load_schema(name: str) -> etree.XMLSchema:
-    # Trusted local files: a plain parser is fine here (the product never reads ../shared).
+    # Trusted files of the repository: a plain parser is fine here.
     return etree.XMLSchema(etree.parse(str(SCHEMAS[name])))
 
 
@@ -52,7 +53,7 @@ def xsd_valid() -> Callable[[etree._Element, str], None]:
 
 @pytest.fixture
 def ihe_example() -> Callable[[str], bytes]:
-    """Bytes of one of the official example messages in ../shared/ihe/examples."""
+    """Bytes of one of the official example messages in tests/data/ihe/examples."""
 
     def read(name: str) -> bytes:
         return (IHE / "examples" / name).read_bytes()

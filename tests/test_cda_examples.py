@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import CDA_EXAMPLES as EXAMPLES
 
 from cda import (
     CdaHeader,
@@ -20,7 +19,6 @@ from ebrim.model import Author, Code, Metadata
 from ebrim.profile import Profile
 from ebrim.validate import validate
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples"
 FILES = sorted(p.name for p in EXAMPLES.glob("*.xml"))
 LOINC = "2.16.840.1.113883.6.1"
 TEST_NIR = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import CDA_EXAMPLES as EXAMPLES
 
 from cda import CSP, NotCda, render_html
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples"
 
 HOSTILE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:x="http://www.w3.org/1999/xhtml">

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
+from conftest import CDA_EXAMPLES, CDA_SCHEMA
 from lxml import etree
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "cda"
-EXAMPLES = sorted(p.name for p in (SHARED / "examples").glob("*.xml"))
+EXAMPLES = sorted(p.name for p in CDA_EXAMPLES.glob("*.xml"))
 
 
 @cache
 def schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(SHARED / "schema" / "CDA_extended.xsd")))
+    return etree.XMLSchema(etree.parse(str(CDA_SCHEMA / "CDA_extended.xsd")))
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_is_valid_against_cda_extended_schema(name: str) -> None:
-    document = etree.parse(str(SHARED / "examples" / name))
+    document = etree.parse(str(CDA_EXAMPLES / name))
     valid = schema().validate(document)
     assert valid, [f"{e.line}: {e.message}" for e in schema().error_log]
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from conftest import CDA_EXAMPLES as EXAMPLES
 
 from cda import read_header, submission_for
 from ebrim.model import Code
 from ebrim.vocabulary import AssociationType, SubmissionSetStatus
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples"
 CLASS_CODE = Code("10", "1.2.250.1.213.1.1.4.1", "Compte rendu")
 MASQUE_PS = Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux PS")
 REGISTERED = "urn:uuid:6f1e8c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import zeep
+from conftest import CDA_EXAMPLES as EXAMPLES
 from e2e_support import (
     PATIENT,
     PNR,
@@ -228,7 +229,6 @@ def test_cli_patient_add_query_and_retrieve(server, tmp_path: Path):
     assert out.read_bytes() == CDA
 
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples"
 CLASS_CODE = "10^Compte rendu^1.2.250.1.213.1.1.4.1"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CDA_EXAMPLES
 from registry_fixtures import REPOSITORY, migrated_engine, new_registry
 from sqlalchemy import Engine
 
@@ -19,9 +20,7 @@ from ebrim.vocabulary import AssociationType, ResponseStatus, Severity
 from registry import Registry
 from repository import Repository, RepositorySettings, open_repository
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[2] / "shared" / "cda" / "examples" / "VAC-NOTE_2023.01.xml"
-)
+EXAMPLE = CDA_EXAMPLES / "VAC-NOTE_2023.01.xml"
 CONTENT = EXAMPLE.read_bytes()
 HEADER = read_header(CONTENT)
 OTHER_INS = "277076322082910^^^&1.2.250.1.213.1.4.10&ISO^NH"
