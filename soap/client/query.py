@@ -17,6 +17,8 @@ import requests
 import zeep
 from zeep.transports import Transport
 
+from ebrim.errors import XMLRejected
+from ebrim.safexml import MAX_PROLOG_BYTES, refuse_doctype
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.render import render_adhoc_query_request
 from ebrim.vocabulary import Namespace
@@ -27,6 +29,22 @@ from soap.operations import STORED_QUERY
 
 _ADHOC_QUERY_REQUEST = f"{{{Namespace.QUERY.value}}}AdhocQueryRequest"
 _OPERATION = "DocumentRegistry_RegistryStoredQuery"
+
+
+class _DoctypeRefusingTransport(Transport):
+    """zeep's transport, refusing a WSDL or schema with a DOCTYPE before zeep's lxml parses it.
+
+    zeep parses what the registry serves with its own parser, whose resolver hands `file:`
+    URIs to libxml2: a DOCTYPE naming a local file would be read on the client's machine.
+    """
+
+    def load(self, url: str) -> bytes:
+        content: bytes = super().load(url)
+        try:
+            refuse_doctype(content[: MAX_PROLOG_BYTES + 1024])
+        except XMLRejected as exc:
+            raise zeep.exceptions.Error(f"{url}: {exc}") from None
+        return content
 
 
 class ZeepStoredQuery:
@@ -42,7 +60,7 @@ class ZeepStoredQuery:
         with self._lock:
             if self._client is None:
                 connect, read = self.exchange.timeout
-                transport = Transport(
+                transport = _DoctypeRefusingTransport(
                     session=self.exchange.session, timeout=connect, operation_timeout=read
                 )
                 try:
@@ -52,7 +70,10 @@ class ZeepStoredQuery:
                     if self.exchange.assertions is not None:
                         plugins.append(SecurityPlugin(self.exchange.assertions, STORED_QUERY))
                     self._client = zeep.Client(
-                        f"{self.registry_url}?wsdl", transport=transport, plugins=plugins
+                        f"{self.registry_url}?wsdl",
+                        transport=transport,
+                        plugins=plugins,
+                        settings=zeep.Settings(forbid_dtd=True, forbid_external=False),
                     )
                 except (requests.RequestException, zeep.exceptions.Error) as exc:
                     raise TransportError(f"cannot load {self.registry_url}?wsdl: {exc}") from exc
