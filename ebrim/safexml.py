@@ -36,7 +36,7 @@ class XMLLimits:
 class _RefuseEverything(etree.Resolver):
     """Resolves no URI: libxml2 gets an error instead of a file or a network resource."""
 
-    def resolve(self, system_url: str, public_id: str, context: object = None) -> None:  # type: ignore[override]  # lxml passes a context the stubs omit
+    def resolve(self, system_url: str, public_id: str, context: object = None) -> None:
         raise ForbiddenXML(DOCTYPE_REFUSED)
 
 

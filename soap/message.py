@@ -66,6 +66,12 @@ class BodyReader:
             self.remaining -= len(data)
         return data
 
+    def finish(self) -> None:
+        """Read what is left after the closing MIME delimiter (the epilogue): the body must
+        hold exactly Content-Length bytes, so a length larger than what was sent is refused."""
+        while self.read(64 * 1024):
+            pass
+
 
 def request_length(environ: dict[str, Any]) -> int | None:
     """Content-Length, or None for a chunked body; a Sender fault when neither is usable."""
@@ -95,6 +101,7 @@ def read_message(environ: dict[str, Any], settings: SoapSettings) -> SoapMessage
             spool_threshold=settings.spool_threshold,
         )
         try:
+            body.finish()
             _, root_params = parse_content_type(mtom.root.headers.get("content-type", ""))
             root = parse_soap_xml(mtom.root.body, mtom.root.size, settings)
         except BaseException:

@@ -99,8 +99,14 @@ def decode_mtom(
     by_id: dict[str, Part] = {}
     for part in parts:
         content_id = normalize_content_id(part.headers.get("content-id", ""))
+        if content_id in by_id:
+            # Which of the two an xop:Include means would be a guess: storing one and
+            # dropping the other silently is how a document gets swapped.
+            for every in parts:
+                every.close()
+            raise sender(f"two MIME parts have the same Content-ID <{content_id}>")
         if content_id:
-            by_id.setdefault(content_id, part)
+            by_id[content_id] = part
     if start:
         root = by_id.get(normalize_content_id(start))
         if root is None:

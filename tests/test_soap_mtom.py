@@ -41,6 +41,14 @@ def test_without_start_the_first_part_is_the_root():
     assert decode(body, mtom_type()).root.body.read() == ROOT
 
 
+@pytest.mark.parametrize("second", ["<doc1@x>", "doc1@x", "<cid:doc1@x>"])
+def test_two_parts_with_one_content_id_is_a_sender_fault(second):
+    # Issue 13: the first was stored and the second silently ignored.
+    body = mtom_body(ROOT, [("<doc1@x>", DOC), (second, b"other bytes")])
+    with pytest.raises(SoapFault, match="same Content-ID <doc1@x>"):
+        decode(body, mtom_type())
+
+
 def test_start_naming_no_part_is_a_sender_fault():
     with pytest.raises(SoapFault, match="start part"):
         decode(mtom_body(ROOT, []), mtom_type(start="<nobody@x>"))

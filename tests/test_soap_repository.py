@@ -73,6 +73,35 @@ def test_iti41_mtom_stores_the_part_bytes(app, repository, example_mtom, xsd_val
     xsd_valid(envelope_.find(".//rs:RegistryResponse", NS), "rs")
 
 
+def test_iti41_content_length_larger_than_the_body_is_a_fault(app, repository, example_mtom):
+    # Issue 13: a complete multipart was accepted whatever the Content-Length claimed.
+    body = mtom_body(example_mtom, [(CID, CDA)], root_first=False)
+    content_type = mtom_type(start="<root.message@cxf.apache.org>")
+    answer = call(app, PATH, body, content_type=content_type, length=len(body) + 100)
+    assert answer.status == 400
+    assert answer.fault_codes() == ["env:Sender"]
+    assert b"truncated request body: 100 bytes missing" in answer.body
+    assert repository.stored == {}
+
+
+def test_iti41_epilogue_after_the_closing_delimiter_is_read_and_accepted(
+    app, repository, example_mtom
+):
+    body = mtom_body(example_mtom, [(CID, CDA)], root_first=False) + b"epilogue\r\n"
+    answer = call(app, PATH, body, content_type=mtom_type(start="<root.message@cxf.apache.org>"))
+    assert answer.status == 200
+    assert _status(answer) == "Success"
+
+
+def test_iti41_duplicate_content_id_is_a_fault_and_nothing_is_stored(app, repository, example_mtom):
+    body = mtom_body(example_mtom, [(CID, CDA), (CID, b"<other/>")], root_first=False)
+    answer = call(app, PATH, body, content_type=mtom_type(start="<root.message@cxf.apache.org>"))
+    assert answer.status == 400
+    assert answer.fault_codes() == ["env:Sender"]
+    assert b"same Content-ID" in answer.body
+    assert repository.stored == {}
+
+
 def test_iti41_plain_soap_with_inline_base64_is_accepted(app, repository, ihe_example):
     soap = ihe_example("XDS.b_ProvideAndRegisterDocumentSet-bRequest_SOAP.xml")
     answer = call(app, PATH, soap)
