@@ -21,7 +21,9 @@ PATIENT = "E2E-1^^^&1.3.6.1.4.1.21367.13.20.1000&ISO"
 TIMEOUT = 20
 
 
-def secure_server(pki: DevPki, data: Path, *, workers: int = 1) -> ServerProcess:
+def secure_server(
+    pki: DevPki, data: Path, *, workers: int = 1, cwd: Path | None = None
+) -> ServerProcess:
     """`xds serve --tls --security required` trusting `pki`, reached as its hospital."""
     args = [
         "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
@@ -29,7 +31,9 @@ def secure_server(pki: DevPki, data: Path, *, workers: int = 1) -> ServerProcess
         "--security", "required",
     ]  # fmt: skip
     hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
-    return ServerProcess(data, args=args, ca=pki.ca.chain, client_cert=hospital, workers=workers)
+    return ServerProcess(
+        data, args=args, ca=pki.ca.chain, client_cert=hospital, workers=workers, cwd=cwd
+    )
 
 
 def feed(server: ServerProcess, patient: str = PATIENT) -> None:

@@ -5,6 +5,8 @@ the server keeps serving; the client's own signed VIHF goes through ITI-41 and I
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from copy import deepcopy
@@ -237,3 +239,17 @@ def test_cli_query_with_client_certificate_and_signed_vihf(server, pki) -> None:
     assert result.returncode == 0, result.stderr
     without = xds("query", "--patient", INS, "--url", server.url, "--ca", str(pki.ca.chain))
     assert without.returncode == 2
+
+
+def test_serve_with_tls_starts_from_a_folder_holding_pki(pki, tmp_path: Path) -> None:
+    # Issue 13: `xds pki --dir pki init` makes ./pki, which then shadowed the project's `pki`
+    # package in the side process ("cannot import name 'structure_id' from 'pki'").
+    made = subprocess.run(
+        [str(Path(sys.executable).with_name("xds")), "pki", "--dir", "pki", "init"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "pki").is_dir()
+    with secure_server(pki, tmp_path / "data", cwd=tmp_path) as running:
+        feed(running, INS)
+        assert "ImportError" not in running.log()

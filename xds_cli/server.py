@@ -45,9 +45,11 @@ class ServerProcess:
         ca: Path | None = None,
         client_cert: tuple[Path, Path] | None = None,
         workers: int = 1,
+        cwd: Path | None = None,
     ) -> None:
         """`ca` (the bundle the server certificate chains to) means the server runs with
-        `--tls` among `args`: it is reached over https, presenting `client_cert`."""
+        `--tls` among `args`: it is reached over https, presenting `client_cert`. `cwd` is
+        the working directory of `xds serve` (default: this process's)."""
         self.data = data
         self.role = role
         self.port = port or free_port()
@@ -59,6 +61,7 @@ class ServerProcess:
         self.ca = ca
         self.client_cert = client_cert
         self.workers = workers
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -69,7 +72,7 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "xds_cli.main", "serve",
+            sys.executable, "-P", "-m", "xds_cli.main", "serve",  # -P: as in xds_cli.side
             "--bind", f"127.0.0.1:{self.port}", "--data", str(self.data),
             "--mllp-port", str(self.mllp_port), "--role", self.role,
             "--workers", str(self.workers), *self.args,
@@ -85,6 +88,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=environment,
+            cwd=self.cwd,
         )
         self._wait_ready()
         return self

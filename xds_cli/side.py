@@ -68,7 +68,9 @@ class SideServices:
     def start(self) -> None:
         """Start the process and wait until its services run; RuntimeError names a failure."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "xds_cli.side", str(os.getpid())],
+            # -P: the working directory is not put on sys.path, so a folder there named like
+            # one of our packages (`xds pki --dir pki init` makes ./pki) cannot shadow it.
+            [sys.executable, "-P", "-m", "xds_cli.side", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
