@@ -16,7 +16,9 @@ def add_pki_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     verbs = pki.add_subparsers(dest="pki_command", required=True)
 
     init = verbs.add_parser("init", help="create a root and an intermediate CA and a CRL")
-    init.add_argument("--organisation", default="XDS Development PKI")
+    init.add_argument(
+        "--organisation", default="XDS Development PKI", help="O of the CA certificates"
+    )
     init.set_defaults(run=run_init)
 
     establishment = verbs.add_parser(
@@ -26,15 +28,22 @@ def add_pki_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     who = establishment.add_mutually_exclusive_group(required=True)
     who.add_argument("--finess", help="FINESS number: the structure id becomes 1+FINESS")
     who.add_argument("--structure-id", help="a ready-made structure id, e.g. 3+SIRET")
-    establishment.add_argument("--days", type=int, default=365)
+    establishment.add_argument(
+        "--days", type=int, default=365, help="validity of its certificates (default 365)"
+    )
     establishment.set_defaults(run=run_issue_establishment)
 
     server = verbs.add_parser("issue-server", help="issue a TLS server certificate")
-    server.add_argument("hostnames", nargs="*", default=["localhost", "127.0.0.1"])
+    server.add_argument(
+        "hostnames",
+        nargs="*",
+        default=["localhost", "127.0.0.1"],
+        help="DNS names and IP addresses of the certificate (default localhost 127.0.0.1)",
+    )
     server.set_defaults(run=run_issue_server)
 
     cancel = verbs.add_parser("revoke", help="revoke a certificate and rewrite the CRL")
-    cancel.add_argument("certificate", type=Path)
+    cancel.add_argument("certificate", type=Path, help="the PEM certificate to revoke")
     cancel.set_defaults(run=run_revoke)
 
 

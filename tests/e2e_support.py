@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,14 +87,17 @@ def raw_exchange(port: int, head: bytes, body: bytes, *, close_write: bool = Tru
     return b"".join(chunks)
 
 
-def xds(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the `xds` command as an operator would."""
+def xds(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `xds` command as an operator would (`env`: variables added to ours)."""
     return subprocess.run(
         [sys.executable, "-m", "xds_cli.main", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 

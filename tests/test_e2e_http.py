@@ -229,6 +229,30 @@ def test_cli_patient_add_query_and_retrieve(server, tmp_path: Path):
     assert out.read_bytes() == CDA
 
 
+def test_cli_patient_add_reaches_the_feed_port_the_server_was_given(server):
+    # Issue 14: without --mllp the feed was sought on port 2575 whatever `xds serve --mllp-port`
+    # said; XDS_MLLP_PORT is the variable both read.
+    added = xds(
+        "patient", "add", "CLI-8^^^&1.3.6.1.4.1.21367.13.20.1000&ISO", "--url", server.url,
+        env={"XDS_MLLP_PORT": str(server.mllp_port)},
+    )  # fmt: skip
+    assert added.returncode == 0 and added.stdout.strip() == "AA", added.stderr
+
+
+def test_cli_query_for_an_unknown_patient_says_why_nothing_came(server):
+    listed = xds("query", "--patient", "NOBODY-1^^^&1.2.3&ISO", "--url", server.url)
+    assert listed.returncode == 0, listed.stderr
+    assert "0 document(s)" in listed.stdout
+    assert "no approved document for NOBODY-1^^^&1.2.3&ISO" in listed.stderr
+    assert "same assigning authority" in listed.stderr
+
+
+def test_cli_query_with_a_malformed_patient_is_refused_before_asking(server):
+    listed = xds("query", "--patient", "12345", "--url", server.url)
+    assert listed.returncode == 2
+    assert "is not a patient id" in listed.stderr and "Traceback" not in listed.stderr
+
+
 CLASS_CODE = "10^Compte rendu^1.2.250.1.213.1.1.4.1"
 
 

@@ -21,10 +21,11 @@ from ebrim.parse import parse_submit_objects_request
 from ebrim.safexml import XMLLimits, parse_xml
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import FindDocumentsQuery, GetDocumentsQuery, TimeRange
+from ebrim.validate.hl7_formats import cx_problem
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus, ReturnType
 from ebrim.xdsb import DocumentLocator
 from soap.client import ClientError, XdsClient
-from xds_cli.connection import add_connection_options, make_client
+from xds_cli.connection import ConnectionOptionsError, add_connection_options, make_client
 from xds_cli.feed import ack_code, adt_a01, send_message
 from xds_cli.metadata import (
     DEFAULT_SOURCE_ID,
@@ -50,7 +51,12 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add = verbs.add_parser("add", help="send an ADT^A01 over MLLP; prints the ACK code")
     add.add_argument("patient_id", help="CX, e.g. 279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH")
     add.add_argument("--name", default="UNKNOWN^UNKNOWN", help="PID-5, e.g. DOE^JOHN")
-    add.add_argument("--mllp", default=os.environ.get("XDS_MLLP"), help="host:port")
+    add.add_argument(
+        "--mllp",
+        default=os.environ.get("XDS_MLLP"),
+        help="the feed's host:port (XDS_MLLP; default: the --url host and XDS_MLLP_PORT, the "
+        "variable `xds serve --mllp-port` reads, else 2575)",
+    )
     add_connection_options(add, secure=False)
     add.set_defaults(run=run_patient_add)
 
@@ -66,9 +72,11 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     submit.add_argument(
         "--patient", help="patient id (CX): metadata from options, not from a CDA header"
     )
-    submit.add_argument("--mime-type", default="text/xml")
+    submit.add_argument(
+        "--mime-type", default="text/xml", help="with --patient: the document's media type"
+    )
     submit.add_argument("--unique-id", help="document uniqueId (default: a new 2.25 OID)")
-    submit.add_argument("--title", default=None)
+    submit.add_argument("--title", default=None, help="with --patient: default the file name")
     for option in ("class", "type", "format", "confidentiality", "facility-type"):
         submit.add_argument(f"--{option}-code", help="code^display^scheme")
     submit.add_argument("--practice-setting-code", help="code^display^scheme")
@@ -87,8 +95,18 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     submit.set_defaults(run=run_submit)
 
     query = commands.add_parser("query", help="ITI-18 FindDocuments for a patient")
-    query.add_argument("--patient", required=True)
-    query.add_argument("--status", choices=sorted(STATUSES), default="approved")
+    query.add_argument(
+        "--patient",
+        required=True,
+        help="the patient id as registered, a CX with its assigning authority, e.g. "
+        "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH",
+    )
+    query.add_argument(
+        "--status",
+        choices=sorted(STATUSES),
+        default="approved",
+        help="availability of the entries listed (default approved)",
+    )
     query.add_argument("--class-code", action="append", default=[], help="code^^scheme (repeat)")
     query.add_argument("--type-code", action="append", default=[], help="code^^scheme (repeat)")
     query.add_argument("--from", dest="time_from", help="creationTime from (inclusive), HL7 DTM")
@@ -101,7 +119,9 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     retrieve = commands.add_parser("retrieve", help="ITI-43 Retrieve a document to a file")
     retrieve.add_argument("unique_id", help="the document's uniqueId")
-    retrieve.add_argument("-o", "--output", type=Path, required=True)
+    retrieve.add_argument(
+        "-o", "--output", type=Path, required=True, help="file the document is written to"
+    )
     retrieve.add_argument("--repository-id", help="default: asked of the registry (ITI-18)")
     add_connection_options(retrieve)
     retrieve.set_defaults(run=run_retrieve)
@@ -122,8 +142,13 @@ def run_patient_add(args: argparse.Namespace) -> int:
 def mllp_address(mllp: str | None, url: str) -> tuple[str, int]:
     if mllp:
         host, _, port = mllp.rpartition(":")
+        if not port.isdigit():
+            raise ConnectionOptionsError(f"--mllp {mllp!r} is not host:port")
         return host or "127.0.0.1", int(port)
-    return urlsplit(url).hostname or "127.0.0.1", 2575
+    port = os.environ.get("XDS_MLLP_PORT", "2575")
+    if not port.isdigit():
+        raise ConnectionOptionsError(f"XDS_MLLP_PORT={port!r} is not a port number")
+    return urlsplit(url).hostname or "127.0.0.1", int(port)
 
 
 def run_submit(args: argparse.Namespace) -> int:
@@ -192,6 +217,14 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
 
 
 def run_query(args: argparse.Namespace) -> int:
+    problem = cx_problem(args.patient)
+    if problem:
+        print(
+            f"xds query: --patient {args.patient!r} is not a patient id: {problem} "
+            "(expected id^^^&authority-OID&ISO)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     query = FindDocumentsQuery(
         patient_id=args.patient,
         statuses=STATUSES[args.status],
@@ -210,6 +243,15 @@ def run_query(args: argparse.Namespace) -> int:
             print(ref.id)
     else:
         print_documents(answer.metadata.documents)
+    found = answer.metadata.object_refs if args.ref else answer.metadata.documents
+    if not found and answer.response.status is not ResponseStatus.FAILURE:
+        which = "" if args.status == "all" else f"{args.status} "
+        print(
+            f"no {which}document for {args.patient}: the id must be the one the documents "
+            "were registered with (same assigning authority); `--status all` includes deprecated "
+            "ones, and the patient must be known to the registry (`xds patient add`)",
+            file=sys.stderr,
+        )
     return print_response("ITI-18", answer.response, quiet=True)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from urllib.parse import urlsplit
 
 from pki import structure_id
 from pki._files import read_cert
@@ -39,7 +40,12 @@ class ConnectionOptionsError(ValueError):
 def add_connection_options(parser: argparse.ArgumentParser, *, secure: bool = True) -> None:
     """--url plus (`secure`) the mutual-TLS and VIHF options of a client verb."""
     env = os.environ.get
-    parser.add_argument("--url", default=env("XDS_URL", DEFAULT_URL), help="server (XDS_URL)")
+    parser.add_argument(
+        "--url",
+        type=server_url,
+        default=env("XDS_URL", DEFAULT_URL),
+        help=f"server base URL, http:// or https:// (XDS_URL, default {DEFAULT_URL})",
+    )
     if not secure:
         return
     group = parser.add_argument_group("mutual TLS and signed assertion (VIHF)")
@@ -76,6 +82,19 @@ def add_connection_options(parser: argparse.ArgumentParser, *, secure: bool = Tr
     )
 
 
+def server_url(value: str) -> str:
+    """An http(s) URL with a host; argparse turns the ValueError into a usage error (exit 2)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f" (did you mean http://{value}?)" if "://" not in value else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// URL{hint}")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} has an invalid port") from None
+    return value
+
+
 def make_client(args: argparse.Namespace) -> XdsClient:
     """The XdsClient the options describe; ConnectionOptionsError when they are unusable."""
     cert = None
@@ -110,4 +129,10 @@ def vihf_options(args: argparse.Namespace) -> VihfOptions:
     )
 
 
-__all__ = ["ConnectionOptionsError", "add_connection_options", "make_client", "vihf_options"]
+__all__ = [
+    "ConnectionOptionsError",
+    "add_connection_options",
+    "make_client",
+    "server_url",
+    "vihf_options",
+]

@@ -42,7 +42,11 @@ SOURCE_ID = "1.2.250.1.71.4.2.2.1750803447"
 
 def add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser("demo", help="feed, submit, query and retrieve a real CDA document")
-    demo.add_argument("--url", default=os.environ.get("XDS_URL", "http://127.0.0.1:8080"))
+    demo.add_argument(
+        "--url",
+        default=os.environ.get("XDS_URL", "http://127.0.0.1:8080"),
+        help="the server the demo talks to, without --serve (XDS_URL)",
+    )
     demo.add_argument("--mllp", default=os.environ.get("XDS_MLLP"), help="host:port")
     demo.add_argument(
         "--serve", action="store_true", help="start a server on free ports for the demo"

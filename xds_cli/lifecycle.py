@@ -54,7 +54,13 @@ def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.Argumen
         "status", help="ITI-57 UpdateAvailabilityStatus of one document entry"
     )
     status.add_argument("document", help="the entry's entryUUID (urn:uuid:…) or uniqueId")
-    status.add_argument("--to", required=True, choices=list(NEW_STATUSES), dest="new_status")
+    status.add_argument(
+        "--to",
+        required=True,
+        choices=list(NEW_STATUSES),
+        dest="new_status",
+        help="the new availability status (ITI-57 status update)",
+    )
     status.add_argument(
         "--source-id", default=os.environ.get("XDS_SOURCE_ID", DEFAULT_SOURCE_ID), help="OID"
     )
@@ -71,7 +77,9 @@ def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.Argumen
     delete.set_defaults(run=run_delete)
 
     remove = commands.add_parser("remove-documents", help="ITI-86 Remove Documents (bytes)")
-    remove.add_argument("unique_ids", nargs="+", metavar="uniqueId")
+    remove.add_argument(
+        "unique_ids", nargs="+", metavar="uniqueId", help="documents whose bytes are removed"
+    )
     remove.add_argument("--repository-id", help="default: asked of the registry (ITI-18)")
     add_connection_options(remove)
     remove.set_defaults(run=run_remove_documents)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ PROVIDE_AND_REGISTER = f"{{{Namespace.XDSB.value}}}ProvideAndRegisterDocumentSet
 ADHOC_QUERY = f"{{{Namespace.QUERY.value}}}AdhocQueryRequest"
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as the shell reports it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,8 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check a SubmitObjectsRequest, ProvideAndRegisterDocumentSetRequest or "
         "AdhocQueryRequest file and print the RegistryResponse it would get",
     )
-    check.add_argument("file", type=Path)
-    check.add_argument("--profile", choices=[p.value for p in Profile], default="generic")
+    check.add_argument("file", type=Path, help="the XML message (the SOAP body's content)")
+    check.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        default="generic",
+        help="rules to apply: plain IHE XDS.b, or the French DMP's (default generic)",
+    )
     check.add_argument("--xml", action="store_true", help="print the rs:RegistryResponse as XML")
     check.set_defaults(
         run=lambda args: validate_file(args.file, Profile(args.profile), show_xml=args.xml)
@@ -55,13 +62,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_record_commands(commands)
     add_demo_command(commands)
     add_pki_commands(commands)
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # argparse reports them against `xds`; the usage that helps is the verb's.
+        _innermost_parser(commands, args).error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
     except ConnectionOptionsError as exc:
         print(f"xds {args.command}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    except BrokenPipeError:
+        # The reader went away (`xds record history | head`): stop quietly, as shell tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
+
+
+def _innermost_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The parser of the verb given (`xds patient add` → the `add` parser)."""
+    parser = commands.choices[args.command]
+    while True:
+        nested = [
+            action
+            for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None)
+        ]
+        if not nested:
+            return parser
+        parser = nested[0].choices[getattr(args, nested[0].dest)]
 
 
 def _serve(args: argparse.Namespace) -> int:

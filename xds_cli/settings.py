@@ -132,17 +132,42 @@ class ServeSettings:
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
-    parser.add_argument("--bind", default=env("XDS_BIND", "127.0.0.1:8080"), help="host:port")
-    parser.add_argument("--workers", type=int, default=int(env("XDS_WORKERS", "2")))
-    parser.add_argument("--threads", type=int, default=int(env("XDS_THREADS", "4")))
     parser.add_argument(
-        "--role", choices=[r.value for r in Role], default=env("XDS_ROLE", Role.BOTH.value)
+        "--bind", default=env("XDS_BIND", "127.0.0.1:8080"), help="host:port (XDS_BIND)"
     )
-    parser.add_argument("--data", type=Path, default=Path(env("XDS_DATA", "xds-data")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("XDS_WORKERS", "2")),
+        help="worker processes (XDS_WORKERS, default 2; about one per core)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(env("XDS_THREADS", "4")),
+        help="request threads per worker (XDS_THREADS, default 4)",
+    )
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=env("XDS_ROLE", Role.BOTH.value),
+        help="actors this server runs (XDS_ROLE, default both)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(env("XDS_DATA", "xds-data")),
+        help="folder of the document store, the SQLite database and the repository id "
+        "(XDS_DATA, default ./xds-data)",
+    )
     parser.add_argument(
         "--database", default=env("XDS_DATABASE"), help="postgresql://… (default: SQLite in --data)"
     )
-    parser.add_argument("--database-schema", default=env("XDS_DATABASE_SCHEMA"))
+    parser.add_argument(
+        "--database-schema",
+        default=env("XDS_DATABASE_SCHEMA"),
+        help="PostgreSQL schema of the registry's tables (XDS_DATABASE_SCHEMA)",
+    )
     parser.add_argument(
         "--registry-url",
         default=env("XDS_REGISTRY_URL"),
@@ -157,11 +182,24 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         default=int(env("XDS_MLLP_PORT", "2575")),
         help="ITI-8 feed port (0: off)",
     )
-    parser.add_argument("--public-url", default=env("XDS_PUBLIC_URL"))
     parser.add_argument(
-        "--profile", choices=[p.value for p in Profile], default=env("XDS_PROFILE", "generic")
+        "--public-url",
+        default=env("XDS_PUBLIC_URL"),
+        help="the address clients use, written into the served WSDLs when it differs from "
+        "--bind, e.g. behind a proxy (XDS_PUBLIC_URL)",
     )
-    parser.add_argument("--timeout", type=int, default=int(env("XDS_TIMEOUT", "300")))
+    parser.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        default=env("XDS_PROFILE", "generic"),
+        help="metadata rules and access policy: IHE XDS.b, or the French DMP's (XDS_PROFILE)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=int(env("XDS_TIMEOUT", "300")),
+        help="seconds a worker may stay silent before it is restarted (XDS_TIMEOUT, default 300)",
+    )
     _add_security_options(parser)
     _add_audit_options(parser)
 
