@@ -5,10 +5,10 @@ spawns the side process (`xds_cli.side`: the MLLP listener and, with --audit-sys
 ITI-20 audit forwarder; one of each whatever the number of workers), then becomes the
 gunicorn master, single-threaded so that forking a worker never copies a lock held by
 another thread. Each worker builds its own engine and actors after the fork (`load`), so
-no database connection crosses a fork. gunicorn's `gthread` workers: a request body is
-read from the socket as the SOAP layer consumes it and a response is written as its
-generator yields, and a thread busy with a long upload keeps its worker's heartbeat going,
-where a `sync` worker is killed after `--timeout` seconds of one request. SIGTERM stops
+no database connection crosses a fork. gunicorn's `gthread` workers, each reading whole
+requests in its event loop before a thread takes them (`xds_cli.intake`: slow clients hold
+a socket, never a thread); a response is written as its generator yields, and a thread busy
+with a long request keeps its worker's heartbeat going. SIGTERM stops
 gracefully (requests in flight finish), SIGINT quickly; both stop the side process. A killed
 master takes its workers and the side process with it (`xds_cli.parent_death`), so that the
 ports are free for a restart at once.
@@ -34,6 +34,7 @@ from soap import make_app
 from soap.app import WSGIApp
 from soap.client import RemoteRegistry
 from soap.settings import SecurityMode
+from xds_cli.intake import worker_class
 from xds_cli.parent_death import die_with_parent
 from xds_cli.settings import Role, ServeSettings, repository_id
 from xds_cli.side import LOG_FORMAT, SideServices, wanted
@@ -154,7 +155,7 @@ class XdsServer(BaseApplication):
         options: dict[str, Any] = {
             "bind": [self.settings.bind],
             "workers": self.settings.workers,
-            "worker_class": "gthread",
+            "worker_class": worker_class(self.settings.read_limits),
             "threads": self.settings.threads,
             "timeout": self.settings.timeout,
             "graceful_timeout": 30,

@@ -39,6 +39,20 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
+class ReadLimits:
+    """How slowly a client may send a request (`xds_cli.intake`): its TLS handshake and head
+    within `head_timeout` seconds, its body at `min_body_rate` bytes/s past `body_grace`."""
+
+    head_timeout: float = 10.0
+    body_grace: float = 10.0
+    min_body_rate: float = 1024.0
+    max_head_bytes: int = 64 * 1024
+    # Past this the request goes to the application, which refuses it (413) from its length.
+    max_body_bytes: int = 64 * 1024 * 1024
+    spool_in_memory: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
 class ServeSettings:
     """Everything `xds serve` needs; `database_url` None means SQLite in the data folder."""
 
@@ -55,6 +69,8 @@ class ServeSettings:
     public_url: str | None = None
     profile: Profile = Profile.GENERIC
     timeout: int = 300
+    read_timeout: float = 10.0  # seconds for the TLS handshake and request head
+    min_upload_rate: float = 1024.0  # bytes/s a request body must keep up after 10 s
     tls: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -71,6 +87,16 @@ class ServeSettings:
     audit_key: Path | None = None
     audit_source_id: str | None = None
     audit_site_id: str | None = None
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """How slowly a client may send a request before it is closed (`xds_cli.intake`)."""
+        return ReadLimits(
+            head_timeout=self.read_timeout,
+            body_grace=self.read_timeout,
+            min_body_rate=self.min_upload_rate,
+            max_body_bytes=SoapSettings().max_request_bytes,
+        )
 
     @property
     def scheme(self) -> str:
@@ -200,6 +226,20 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         default=int(env("XDS_TIMEOUT", "300")),
         help="seconds a worker may stay silent before it is restarted (XDS_TIMEOUT, default 300)",
     )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=float(env("XDS_READ_TIMEOUT", "10")),
+        help="seconds a client has for its TLS handshake and request headers, and the grace "
+        "before --min-upload-rate applies to its body (XDS_READ_TIMEOUT, default 10)",
+    )
+    parser.add_argument(
+        "--min-upload-rate",
+        type=float,
+        default=float(env("XDS_MIN_UPLOAD_RATE", "1024")),
+        help="bytes per second a request body must average past the grace; slower clients "
+        "are disconnected (XDS_MIN_UPLOAD_RATE, default 1024)",
+    )
     _add_security_options(parser)
     _add_audit_options(parser)
 
@@ -299,6 +339,8 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         raise ValueError("--role repository needs --registry-url (or XDS_REGISTRY_URL)")
     if args.workers < 1 or args.threads < 1:
         raise ValueError("--workers and --threads must be at least 1")
+    if args.read_timeout <= 0 or args.min_upload_rate <= 0:
+        raise ValueError("--read-timeout and --min-upload-rate must be positive")
     if args.tls and not (args.tls_cert and args.tls_key and args.tls_ca):
         raise ValueError("--tls needs --tls-cert, --tls-key and --tls-ca (XDS_TLS_*)")
     security = SecurityMode(args.security)
@@ -325,6 +367,8 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         public_url=args.public_url,
         profile=Profile(args.profile),
         timeout=args.timeout,
+        read_timeout=args.read_timeout,
+        min_upload_rate=args.min_upload_rate,
         tls=args.tls,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
