@@ -45,10 +45,14 @@ def register_in(
     """
     check_patients(conn, metadata, require_open_record=require_open_record)
     ids = submitted_ids(metadata)
+    resubmitted = check_unique_ids(conn, metadata)
+    ids.update(resubmitted)
     # The entryUUIDs the registry generated are fresh by construction: only the chosen ones.
-    check_fresh_uuids(conn, [uid for submitted, uid in ids.items() if submitted == uid])
-    check_unique_ids(conn, metadata)
-    new = assign(metadata, ids, now)
+    check_fresh_uuids(
+        conn, [uid for sub, uid in ids.items() if sub == uid and sub not in resubmitted]
+    )
+    registered = set(resubmitted.values())
+    new = {uid: obj for uid, obj in assign(metadata, ids, now).items() if uid not in registered}
     plan = Lifecycle(conn, new)
     plan.check()
     carried = plan.carried_memberships()
@@ -122,8 +126,15 @@ def check_fresh_uuids(conn: Connection, uuids: Iterable[str]) -> None:
         )
 
 
-def check_unique_ids(conn: Connection, metadata: Metadata) -> None:
-    """uniqueIds must be new; a known document uniqueId with other content says how it differs."""
+def check_unique_ids(conn: Connection, metadata: Metadata) -> dict[str, str]:
+    """uniqueIds must be new; a known document uniqueId with other content says how it differs.
+
+    A DocumentEntry registered before with the same uniqueId, hash and size (and patient) is
+    a resubmission of the same document, which the registry accepts (ITI TF-2b 3.42.4.1.3:
+    only different content is XDSNonIdenticalHash / XDSNonIdenticalSize): the answer maps its
+    submitted id to the registered entry, which this submission then links to instead of
+    registering it twice.
+    """
     objects: list[DocumentEntry | SubmissionSet | Folder] = [
         *metadata.submission_sets,
         *metadata.documents,
@@ -133,7 +144,7 @@ def check_unique_ids(conn: Connection, metadata: Metadata) -> None:
         (store.KIND_NAMES[type(obj)], obj.unique_id): obj for obj in objects if obj.unique_id
     }
     if not submitted:
-        return
+        return {}
     wanted = sorted({unique_id for _, unique_id in submitted})
     rows = conn.execute(
         select(unique_ids)
@@ -141,6 +152,7 @@ def check_unique_ids(conn: Connection, metadata: Metadata) -> None:
         .order_by(unique_ids.c.unique_id, unique_ids.c.kind)
     )
     errors = []
+    resubmitted: dict[str, str] = {}
     for row in rows:
         obj = submitted.get((row.kind, row.unique_id))
         if obj is None:
@@ -149,15 +161,36 @@ def check_unique_ids(conn: Connection, metadata: Metadata) -> None:
         message = f"{describe(obj)}: uniqueId {row.unique_id} is already registered"
         if isinstance(obj, DocumentEntry):
             known = conn.execute(
-                select(documents.c.hash, documents.c.size)
+                select(
+                    documents.c.entry_uuid,
+                    documents.c.hash,
+                    documents.c.size,
+                    documents.c.patient_id,
+                )
                 .where(documents.c.logical_id == row.logical_id)
                 .order_by(documents.c.version.desc())
             ).first()
             if known is not None:
+                if _same_document(obj, known.hash, known.size, known.patient_id):
+                    resubmitted[obj.entry_uuid] = known.entry_uuid
+                    continue
                 code, message = _compare_content(obj, known.hash, known.size, code, message)
         errors.append(error(code, message, row.unique_id))
     if errors:
         raise Rejected(errors)
+    return resubmitted
+
+
+def _same_document(
+    doc: DocumentEntry, hash_: str | None, size: int | None, patient_id: str | None
+) -> bool:
+    return bool(
+        doc.hash
+        and hash_
+        and doc.hash.lower() == hash_.lower()
+        and (not doc.size or size is None or doc.size == str(size))
+        and doc.patient_id == patient_id
+    )
 
 
 def _compare_content(

@@ -128,19 +128,6 @@ def test_register_returns_validation_errors_without_writing(
     assert dump(engine) == before
 
 
-def test_register_refuses_a_registered_document_unique_id(registry: Registry) -> None:
-    first = Submission()
-    doc = first.add()
-    registry.register(first.build())
-    second = Submission()
-    second.add(document("Again", unique_id=doc.unique_id, content="Document01"))
-
-    response = registry.register(second.build())
-
-    assert codes_of(response) == ["XDSDuplicateUniqueIdInRegistry"]
-    assert response.errors[0].location == doc.unique_id
-
-
 def test_register_refuses_a_registered_submission_set_unique_id(registry: Registry) -> None:
     first = Submission()
     first.add()
@@ -193,6 +180,51 @@ def test_register_refuses_same_unique_id_with_other_hash(registry: Registry) -> 
 
     assert codes_of(response) == ["XDSNonIdenticalHash"]
     assert response.errors[0].location == doc.unique_id
+
+
+def test_register_accepts_the_same_document_again_in_a_new_submission_set(
+    registry: Registry, engine: Engine
+) -> None:
+    # ITI TF-2b 3.42.4.1.3: a uniqueId already registered is an error only when the content
+    # differs (XDSNonIdenticalHash / XDSNonIdenticalSize); the same hash is the same document,
+    # so the registry keeps its one entry and the new submission set links to it.
+    first = Submission()
+    doc = first.add()
+    registered = registry.submit(first.build())
+    doc_uuid = registered.ids[doc.entry_uuid]
+    second = Submission()
+    second.add(document("Again", unique_id=doc.unique_id, hash=doc.hash.upper(), size=doc.size))
+
+    result = registry.submit(second.build())
+
+    assert result.response.status is ResponseStatus.SUCCESS, result.response.errors
+    assert result.ids["Again"] == doc_uuid
+    members = {
+        link.source
+        for link in registry.associations(target=doc_uuid)
+        if link.association_type == HAS_MEMBER
+    }
+    assert members == {registered.ids["SubmissionSet01"], result.ids["SubmissionSet01"]}
+    rows = dump(engine)
+    assert len(rows["documents"]) == 1
+    assert len([row for row in rows["unique_ids"] if doc.unique_id in row]) == 1
+
+
+def test_register_refuses_the_same_unique_id_and_hash_for_another_patient(
+    registry: Registry,
+) -> None:
+    first = Submission()
+    doc = first.add()
+    registry.register(first.build())
+    registry.patients.feed(OTHER_PATIENT)
+    second = Submission(patient=OTHER_PATIENT)
+    second.add(
+        document("Again", unique_id=doc.unique_id, content="Document01", patient=OTHER_PATIENT)
+    )
+
+    response = registry.register(second.build())
+
+    assert codes_of(response) == ["XDSDuplicateUniqueIdInRegistry"]
 
 
 def test_register_refuses_same_unique_id_with_other_size(registry: Registry) -> None:
