@@ -157,6 +157,7 @@ class Association:
     home: str | None = None
     submission_set_status: str | None = None
     extra_slots: tuple[Slot, ...] = ()
+    documentation: tuple[Code, ...] = ()  # association documentation (ITI TF-3 4.2.2)
 
     @property
     def known_type(self) -> AssociationType | None:

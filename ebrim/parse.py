@@ -307,6 +307,7 @@ class _ListParser:
             home=element.get("home"),
             submission_set_status=slots.single(_rim.SUBMISSION_SET_STATUS),
             extra_slots=slots.rest(),
+            documentation=r.codes(_CS.ASSOCIATION_DOCUMENTATION.value),
         )
         self._report("Association", r, None)
         return association

@@ -218,6 +218,9 @@ def _association(parent: etree._Element, association: Association) -> None:
     )
     named = [(_rim.SUBMISSION_SET_STATUS, _w.one(association.submission_set_status))]
     _w.header(element, named, association.extra_slots, None, None, None)
+    _w.codes(
+        element, association.entry_uuid, _CS.ASSOCIATION_DOCUMENTATION, association.documentation
+    )
 
 
 __all__ = [

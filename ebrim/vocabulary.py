@@ -51,6 +51,8 @@ class ClassificationScheme(StrEnum):
     SS_AUTHOR = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
     SS_CONTENT_TYPE_CODE = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
     FOLDER_CODE_LIST = "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5"
+    # ITI TF-3 4.2.2 "Association documentation": why a link (RPLC, APND, XFRM…) was made.
+    ASSOCIATION_DOCUMENTATION = "urn:uuid:abd807a3-4432-4053-87b4-fd82c643d1f3"
 
 
 class ExternalIdentifierScheme(StrEnum):

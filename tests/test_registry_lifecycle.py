@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from registry_fixtures import (
     HAS_MEMBER,
@@ -14,12 +16,16 @@ from registry_fixtures import (
 )
 from sqlalchemy import Engine
 
-from ebrim.model import DocumentEntry, Folder, RegistryResponse
-from ebrim.vocabulary import AssociationType, AvailabilityStatus, ResponseStatus
+from ebrim.model import Code, DocumentEntry, Folder, RegistryResponse
+from ebrim.parse import parse_submit_objects_request
+from ebrim.render import render_adhoc_query_response, render_submit_objects_request
+from ebrim.storedquery import GetAssociationsQuery, StoredQueryRequest
+from ebrim.vocabulary import AssociationType, AvailabilityStatus, ResponseStatus, ReturnType
 from registry import Registry, RegistrySettings
 
 APPROVED = AvailabilityStatus.APPROVED.value
 DEPRECATED = AvailabilityStatus.DEPRECATED.value
+RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 NOW = "20240506070809"  # the fixed clock of new_registry
 
 
@@ -193,3 +199,43 @@ def test_replacement_inherits_folder_membership(registry: Registry) -> None:
     stored = registry.get(replacement)
     assert isinstance(stored, DocumentEntry)
     assert stored.status == APPROVED
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        AssociationType.REPLACE,
+        AssociationType.APPEND,
+        AssociationType.TRANSFORM,
+        AssociationType.TRANSFORM_REPLACE,
+        AssociationType.SIGNS,
+    ],
+)
+def test_lifecycle_association_keeps_its_documentation(
+    registry: Registry, kind: AssociationType, xsd_valid
+) -> None:
+    # ITI TF-3 4.2.2: an association may be documented by a Classification of scheme
+    # urn:uuid:abd807a3-4432-4053-87b4-fd82c643d1f3; it was refused (XDSRegistryMetadataError).
+    original = registered_document(registry)
+    submission = Submission()
+    doc = submission.add(document("Newer"))
+    link = submission.relate(kind, doc.entry_uuid, original)
+    reason = Code("CORRECTION", "1.2.250.1.213.1.1.4.99", "Correction d'une erreur")
+    documented = replace(link, documentation=(reason,))
+    submission.associations[submission.associations.index(link)] = documented
+    request = render_submit_objects_request(submission.build())
+    xsd_valid(request, "lcm")
+    assert request.findall(f".//{{{RIM}}}Association/{{{RIM}}}Classification")
+
+    result = registry.submit(parse_submit_objects_request(request))
+
+    assert result.response.status is ResponseStatus.SUCCESS, result.response.errors
+    answer = registry.query(
+        StoredQueryRequest(GetAssociationsQuery(uuids=(result.ids[doc.entry_uuid],)))
+    )
+    (found,) = [a for a in answer.metadata.associations if a.association_type == kind.value]
+    assert found.documentation == (reason,)
+    xsd_valid(
+        render_adhoc_query_response(answer.response, answer.metadata, ReturnType.LEAF_CLASS),
+        "query",
+    )
