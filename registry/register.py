@@ -16,13 +16,13 @@ from sqlalchemy import Connection, select
 
 from ebrim.errors import ErrorCode
 from ebrim.model import Association, DocumentEntry, Folder, Metadata, RegistryObject, SubmissionSet
-from ebrim.vocabulary import AvailabilityStatus
+from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
 from registry.lifecycle import Lifecycle
 from registry.patients import is_active, merged_into
 from registry.records import is_open
 from registry.rejection import Rejected, describe, error, new_uuid
-from registry.schema import documents, unique_ids
+from registry.schema import associations, documents, unique_ids
 
 APPROVED = AvailabilityStatus.APPROVED.value
 DEPRECATED = AvailabilityStatus.DEPRECATED.value
@@ -69,8 +69,43 @@ def register_in(
                     )
                 ]
             )
+    deprecate_dependents(conn, plan.replaced)
     store.touch_folders(conn, plan.existing_folders_touched, now)
     return Registered(ids=ids, objects=stored)
+
+
+def deprecate_dependents(conn: Connection, replaced: Iterable[str]) -> list[str]:
+    """Deprecate the Approved addenda (APND) and transforms (XFRM) of replaced documents.
+
+    ITI TF-3 4.2.2.2 (CP-ITI-117): a document replaced (RPLC, XFRM_RPLC) takes its APND and
+    XFRM children with it, and theirs in turn, in the replacement's transaction. The
+    entryUUIDs deprecated, in order.
+    """
+    deprecated: list[str] = []
+    seen = set(replaced)
+    targets = sorted(seen)
+    while targets:
+        rows = conn.execute(
+            select(associations.c.source_uuid)
+            .join(documents, documents.c.entry_uuid == associations.c.source_uuid)
+            .where(
+                associations.c.target_uuid.in_(targets),
+                associations.c.association_type.in_(_DEPENDENT_TYPES),
+                associations.c.status == APPROVED,
+                documents.c.status == APPROVED,
+            )
+            .order_by(associations.c.source_uuid)
+        )
+        children = [uuid for (uuid,) in rows if uuid not in seen]
+        seen.update(children)
+        for child in children:
+            if store.set_status(conn, documents, child, APPROVED, DEPRECATED):
+                deprecated.append(child)
+        targets = children
+    return deprecated
+
+
+_DEPENDENT_TYPES = (AssociationType.APPEND.value, AssociationType.TRANSFORM.value)
 
 
 def submitted_ids(metadata: Metadata) -> dict[str, str]:
@@ -242,6 +277,7 @@ __all__ = [
     "check_fresh_uuids",
     "check_patients",
     "check_unique_ids",
+    "deprecate_dependents",
     "register_in",
     "submitted_ids",
 ]

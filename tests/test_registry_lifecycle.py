@@ -239,3 +239,40 @@ def test_lifecycle_association_keeps_its_documentation(
         render_adhoc_query_response(answer.response, answer.metadata, ReturnType.LEAF_CLASS),
         "query",
     )
+
+
+@pytest.mark.parametrize("kind", [AssociationType.REPLACE, AssociationType.TRANSFORM_REPLACE])
+def test_replacement_deprecates_the_addenda_and_transforms_of_the_replaced(
+    registry: Registry, kind: AssociationType
+) -> None:
+    # ITI TF-3 4.2.2.2 / CP-ITI-117: APND and XFRM children go with the document they depend
+    # on, and theirs in turn; a signature (signs) and other documents stay as they are.
+    original = registered_document(registry)
+    addendum, _ = relate(registry, AssociationType.APPEND, original)
+    transform, _ = relate(registry, AssociationType.TRANSFORM, original)
+    addendum_of_addendum, _ = relate(registry, AssociationType.APPEND, addendum)
+    signature, _ = relate(registry, AssociationType.SIGNS, original)
+    other = registered_document(registry)
+
+    replacement, response = relate(registry, kind, original)
+
+    assert response.status is ResponseStatus.SUCCESS, response.errors
+    for deprecated in (original, addendum, transform, addendum_of_addendum):
+        assert status_of(registry, deprecated) == DEPRECATED
+    for approved in (replacement, signature, other):
+        assert status_of(registry, approved) == APPROVED
+
+
+def test_a_refused_replacement_deprecates_no_child(registry: Registry) -> None:
+    original = registered_document(registry)
+    addendum, _ = relate(registry, AssociationType.APPEND, original)
+    submission = Submission()
+    doc = submission.add(document("Newer"))
+    submission.relate(AssociationType.REPLACE, doc.entry_uuid, original)
+    submission.member("urn:uuid:00000000-0000-4000-8000-000000000009", status="Reference")
+
+    response = registry.register(submission.build())
+
+    assert response.status is ResponseStatus.FAILURE
+    assert status_of(registry, original) == APPROVED
+    assert status_of(registry, addendum) == APPROVED
