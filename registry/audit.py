@@ -120,7 +120,8 @@ def event_for(
             "requester_kind": (kind or RequesterKind.PROFESSIONAL).value,
             "professional_id": requester.professional_id,
             "professional_name": requester.name,
-            "structure_id": requester.structure_id or origin.structure_id,
+            # The structure the TLS certificate authenticated, before the one claimed.
+            "structure_id": origin.structure_id or requester.structure_id,
             "software": f"{software.name} {software.version}".strip() if software else None,
             "purpose_of_use": purpose_of(requester),
             "authentication_mode": requester.authentication_mode,

@@ -225,7 +225,7 @@ class SoapApplication:
             )
             if requester is not None:
                 outcome.professional = requester.professional_id
-                outcome.structure = requester.structure_id or outcome.structure
+                outcome.structure = outcome.structure or requester.structure_id
             request = Request(
                 envelope.payload,
                 message.mtom,

@@ -44,6 +44,7 @@ class DevPki:
     expired: Establishment
     revoked: Establishment
     server: ServerCertificate
+    rival: Establishment  # another establishment under the same CA
 
 
 def make_pki(folder: Path) -> DevPki:
@@ -58,7 +59,8 @@ def make_pki(folder: Path) -> DevPki:
     other = init_ca(folder / "other")
     stranger = issue_establishment(other, other.folder, name="CH Test", finess="750712184")
     server = issue_server(ca, ca.folder)
-    return DevPki(ca, hospital, stranger, expired, revoked, server)
+    rival = issue_establishment(ca, ca.folder, name="CH Rival", finess="690000011")
+    return DevPki(ca, hospital, stranger, expired, revoked, server, rival)
 
 
 def vihf(

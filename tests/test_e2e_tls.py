@@ -205,6 +205,12 @@ CASES: dict[str, tuple[Callable[[DevPki], etree._Element | None], str, str]] = {
         INS,
     ),
     "patient not the query's": (lambda pki: vihf(pki), "wsse:FailedAuthentication", OTHER_INS),
+    # Issue 13: establishment B seals a VIHF claiming A's structure, sent over A's connection.
+    "signed by another establishment of the same CA": (
+        lambda pki: vihf(pki, by=pki.rival),
+        "wsse:FailedAuthentication",
+        INS,
+    ),
 }
 
 

@@ -67,6 +67,7 @@ class Pki:
     ca: CA
     hospital: Establishment
     stranger: Establishment  # issued by another, untrusted CA
+    rival: Establishment  # another establishment under the same CA
 
     def verifier(self, **kwargs: Any) -> AssertionVerifier:
         kwargs.setdefault("clock", lambda: NOW)
@@ -84,7 +85,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     hospital = issue_establishment(ca, folder, name="CH Test", finess="750712184")
     other = init_ca(elsewhere)
     stranger = issue_establishment(other, elsewhere, name="CH Test", finess="750712184")
-    return Pki(ca, hospital, stranger)
+    rival = issue_establishment(ca, folder, name="CH Rival", finess="690000011")
+    return Pki(ca, hospital, stranger, rival)
 
 
 def vihf_options(pki: Pki, **changes: Any) -> VihfOptions:
@@ -273,7 +275,7 @@ def test_revoked_signing_certificate_refused(tmp_path: Path) -> None:
     ca = init_ca(tmp_path)
     hospital = issue_establishment(ca, tmp_path, name="CH Test", finess="750712184")
     crl = x509.load_pem_x509_crl(revoke(ca, hospital.sign_cert).read_bytes())
-    local = Pki(ca, hospital, hospital)
+    local = Pki(ca, hospital, hospital, hospital)
     with pytest.raises(UntrustedCertificate, match="revoked"):
         check(local, signed_vihf(local), crls=[crl])
 
@@ -319,6 +321,31 @@ def test_rsa_sha1_refused_by_default(pki: Pki) -> None:
 def test_structure_not_matching_tls_certificate_refused(pki: Pki) -> None:
     with pytest.raises(StructureMismatch):
         check(pki, signed_vihf(pki), tls_structure_id="1130000001")
+
+
+@pytest.mark.parametrize("profile", [Profile.DMP, Profile.GENERIC])
+def test_vihf_sealed_by_another_establishment_of_the_same_ca_refused(
+    pki: Pki, profile: Profile
+) -> None:
+    # Issue 13: B's SIGN certificate, A's Identifiant_Structure, A's TLS connection.
+    assertion = signed_vihf(pki, by=pki.rival)
+    with pytest.raises(StructureMismatch, match="signed by structure '1690000011'"):
+        check(pki, assertion, profile=profile)
+
+
+def test_vihf_sealed_by_the_tls_establishment_claiming_another_structure_refused(
+    pki: Pki,
+) -> None:
+    assertion = signed_vihf(pki, structure_id=pki.rival.structure_id)
+    with pytest.raises(StructureMismatch):
+        check(pki, assertion)
+
+
+def test_plain_xua_signed_by_an_identity_provider_is_not_bound(pki: Pki) -> None:
+    # The generic profile: no structure claimed, the signer is an IdP, not the establishment.
+    assertion = signed_vihf(pki, by=pki.rival, structure_id=None)
+    requester = check(pki, assertion, profile=Profile.GENERIC)
+    assert requester.structure_id is None
 
 
 def test_dmp_profile_without_tls_structure_refused(pki: Pki) -> None:

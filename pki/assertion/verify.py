@@ -39,6 +39,7 @@ from pki.assertion.names import DigestAlgorithm, saml
 from pki.assertion.read import parse_instant, read_requester
 from pki.assertion.replay import ReplayCache, ReplayGuard
 from pki.assertion.shape import SignaturePlan, inspect_signature
+from pki.structure import structure_id
 from pki.trust import ChainError, verify_signing_chain
 
 ASSERTION_LIMITS = XMLLimits(max_bytes=256 * 1024)
@@ -136,6 +137,7 @@ class AssertionVerifier:
             signed, signer=leaf.subject.rfc4514_string(), require_vihf=self.profile is Profile.DMP
         )
         self._check_structure(requester, tls_structure_id)
+        self._check_signer(leaf, tls_structure_id, requester)
         _check_patient(requester, body_patient_id)
         return requester
 
@@ -172,6 +174,31 @@ class AssertionVerifier:
             raise StructureMismatch(
                 f"Identifiant_Structure {requester.structure_id!r} is not the TLS certificate's "
                 f"structure {tls_structure_id!r}"
+            )
+
+    def _check_signer(
+        self, leaf: x509.Certificate, tls_structure_id: str | None, requester: Requester
+    ) -> None:
+        """A VIHF is sealed by the establishment on the TLS connection, not by another.
+
+        The signing (ORG SIGN) and TLS (ORG AUTH_CLI) certificates carry the same structure
+        identifier; without this check, an establishment could sign an assertion claiming
+        another's Identifiant_Structure and send it over that other's connection. A plain
+        XUA assertion (generic profile, no structure claimed) is signed by an identity
+        provider instead, and is not bound.
+        """
+        if tls_structure_id is None:
+            return  # the DMP profile refused it already; the generic one binds nothing
+        if self.profile is not Profile.DMP and requester.structure_id is None:
+            return
+        try:
+            signer = structure_id(leaf)
+        except ValueError as exc:
+            raise StructureMismatch(f"the signing certificate names no structure: {exc}") from None
+        if signer != tls_structure_id:
+            raise StructureMismatch(
+                f"the assertion is signed by structure {signer!r}'s certificate, not by the TLS "
+                f"client's structure {tls_structure_id!r}"
             )
 
 
