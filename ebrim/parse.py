@@ -48,6 +48,10 @@ _OWNER_ATTRIBUTE = {
 
 _CS = ClassificationScheme
 _EI = ExternalIdentifierScheme
+_LONG_NAME = 256  # rim.xsd LongName: slot values, names, codes, identifiers
+_FREE_FORM_TEXT = 1024  # rim.xsd FreeFormText: LocalizedString values
+# versionName is a ShortName (16); a homeCommunityId is "urn:oid:" + an OID of at most 64.
+_ATTRIBUTE_LIMITS = {"versionName": 16, "home": 128}
 
 
 def parse_submit_objects_request(
@@ -147,6 +151,10 @@ class _ListParser:
 
     def parse(self) -> Metadata:
         children = [c for c in self.element if isinstance(c.tag, str)]
+        for child in children:
+            self._check_lengths(child)
+        if self.errors:
+            raise MetadataRejected(self.errors)
         ids = {c.get("id") for c in children if c.tag in _OBJECTS}
         for child in children:
             if child.tag in _OWNER_ATTRIBUTE:
@@ -181,6 +189,39 @@ class _ListParser:
         if self.errors:
             raise MetadataRejected(self.errors)
         return Metadata(tuple(sets), tuple(docs), tuple(folders), tuple(assocs), tuple(refs))
+
+    def _check_lengths(self, top: etree._Element) -> None:
+        """Every value within the lengths rim.xsd gives it, before anything reads it.
+
+        Slot values, names and codes are LongName (256 characters), texts FreeFormText
+        (1024), versionName 16. An over-long value is the transaction's metadata error
+        naming the object and the field, never a value the database refuses.
+        """
+        owner = (
+            top.get("id", "") or top.get("classifiedObject", "") or top.get("registryObject", "")
+        )
+        for node in top.iter():
+            if not isinstance(node.tag, str):
+                continue
+            for key, value in node.attrib.items():
+                attribute = str(key)
+                limit = _ATTRIBUTE_LIMITS.get(attribute, _LONG_NAME)
+                if node.tag == _rim.LOCALIZED_STRING and attribute == "value":
+                    limit = _FREE_FORM_TEXT
+                if len(value) > limit:
+                    self._too_long(owner, f"{_local(node)}@{attribute}", len(value), limit)
+            if node.tag == _rim.VALUE and len(node.text or "") > _LONG_NAME:
+                slot = node.getparent()
+                slot = slot.getparent() if slot is not None else None
+                name = slot.get("name", "") if slot is not None else ""
+                self._too_long(owner, f"Slot {name!r} value", len(node.text or ""), _LONG_NAME)
+
+    def _too_long(self, owner: str, field: str, length: int, limit: int) -> None:
+        self._fault(
+            owner,
+            f"{field} of {owner or 'an object'}",
+            f"{length} characters, more than the {limit} rim.xsd allows",
+        )
 
     def _fault(self, location: str, label: str, text: str) -> None:
         self.errors.append(XDSError(self.code, f"{label}: {text}", location))

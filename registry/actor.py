@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from lxml import etree
 from sqlalchemy import Connection, Engine, Table, and_, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import (
@@ -48,6 +48,8 @@ from registry.times import now_dtm
 from registry.update import update_in
 
 log = logging.getLogger(__name__)
+# The AdhocQueryRequest kept in the failure event of a query refused unread.
+REFUSED_QUERY_CHARS = 8192
 
 Validator = Callable[..., list[XDSError]]
 _T = TypeVar("_T")
@@ -356,12 +358,27 @@ class Registry:
         )
         self.record_event(event)
 
+    def audit_refused_query(
+        self, requester: Requester | None, response: RegistryResponse, query_xml: str
+    ) -> None:
+        """The failure event of an ITI-18 request refused before it could be read."""
+        if len(query_xml) > REFUSED_QUERY_CHARS:  # it may be what made it unreadable
+            query_xml = query_xml[:REFUSED_QUERY_CHARS] + "…"
+        event = audit.event_for(
+            AuditTransaction.QUERY,
+            Outcome.FAILURE,
+            requester,
+            detail="; ".join(f"{e.code.value}: {e.message}" for e in response.errors),
+            query=query_xml,
+        )
+        self.record_event(event)
+
     def record_event(self, event: AuditEvent) -> bool:
         """Append an audit event in its own transaction (retrieves, refusals); False on failure."""
         try:
             with write_transaction(self.engine) as conn:
                 audit.write_event(conn, event, self._now())
-        except OperationalError as exc:
+        except DBAPIError as exc:
             log.error("audit event not recorded (%s): %s", event.transaction, exc)
             return False
         return True

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, String, func, insert, select
 
 from pki.assertion import Requester
 from registry.policy.decide import RequesterKind, purpose_of
@@ -185,7 +185,24 @@ def event_row(event: AuditEvent, now: datetime) -> dict[str, Any]:
         occurred_at=event.occurred_at or now,
         document_ids=json.dumps(list(event.document_ids)),
     )
+    return _bounded(row)
+
+
+def _bounded(row: dict[str, Any]) -> dict[str, Any]:
+    """Values cut to their column's length, marked with "…": an over-long value a request
+    carried (a 100 KB patient id) must not make its audit event fail to be written."""
+    for name, value in row.items():
+        limit = _LIMITS.get(name)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            row[name] = value[: limit - 1] + "…"
     return row
+
+
+_LIMITS: dict[str, int] = {
+    column.name: column.type.length
+    for column in audit_events.columns
+    if isinstance(column.type, String) and column.type.length
+}
 
 
 def history(conn: Connection, patient_id: str, *, include_secret: bool = True) -> list[AuditEvent]:

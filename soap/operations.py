@@ -103,6 +103,10 @@ class RegistryActor(ConsultationGate, RemovalAudit, Protocol):
         self, object_ids: Sequence[str], *, requester: Requester | None = None
     ) -> RegistryResponse: ...
 
+    def audit_refused_query(
+        self, requester: Requester | None, response: RegistryResponse, query_xml: str
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class Request:
@@ -153,6 +157,8 @@ def registry_operations(registry: RegistryActor) -> dict[str, Operation]:
             parsed = parse_adhoc_query_request(request.payload)
         except QueryRejected as exc:
             response = RegistryResponse.from_errors(exc.errors)
+            query_xml = etree.tostring(request.payload, encoding="unicode")
+            registry.audit_refused_query(request.requester, response, query_xml)
             element = render_adhoc_query_response(response, Metadata(), ReturnType.OBJECT_REF)
             return Reply(element, _short(response))
         result = registry.query(parsed, requester=request.requester)

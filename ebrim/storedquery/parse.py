@@ -78,7 +78,9 @@ def parse_adhoc_query_request(
             continue
         given.add(param.slot)
         try:
+            _check_size(occurrences)
             value = _convert(param, occurrences)
+            _check_items(value)
         except v.MalformedValue as exc:
             errors.append(_error(ErrorCode.XDSRegistryError, f"{param.slot}: {exc}", param.slot))
         except v.SeveralValues as exc:
@@ -197,6 +199,39 @@ def _metadata_level(occurrences: _Occurrences, errors: list[XDSError]) -> int | 
         errors.append(_error(ErrorCode.XDSRegistryError, message, METADATA_LEVEL))
         return None
     return level
+
+
+# A stored value is at most a LongName (rim.xsd, 256 characters): a patient id, a code, a
+# uniqueId. A parameter is bounded before its grammar is read, so that no oversized value
+# reaches the database or the audit trail (where it made a 500 on PostgreSQL).
+MAX_VALUE_CHARS = 256
+MAX_VALUES = 10_000  # items of one parameter, over all its slots
+
+
+def _check_size(occurrences: _Occurrences) -> None:
+    texts = [text for values in occurrences for text in values]
+    # A quoted list item, its quotes and separator: a generous bound on a whole rim:Value.
+    longest = max((len(text) for text in texts), default=0)
+    if longest > MAX_VALUES * (MAX_VALUE_CHARS + 4):
+        raise v.MalformedValue(f"a value of {longest} characters is too long")
+    items = sum(text.count(",") + 1 for text in texts)
+    if items > MAX_VALUES:
+        raise v.MalformedValue(f"{items} values, more than the {MAX_VALUES} allowed")
+
+
+def _check_items(value: object) -> None:
+    """Every string inside a converted value fits a registry value (LongName)."""
+    if isinstance(value, str):
+        if len(value) > MAX_VALUE_CHARS:
+            raise v.MalformedValue(
+                f"a value of {len(value)} characters is longer than the {MAX_VALUE_CHARS} "
+                "a registry value may have"
+            )
+    elif isinstance(value, tuple):
+        for item in value:
+            _check_items(item)
+    elif isinstance(value, Code):
+        _check_items((value.code, value.scheme))
 
 
 def _convert(param: Param, occurrences: _Occurrences) -> object:

@@ -27,6 +27,8 @@ from registry.patients import PatientError, Patients
 from registry.settings import RegistrySettings
 
 log = logging.getLogger(__name__)
+# A patient id is stored as a CX of at most 256 characters (registry.schema.PID).
+MAX_PATIENT_ID = 256
 
 CREATE_EVENTS = frozenset({"A01", "A04", "A05"})
 UPDATE_EVENT = "A08"
@@ -100,6 +102,8 @@ def _feed(
     patient_id = domain_patient_id(message, "PID", 3, domains)
     if patient_id is None:
         return _not_in_domain("PID", 3)
+    if len(patient_id) > MAX_PATIENT_ID:
+        return _too_long("PID", 3, patient_id)
     if event == UPDATE_EVENT:
         try:
             patients.update(patient_id, demographics(message))
@@ -138,6 +142,8 @@ def _merge_pair(
         found = domain_patient_id(message, segment, field, domains, occurrence=pair)
         if found is None:
             return _not_in_domain(segment, field)
+        if len(found) > MAX_PATIENT_ID:
+            return _too_long(segment, field, found)
         ids.append(found)
     surviving, merged = ids
     if merged == surviving:
@@ -165,6 +171,11 @@ def _missing(message: hl7.Message, segment: str, field: int) -> FeedError:
     return FeedError(
         ErrorCode.REQUIRED_FIELD_MISSING, f"{segment}-{field} is empty", segment, field
     )
+
+
+def _too_long(segment: str, field: int, patient_id: str) -> FeedError:
+    text = f"{segment}-{field} of {len(patient_id)} characters: at most {MAX_PATIENT_ID}"
+    return FeedError(ErrorCode.DATA_TYPE, text, segment, field)
 
 
 def _not_in_domain(segment: str, field: int) -> FeedError:
