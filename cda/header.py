@@ -127,8 +127,27 @@ class CdaHeader:
         )
 
 
+# An ANS self-presented ("autoprésentable") document is an XSLT stylesheet that displays
+# itself: the ClinicalDocument sits in xsl:stylesheet/data:Contenu (data = urn:asip-sante:ci-sis).
+# Its metadata is the embedded document's; the bytes stored are the whole file, as submitted.
+XSL = "http://www.w3.org/1999/XSL/Transform"
+CI_SIS = "urn:asip-sante:ci-sis"
+SELF_PRESENTED_ROOT = f"{{{XSL}}}stylesheet"
+SELF_PRESENTED_PATH = f"{{{CI_SIS}}}Contenu/{{{HL7}}}{CLINICAL_DOCUMENT}"
+
+
+def clinical_document_in(root: etree._Element) -> etree._Element | None:
+    """The ClinicalDocument of a parsed document (itself, or the one a self-presented document
+    embeds); None when it holds none."""
+    if root.tag == SELF_PRESENTED_ROOT:
+        return root.find(SELF_PRESENTED_PATH)
+    return root if root.tag == f"{{{HL7}}}{CLINICAL_DOCUMENT}" else None
+
+
 def parse_cda(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """The ClinicalDocument element of `data`, or a `CdaError` naming the problem."""
+    """The ClinicalDocument element of `data`, or a `CdaError` naming the problem.
+
+    `data` is a ClinicalDocument, or an ANS self-presented document embedding one."""
     if len(data) > max_bytes:
         raise CdaTooLarge(f"document of {len(data)} bytes exceeds the limit of {max_bytes}")
     try:
@@ -137,6 +156,14 @@ def parse_cda(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Elem
         raise CdaTooLarge(str(exc)) from None
     except XMLRejected as exc:
         raise CdaUnreadable(f"not readable as XML: {exc}") from None
+    if root.tag == SELF_PRESENTED_ROOT:
+        inner = root.find(SELF_PRESENTED_PATH)
+        if inner is None:
+            raise NotCda(
+                "an xsl:stylesheet without the data:Contenu/ClinicalDocument of an ANS "
+                "self-presented document"
+            )
+        root = inner
     name = etree.QName(root)
     if name.localname != CLINICAL_DOCUMENT:
         raise NotCda(f"root element is {name.localname!r}, not ClinicalDocument")

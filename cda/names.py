@@ -10,6 +10,9 @@ French conventions (CI-SIS "structuration minimale", DMP integration guide):
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from lxml import etree
 
 from ebrim.validate.formats import oid_problem
@@ -50,10 +53,19 @@ def text_of(element: etree._Element | None) -> str:
 
 
 def unique_id(element: etree._Element) -> str:
-    """A document uniqueId from an II: ``root`` or ``root^extension``."""
+    """A document uniqueId from an II: ``root`` or ``root^extension``.
+
+    An XDS uniqueId is an OID; an II root may be a UUID (CDA R2 allows both), which becomes
+    the OID ``2.25.<the UUID as an integer>`` (ISO/IEC 9834-8, as ITI TF-2x Appendix B does).
+    """
     root = (element.get("root") or "").strip()
     extension = (element.get("extension") or "").strip()
+    if _UUID.match(root):
+        root = f"2.25.{uuid.UUID(root).int}"
     return f"{root}^{extension}" if extension else root
+
+
+_UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 
 
 def is_ins(element: etree._Element) -> bool:

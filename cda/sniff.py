@@ -11,8 +11,12 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from cda.header import CLINICAL_DOCUMENT
+from cda.header import CI_SIS, CLINICAL_DOCUMENT, SELF_PRESENTED_ROOT
 from cda.names import HL7
+
+_CDA = f"{{{HL7}}}{CLINICAL_DOCUMENT}"
+# The start tags that open a self-presented document, down to its ClinicalDocument.
+_SELF_PRESENTED = (SELF_PRESENTED_ROOT, f"{{{CI_SIS}}}Contenu", _CDA)
 
 SNIFF_BYTES = 64 * 1024  # generous: CI-SIS examples open with a few KB of comments
 
@@ -28,9 +32,14 @@ def is_cda_start(prefix: bytes) -> bool:
     )
     try:
         parser.feed(prefix)
-        for _, element in parser.read_events():
+        for depth, (_, element) in enumerate(parser.read_events()):
             tag = getattr(element, "tag", None)
-            return bool(tag == f"{{{HL7}}}{CLINICAL_DOCUMENT}")
+            if depth == 0 and tag == _CDA:
+                return True
+            if depth >= len(_SELF_PRESENTED) or tag != _SELF_PRESENTED[depth]:
+                return False
+            if depth == len(_SELF_PRESENTED) - 1:
+                return True
     except (etree.XMLSyntaxError, ValueError, LookupError):
         return False
     return False

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 import pytest
 from conftest import CDA_EXAMPLES as EXAMPLES
 
 from cda import (
+    SNIFF_BYTES,
     CdaHeader,
     CheckedFields,
+    NotCda,
     RelatedDocument,
     checked_fields,
+    is_cda_start,
     parse_cda,
     read_header,
+    render_html,
     submission_for,
 )
 from ebrim.errors import Transaction
@@ -135,7 +142,8 @@ def test_level_one_pdf_report_values() -> None:
     assert cda.unique_id == "1.2.250.1.213.1.1.1.45.2024.2.1"
     assert cda.creation_time == "20210108101700"
     assert cda.related_documents == (
-        RelatedDocument("RPLC", ("90E1C8EC-F951-4B26-A305-A34848818DD6",)),
+        # A UUID root is an OID under 2.25 (ISO/IEC 9834-8): 90E1C8EC-F951-4B26-A305-A34848818DD6.
+        RelatedDocument("RPLC", ("2.25.192581173443125350942149211714964524502",)),
     )
     assert cda.authors[0].roles == (
         "ATTPHYS^Référent - Responsable du patient dans la structure de soins"
@@ -201,3 +209,23 @@ def test_checked_fields_are_the_headers_own(name: str) -> None:
         header.confidentiality_code,
         header.creation_time,
     )
+
+
+def test_self_presented_document_is_read_from_its_embedded_clinical_document() -> None:
+    # An ANS "autoprésentable" document: xsl:stylesheet/data:Contenu/ClinicalDocument.
+    path = EXAMPLES.parent / "autopresentable" / "CR-BIO_2021.01_Auto-Presentable.xml"
+    data = path.read_bytes()
+    assert is_cda_start(data[:SNIFF_BYTES])
+    cda = read_header(data)
+    assert cda.unique_id == f"2.25.{uuid.UUID('34DD15CB-D9ED-401D-A139-740EDA600E71').int}"
+    assert (cda.type_code.code, cda.type_code.scheme) == ("11502-2", "2.16.840.1.113883.6.1")
+    assert cda.title == "Compte rendu d'examens biologiques"
+    assert (cda.size, cda.hash) == (len(data), hashlib.sha1(data).hexdigest())
+    assert "biologiques" in render_html(data)
+
+
+def test_an_xsl_stylesheet_without_a_clinical_document_is_not_cda() -> None:
+    data = b'<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>'
+    assert not is_cda_start(data)
+    with pytest.raises(NotCda, match="self-presented"):
+        read_header(data)

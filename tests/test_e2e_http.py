@@ -332,3 +332,46 @@ def _get_documents(unique_id: str | None):
 
     assert unique_id is not None
     return StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,)))
+
+
+BOM_EXAMPLES = sorted(
+    p.name for p in EXAMPLES.glob("*.xml") if p.read_bytes()[:3] == b"\xef\xbb\xbf"
+)
+SELF_PRESENTED = sorted((EXAMPLES.parent / "autopresentable").glob("*.xml"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [EXAMPLES / name for name in BOM_EXAMPLES] + SELF_PRESENTED,
+    ids=lambda p: p.name,
+)
+def test_cli_submits_bom_and_self_presented_cda_documents_end_to_end(server, path, tmp_path):
+    # Issue 14: a UTF-8 BOM made `xds submit` ask for --patient; an ANS self-presented
+    # document (xsl:stylesheet/data:Contenu/ClinicalDocument) was "not CDA".
+    data = path.read_bytes()
+    header = read_header(data)
+    url = ("--url", server.url)
+    added = xds(
+        "patient", "add", header.patient_id, *url, "--mllp", f"127.0.0.1:{server.mllp_port}"
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+
+    submitted = xds("submit", str(path), "--class-code", CLASS_CODE, *url)
+
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    back = tmp_path / "back.xml"
+    fetched = xds("retrieve", header.unique_id, "-o", str(back), *url)
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert back.read_bytes() == data
+
+
+def test_there_are_bom_and_self_presented_examples_to_try():
+    assert len(BOM_EXAMPLES) == 4 and len(SELF_PRESENTED) == 2
+
+
+def test_cli_says_why_a_non_cda_file_needs_options(server, tmp_path):
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4 not xml")
+    run = xds("submit", str(pdf), "--url", server.url)
+    assert run.returncode == 2
+    assert "not XML, so not a CDA document" in run.stderr and "--patient" in run.stderr

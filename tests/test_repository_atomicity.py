@@ -165,7 +165,13 @@ def test_concurrent_submissions_of_one_unique_id_store_exactly_one(
         doc = builder.add(unique_id=unique_id, hash=None, size=None, repository_unique_id=None)
         requests.append((builder.build(), {doc.entry_uuid: cast(BinaryIO, io.BytesIO(content))}))
 
-    assert race(repo, requests) == ["FAILURE"] * 5 + ["SUCCESS"]
+    statuses = race(repo, requests)
+    if same_content:
+        # The same document again is accepted (ITI TF-2b 3.42.4.1.3): whoever loses a race
+        # on the uniqueId may be told to retry, never stored twice.
+        assert "SUCCESS" in statuses
+    else:
+        assert statuses == ["FAILURE"] * 5 + ["SUCCESS"]
 
     [stored] = registry.find_by_unique_id(unique_id)
     store = repo.store

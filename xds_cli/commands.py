@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cda import CdaError, header_of
+from lxml import etree
+
+from cda import CdaError, clinical_document_in, header_of
 from ebrim.errors import MetadataRejected, Transaction, XMLRejected
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.parse import parse_submit_objects_request
@@ -37,7 +39,6 @@ from xds_cli.metadata import (
 )
 
 EXIT_DONE, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2
-CDA_ROOT = "{urn:hl7-org:v3}ClinicalDocument"
 STATUSES = {
     "approved": (AvailabilityStatus.APPROVED.value,),
     "deprecated": (AvailabilityStatus.DEPRECATED.value,),
@@ -173,14 +174,16 @@ def run_submit(args: argparse.Namespace) -> int:
 
 def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, dict[str, Path]]:
     data = args.file.read_bytes()
-    root = parse_xml(data, XMLLimits(huge_tree=True)) if data.lstrip()[:1] == b"<" else None
+    root = parse_xml(data, XMLLimits(huge_tree=True)) if looks_like_xml(data) else None
     if root is not None and root.tag.endswith("}SubmitObjectsRequest"):
         metadata = parse_submit_objects_request(root, transaction=Transaction.ITI_41)
         pairs = dict(item.split("=", 1) for item in args.document)
         return metadata, {key: Path(value) for key, value in pairs.items()}
-    if root is not None and root.tag == CDA_ROOT and not args.patient:
-        # A CDA document alone: its header is the metadata (--patient means "from options").
-        header = header_of(root, hash=hashlib.sha1(data).hexdigest(), size=len(data))
+    document = clinical_document_in(root) if root is not None else None
+    if document is not None and not args.patient:
+        # A CDA document alone (or an ANS self-presented one): its header is the metadata
+        # (--patient means "from options"); hash and size are of the file as it is.
+        header = header_of(document, hash=hashlib.sha1(data).hexdigest(), size=len(data))
         parents = [u for related in header.related_documents for u in related.unique_ids]
         metadata = from_cda(
             header,
@@ -192,7 +195,16 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
         )
         return metadata, {metadata.documents[0].entry_uuid: args.file}
     if not args.patient:
-        raise ValueError("a single document needs --patient (or give a SubmitObjectsRequest)")
+        what = (
+            f"XML whose root is {etree.QName(root).localname}, not a CDA ClinicalDocument"
+            if root is not None
+            else "not XML, so not a CDA document whose header could give the metadata"
+        )
+        raise ValueError(
+            f"{what}: give --patient and the codes (--class-code, --type-code, --format-code, "
+            "--confidentiality-code, --facility-type-code, --practice-setting-code), or a "
+            "SubmitObjectsRequest with --document"
+        )
     options = {
         "class_code": args.class_code,
         "type_code": args.type_code,
@@ -214,6 +226,14 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
     )
     metadata = single_document(facts)
     return metadata, {metadata.documents[0].entry_uuid: args.file}
+
+
+def looks_like_xml(data: bytes) -> bool:
+    """Whether `data` starts as XML does: "<" after a UTF-8 byte-order mark and blanks, or a
+    UTF-16/32 byte-order mark (ANS examples open with a BOM)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        return True
+    return data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<"
 
 
 def run_query(args: argparse.Namespace) -> int:
