@@ -375,3 +375,36 @@ def test_cli_says_why_a_non_cda_file_needs_options(server, tmp_path):
     run = xds("submit", str(pdf), "--url", server.url)
     assert run.returncode == 2
     assert "not XML, so not a CDA document" in run.stderr and "--patient" in run.stderr
+
+
+def test_cli_derives_the_class_code_from_the_ans_table(server, tmp_path):
+    document = EXAMPLES / "VAC-NOTE_2023.01.xml"
+    header = read_header(document.read_bytes())
+    table = str(Path(__file__).parent / "data" / "class-code-map.json")
+    url = ("--url", server.url)
+    added = xds(
+        "patient", "add", header.patient_id, *url, "--mllp", f"127.0.0.1:{server.mllp_port}"
+    )
+    assert added.returncode == 0, added.stderr
+
+    submitted = xds("submit", str(document), "--class-code-map", table, *url)
+
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    found = xds(
+        "query", "--patient", header.patient_id, "--class-code", "52^^1.2.250.1.213.1.1.4.1", *url
+    )
+    assert header.unique_id in found.stdout, found.stdout + found.stderr
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("missing.json", "cannot use the class-code map"),
+        ("class-code-map.json", "typeCode REMB is not in the class-code map"),
+    ],
+)
+def test_cli_says_when_the_class_code_cannot_be_derived(server, table, message):
+    document = EXAMPLES / "CNAM-HR_2021.01_sans-info.xml"
+    path = str(Path(__file__).parent / "data" / table)
+    run = xds("submit", str(document), "--class-code-map", path, "--url", server.url)
+    assert run.returncode == 2 and message in run.stderr, run.stderr

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from cda import CdaError, clinical_document_in, header_of
+from cda import CdaError, CdaHeader, clinical_document_in, header_of
+from cda.class_codes import ClassCodeMapError, parse_class_code_map
 from ebrim.errors import MetadataRejected, Transaction, XMLRejected
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.parse import parse_submit_objects_request
@@ -81,6 +82,13 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     for option in ("class", "type", "format", "confidentiality", "facility-type"):
         submit.add_argument(f"--{option}-code", help="code^display^scheme")
     submit.add_argument("--practice-setting-code", help="code^display^scheme")
+    submit.add_argument(
+        "--class-code-map",
+        type=Path,
+        default=os.environ.get("XDS_CLASS_CODE_MAP"),
+        help="a CDA alone: derive classCode from typeCode with the ANS table ASS_X04 (its FHIR "
+        "ConceptMap JSON file); --class-code overrides it (XDS_CLASS_CODE_MAP)",
+    )
     submit.add_argument("--content-type-code", help="submission set code^display^scheme")
     submit.add_argument(
         "--source-id", default=os.environ.get("XDS_SOURCE_ID", DEFAULT_SOURCE_ID), help="OID"
@@ -187,7 +195,7 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
         parents = [u for related in header.related_documents for u in related.unique_ids]
         metadata = from_cda(
             header,
-            class_code=args.class_code,
+            class_code=args.class_code or mapped_class_code(args.class_code_map, header),
             source_id=args.source_id,
             content_type_code=args.content_type_code,
             masks=args.mask,
@@ -226,6 +234,25 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
     )
     metadata = single_document(facts)
     return metadata, {metadata.documents[0].entry_uuid: args.file}
+
+
+def mapped_class_code(map_file: Path | None, header: CdaHeader) -> str | None:
+    """classCode (code^display^scheme) of the header's typeCode in the ANS table, if given."""
+    if map_file is None:
+        return None
+    try:
+        table = parse_class_code_map(Path(map_file).read_bytes())
+    except (OSError, ClassCodeMapError) as exc:
+        raise ValueError(f"cannot use the class-code map {map_file}: {exc}") from None
+    if header.type_code is None:
+        raise ValueError("the CDA header has no ClinicalDocument/code: no typeCode to map")
+    found = table.class_of(header.type_code)
+    if found is None:
+        raise ValueError(
+            f"typeCode {header.type_code.code} is not in the class-code map {map_file}: "
+            "give --class-code"
+        )
+    return f"{found.code}^{found.display_name}^{found.scheme}"
 
 
 def looks_like_xml(data: bytes) -> bool:

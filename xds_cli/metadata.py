@@ -135,7 +135,8 @@ def from_cda(
     """The submission of one CDA document: its header, and what only the submitter knows."""
     if not class_code:
         raise ValueError(
-            "a CDA document needs --class-code (not in the header; CI-SIS derives it from "
+            "a CDA document needs --class-code or --class-code-map (not in the header; CI-SIS "
+            "derives it from "
             "typeCode), e.g. '10^Compte rendu^1.2.250.1.213.1.1.4.1'"
         )
     flags = tuple(Code(flag, MASKING_SYSTEM, MASKING_FLAGS[flag]) for flag in masks)
