@@ -79,6 +79,22 @@ class CX:
         return _join(parts, "^")
 
 
+def patient_key(value: str) -> str:
+    """Who a patient id (CX) names, in one canonical form: ``id^^^&OID&ISO``.
+
+    A patient is its id (CX.1) within its assigning authority (CX.4): the identifier type code
+    (CX.5, the DMP's ``NH``) and the other components do not change who it is, and an
+    authority with a universal id is that id (its namespace id aside, its type upper-cased).
+    Registries compare and store patients by this key; metadata keeps the id as submitted.
+    """
+    cx = CX.parse(value)
+    authority = cx.assigning_authority
+    if authority.universal_id:
+        kind = (authority.universal_id_type or "ISO").upper()
+        authority = HD("", authority.universal_id, kind)
+    return f"{cx.id_number}^^^{authority}" if authority else cx.id_number
+
+
 @dataclass(frozen=True)
 class XCN:
     """Extended person name and id: ``id^family^given^middle^suffix^prefix^^^authority``."""

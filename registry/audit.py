@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, String, func, insert, select
 
+from ebrim.hl7 import patient_key
 from pki.assertion import Requester
 from registry.policy.decide import RequesterKind, purpose_of
 from registry.records_schema import audit_events
@@ -185,6 +186,8 @@ def event_row(event: AuditEvent, now: datetime) -> dict[str, Any]:
         occurred_at=event.occurred_at or now,
         document_ids=json.dumps(list(event.document_ids)),
     )
+    if row["patient_id"]:
+        row["patient_id"] = patient_key(row["patient_id"])  # who, as the history looks it up
     return _bounded(row)
 
 
@@ -207,6 +210,7 @@ _LIMITS: dict[str, int] = {
 
 def history(conn: Connection, patient_id: str, *, include_secret: bool = True) -> list[AuditEvent]:
     """The patient's events, oldest first."""
+    patient_id = patient_key(patient_id)
     e = audit_events.c
     query = select(audit_events).where(e.patient_id == patient_id)
     if not include_secret:

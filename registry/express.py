@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ebrim.hl7 import patient_key
 from ebrim.model import Association, Metadata, RegistryObject
 from ebrim.vocabulary import AssociationType
 from registry import store
@@ -96,7 +97,7 @@ def plan(metadata: Metadata, now: str) -> PlainSubmission | None:
     return PlainSubmission(
         objects=tuple(new.values()),
         ids=ids,
-        patients=tuple(sorted({o.patient_id for o in owners if o.patient_id})),
+        patients=tuple(sorted({patient_key(o.patient_id) for o in owners if o.patient_id})),
         claims=frozenset((store.KIND_NAMES[type(o)], o.unique_id) for o in owners if o.unique_id),
         chosen_uuids=tuple(sorted(uid for uid, given in ids.items() if uid == given)),
     )

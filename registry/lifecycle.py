@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, and_, select
 
 from ebrim.errors import ErrorCode, XDSError
+from ebrim.hl7 import patient_key
 from ebrim.model import Association, DocumentEntry, Folder, RegistryObject, SubmissionSet
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
@@ -72,7 +73,7 @@ class Lifecycle:
 
     def _same_patient(self, link: Association, a: RegistryObject, b: RegistryObject) -> None:
         pa, pb = getattr(a, "patient_id", None), getattr(b, "patient_id", None)
-        if pa and pb and pa != pb:
+        if pa and pb and patient_key(pa) != patient_key(pb):
             self.fail(
                 ErrorCode.XDSPatientIdDoesNotMatch,
                 f"association {link.entry_uuid}: {describe(a)} is for patient {pa}, "

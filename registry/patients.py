@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
+from ebrim.hl7 import patient_key
 from registry.schema import documents, folders, patients, submission_sets
 from registry.storage import write_transaction
 
@@ -31,6 +32,7 @@ class Patients:
 
     def feed(self, patient_id: str, demographics: Mapping[str, str] | None = None) -> bool:
         """Create the patient, or update its demographics when known; True when created."""
+        patient_id = patient_key(patient_id)
         with write_transaction(self._engine) as conn:
             row = _row(conn, patient_id)
             now = datetime.now(UTC)
@@ -52,6 +54,7 @@ class Patients:
 
     def update(self, patient_id: str, demographics: Mapping[str, str]) -> None:
         """Replace a known patient's demographics (A08)."""
+        patient_id = patient_key(patient_id)
         with write_transaction(self._engine) as conn:
             if _row(conn, patient_id) is None:
                 raise PatientError(f"unknown patient id {patient_id}")
@@ -69,6 +72,8 @@ class Patients:
 
         An unknown merged id is recorded as merged, so that it resolves too.
         """
+        merged_id = patient_key(merged_id)
+        surviving_id = patient_key(surviving_id)
         if merged_id == surviving_id:
             raise PatientError(f"cannot merge {merged_id} into itself")
         with write_transaction(self._engine) as conn:
@@ -118,6 +123,7 @@ class Patients:
 
 
 def _row(conn: Connection, patient_id: str) -> Row[Any] | None:
+    patient_id = patient_key(patient_id)
     return conn.execute(select(patients).where(patients.c.patient_id == patient_id)).first()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, delete, insert, or_, select, update
 
+from ebrim.hl7 import patient_key
 from registry.records_schema import record_authorisations, record_blocks, records
 from registry.storage import write_transaction
 
@@ -76,6 +77,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def record_state(conn: Connection, patient_id: str, now: datetime) -> RecordState:
     """The record of `patient_id` as it stands at `now`, read in the caller's transaction."""
+    patient_id = patient_key(patient_id)
     row = conn.execute(select(records).where(records.c.patient_id == patient_id)).first()
     if row is None:
         return RecordState(patient_id)
@@ -120,6 +122,7 @@ class Records:
 
     def open(self, patient_id: str, *, consent_by: str) -> RecordState:
         """Open the record with the patient's consent, recorded by `consent_by`, or reopen it."""
+        patient_id = patient_key(patient_id)
         now = self._clock()
         with write_transaction(self._engine) as conn:
             row = _record(conn, patient_id)
@@ -149,6 +152,7 @@ class Records:
 
     def close(self, patient_id: str, *, by: str) -> None:
         """Close an open record: nothing more can be fed, professionals can no longer read it."""
+        patient_id = patient_key(patient_id)
         now = self._clock()
         with write_transaction(self._engine) as conn:
             row = _record(conn, patient_id)
@@ -164,6 +168,7 @@ class Records:
 
     def oppose_emergency_access(self, patient_id: str, opposed: bool = True) -> None:
         """The patient forbids (or allows again) break-the-glass access to the record."""
+        patient_id = patient_key(patient_id)
         with write_transaction(self._engine) as conn:
             if _record(conn, patient_id) is None:
                 raise RecordError(f"{patient_id} has no record")
@@ -174,6 +179,7 @@ class Records:
             )
 
     def state(self, patient_id: str) -> RecordState:
+        patient_id = patient_key(patient_id)
         with self._engine.connect() as conn:
             return record_state(conn, patient_id, self._clock())
 
@@ -189,6 +195,7 @@ class Records:
         expires_at: datetime | None = None,
     ) -> Authorisation:
         """Authorise a professional or a structure to read the record (until `expires_at`)."""
+        patient_id = patient_key(patient_id)
         now = self._clock()
         with write_transaction(self._engine) as conn:
             if _record(conn, patient_id) is None:
@@ -213,6 +220,7 @@ class Records:
         by: str,
     ) -> int:
         """Revoke the grantee's active authorisations; how many were revoked."""
+        patient_id = patient_key(patient_id)
         a = record_authorisations.c
         with write_transaction(self._engine) as conn:
             result = conn.execute(
@@ -229,6 +237,7 @@ class Records:
 
     def authorisations(self, patient_id: str, *, active_only: bool = True) -> list[Authorisation]:
         """The record's authorisations, oldest first (with `active_only`, those in force now)."""
+        patient_id = patient_key(patient_id)
         a = record_authorisations.c
         query = select(record_authorisations).where(a.patient_id == patient_id).order_by(a.id)
         now = self._clock()
@@ -241,6 +250,7 @@ class Records:
 
     def block(self, patient_id: str, professional_id: str, *, by: str) -> None:
         """The patient blocks a professional: always refused, even in an emergency."""
+        patient_id = patient_key(patient_id)
         with write_transaction(self._engine) as conn:
             if _record(conn, patient_id) is None:
                 raise RecordError(f"{patient_id} has no record")
@@ -261,6 +271,7 @@ class Records:
                 )
 
     def unblock(self, patient_id: str, professional_id: str) -> None:
+        patient_id = patient_key(patient_id)
         b = record_blocks.c
         with write_transaction(self._engine) as conn:
             conn.execute(
@@ -270,6 +281,7 @@ class Records:
             )
 
     def blocked(self, patient_id: str) -> list[str]:
+        patient_id = patient_key(patient_id)
         b = record_blocks.c
         with self._engine.connect() as conn:
             rows = conn.execute(
@@ -281,6 +293,7 @@ class Records:
 
 
 def _record(conn: Connection, patient_id: str) -> Row[Any] | None:
+    patient_id = patient_key(patient_id)
     return conn.execute(select(records).where(records.c.patient_id == patient_id)).first()
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from ebrim.errors import ErrorCode
+from ebrim.hl7 import patient_key
 from ebrim.model import Association, DocumentEntry, Folder, Metadata, RegistryObject, SubmissionSet
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
@@ -224,7 +225,8 @@ def _same_document(
         and hash_
         and doc.hash.lower() == hash_.lower()
         and (not doc.size or size is None or doc.size == str(size))
-        and doc.patient_id == patient_id
+        and patient_id is not None
+        and patient_key(doc.patient_id or "") == patient_key(patient_id)
     )
 
 

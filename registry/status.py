@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Table
 
 from ebrim.errors import ErrorCode, XDSError
+from ebrim.hl7 import patient_key
 from ebrim.model import Association, DocumentEntry, Folder, RegistryObject, SubmissionSet
 from ebrim.profile import Profile
 from ebrim.update import allowed_transitions, new_status, original_status
@@ -83,7 +84,7 @@ def plan_status_change(
                 f"is version {target.version}, not the latest version "
                 f"{getattr(latest, 'version', '')}",
             )
-        if patient_id and target.patient_id != patient_id:
+        if patient_id and patient_key(target.patient_id or "") != patient_key(patient_id):
             fail(
                 ErrorCode.XDSPatientIdDoesNotMatch,
                 f"is for patient {target.patient_id}, the SubmissionSet for {patient_id}",

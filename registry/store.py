@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
 
+from ebrim.hl7 import patient_key
 from ebrim.model import (
     Association,
     Code,
@@ -60,7 +61,7 @@ def object_row(obj: RegistryObject) -> dict[str, Any]:
             "logical_id": obj.logical_id or obj.entry_uuid,
             "version": _version(obj.version),
             "unique_id": obj.unique_id,
-            "patient_id": obj.patient_id,
+            "patient_id": _patient(obj.patient_id),
             "status": obj.status,
             "object_type": obj.object_type,
             "creation_time": normalize_dtm(obj.creation_time),
@@ -76,7 +77,7 @@ def object_row(obj: RegistryObject) -> dict[str, Any]:
         return {
             "entry_uuid": obj.entry_uuid,
             "unique_id": obj.unique_id,
-            "patient_id": obj.patient_id,
+            "patient_id": _patient(obj.patient_id),
             "status": obj.status,
             "source_id": obj.source_id,
             "submission_time": normalize_dtm(obj.submission_time),
@@ -89,7 +90,7 @@ def object_row(obj: RegistryObject) -> dict[str, Any]:
             "logical_id": obj.logical_id or obj.entry_uuid,
             "version": _version(obj.version),
             "unique_id": obj.unique_id,
-            "patient_id": obj.patient_id,
+            "patient_id": _patient(obj.patient_id),
             "status": obj.status,
             "last_update_time": normalize_dtm(obj.last_update_time),
             "home": obj.home,
@@ -191,7 +192,10 @@ def _is_first_version(obj: RegistryObject) -> bool:
 def _from_row(kind: type, row: Any) -> RegistryObject:
     obj: RegistryObject = decode(kind, row.body)
     changes: dict[str, Any] = {"status": row.status}
-    if kind is not Association:
+    submitted = getattr(obj, "patient_id", None)
+    if kind is not Association and _patient(submitted) != row.patient_id:
+        # The column moved (a merge, A40): the patient is the survivor. Otherwise the id
+        # stays as submitted (with its type code: the column holds only the key).
         changes["patient_id"] = row.patient_id
     if kind is Folder and row.last_update_time:
         changes["last_update_time"] = row.last_update_time
@@ -270,3 +274,8 @@ def latest_version(conn: Connection, kind: type, logical_id: str) -> RegistryObj
         select(table).where(table.c.logical_id == logical_id).order_by(table.c.version.desc())
     ).first()
     return _from_row(kind, row) if row is not None else None
+
+
+def _patient(patient_id: str | None) -> str | None:
+    """The patient column: who the id names (`ebrim.hl7.patient_key`), the body keeps the id."""
+    return patient_key(patient_id) if patient_id else patient_id

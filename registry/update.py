@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, and_, select
 
 from ebrim.errors import ErrorCode, XDSError
+from ebrim.hl7 import patient_key
 from ebrim.model import (
     Association,
     DocumentEntry,
@@ -201,7 +202,7 @@ class _Plan:
             fail(f"associationType {link.association_type} cannot be submitted by ITI-57")
             return
         pa, pb = getattr(source, "patient_id", None), getattr(target, "patient_id", None)
-        if pa != pb:
+        if (pa and patient_key(pa)) != (pb and patient_key(pb)):
             fail(f"links patient {pa} to patient {pb}", ErrorCode.XDSPatientIdDoesNotMatch)
         a = associations.c
         duplicate = self.conn.execute(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, select
 
 from ebrim.errors import ErrorCode, XDSError
+from ebrim.hl7 import patient_key
 from ebrim.model import Association, DocumentEntry, Folder
 from ebrim.update import previous_version, propagates
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
@@ -39,7 +40,7 @@ def _size(doc: Any) -> str | None:
 # What an update may not change, per kind: (attribute name on the wire, reader).
 UNMODIFIABLE: dict[type, tuple[tuple[str, Callable[[Any], object]], ...]] = {
     DocumentEntry: (
-        ("patientId", lambda o: o.patient_id),
+        ("patientId", lambda o: o.patient_id and patient_key(o.patient_id)),
         ("uniqueId", lambda o: o.unique_id),
         ("objectType", lambda o: o.object_type),
         ("hash", _hash),
@@ -47,7 +48,7 @@ UNMODIFIABLE: dict[type, tuple[tuple[str, Callable[[Any], object]], ...]] = {
         ("repositoryUniqueId", lambda o: o.repository_unique_id),
     ),
     Folder: (
-        ("patientId", lambda o: o.patient_id),
+        ("patientId", lambda o: o.patient_id and patient_key(o.patient_id)),
         ("uniqueId", lambda o: o.unique_id),
     ),
 }

@@ -378,7 +378,11 @@ def test_cli_says_why_a_non_cda_file_needs_options(server, tmp_path):
 
 
 def test_cli_derives_the_class_code_from_the_ans_table(server, tmp_path):
-    document = EXAMPLES / "VAC-NOTE_2023.01.xml"
+    # A document of its own: the vaccination note is registered by other tests, with class 10.
+    original = (EXAMPLES / "VAC-NOTE_2023.01.xml").read_bytes()
+    assert original.count(b"1.2.250.1.213.1.1.1.46.2023.1.1") >= 1
+    document = tmp_path / "note.xml"
+    document.write_bytes(original.replace(b"46.2023.1.1", b"46.2023.1.77"))
     header = read_header(document.read_bytes())
     table = str(Path(__file__).parent / "data" / "class-code-map.json")
     url = ("--url", server.url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from ebrim.hl7 import patient_key
 from ebrim.model import DocumentEntry, Folder, RegistryObject, SubmissionSet
 from ebrim.validate.context import Context, describe
 from ebrim.validate.formats import entry_id_problem
@@ -59,5 +60,5 @@ def _check_single_patient(ctx: Context) -> None:
     members: list[DocumentEntry | Folder] = [*ctx.metadata.documents, *ctx.metadata.folders]
     for obj in members:
         # A missing patientId is already reported as a missing attribute.
-        if obj.patient_id and obj.patient_id != expected:
+        if obj.patient_id and patient_key(obj.patient_id) != patient_key(expected):
             ctx.report(Rule.PATIENT_ID_MISMATCH, obj, value=obj.patient_id, expected=expected)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ebrim.hl7 import patient_key
 from pki.assertion import Requester
 from registry.policy.decide import Decision, RequesterKind, kind_of
 from registry.policy.decide import decide_consultation as _decide
@@ -45,6 +46,7 @@ class Policy:
 
     def visibility(self, requester: Requester, patient_id: str) -> Visibility:
         """What `requester` may see of the record stored under `patient_id`."""
+        patient_id = patient_key(patient_id)
         kind = self.kind_of(requester)
         professions = [c.code for c in requester.roles_in(self.rules.profession_system)]
         return Visibility(

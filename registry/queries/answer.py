@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, literal_column, union_all
 
 from ebrim.errors import ErrorCode, XDSError
+from ebrim.hl7 import patient_key
 from ebrim.model import (
     Association,
     DocumentEntry,
@@ -135,7 +136,7 @@ def _patients(metadata: Metadata) -> list[str]:
         *metadata.documents,
         *metadata.folders,
     ]
-    return sorted({obj.patient_id for obj in owned if obj.patient_id})
+    return sorted({patient_key(obj.patient_id) for obj in owned if obj.patient_id})
 
 
 def _entry_uuid(obj: RegistryObject) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Select, or_, select
 
+from ebrim.hl7 import patient_key
 from ebrim.model import Code
 from ebrim.storedquery import (
     CodeQuery,
@@ -42,6 +43,7 @@ class ContentFilters(Protocol):
 
 def answering_id(conn: Connection, patient_id: str) -> str:
     """The id a patient's objects are stored under: the survivor of a merge, else itself."""
+    patient_id = patient_key(patient_id)
     return merged_into(conn, patient_id) or patient_id
 
 
