@@ -62,7 +62,13 @@ def add_connection_options(parser: argparse.ArgumentParser, *, secure: bool = Tr
     for option, variable, default, what in (
         ("--professional", "XDS_PROFESSIONAL", "UNKNOWN", "the acting professional's id"),
         ("--professional-name", "XDS_PROFESSIONAL_NAME", "UNKNOWN", "and name"),
-        ("--role", "XDS_PROFESSION_ROLE", "10", "profession code[^system] (10: médecin)"),
+        (
+            "--role",
+            "XDS_PROFESSION_ROLE",
+            "10",
+            "role code[^system]: a profession (10: médecin), or "
+            "ONESELF^2.16.840.1.113883.5.111 for the patient",
+        ),
         ("--structure", "XDS_STRUCTURE", None, "structure id (default: the certificate's)"),
         ("--sector", "XDS_SECTOR", DEFAULT_SECTOR, "Secteur_Activite"),
         ("--assertion-patient", "XDS_ASSERTION_PATIENT", "", "patient for bodies naming none"),

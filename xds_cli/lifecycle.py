@@ -8,10 +8,13 @@ not ask). The access policy of issue 7 (who may mask, archive or delete) is the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from lxml import etree
 
 from ebrim.errors import MetadataRejected, Transaction, XMLRejected
 from ebrim.model import (
@@ -24,14 +27,15 @@ from ebrim.model import (
     SubmissionSet,
 )
 from ebrim.parse import parse_submit_objects_request
+from ebrim.render import render_submit_objects_request
 from ebrim.safexml import XMLLimits, parse_xml
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import GetDocumentsQuery
 from ebrim.update import NEW_STATUS, ORIGINAL_STATUS
-from ebrim.vocabulary import AssociationType, AvailabilityStatus
+from ebrim.vocabulary import AssociationType, AvailabilityStatus, SubmissionSetStatus
 from ebrim.xdsb import DocumentLocator
 from soap.client import ClientError, XdsClient
-from xds_cli.commands import EXIT_FAILED, EXIT_REFUSED, print_response
+from xds_cli.commands import EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, print_response
 from xds_cli.connection import add_connection_options, make_client
 from xds_cli.metadata import DEFAULT_SOURCE_ID, code, new_oid, now_dtm
 
@@ -46,7 +50,17 @@ UPDATE_SET_ID = "UpdateSet01"
 
 def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     update = commands.add_parser("update", help="ITI-57 Update Document Set from a file")
-    update.add_argument("file", type=Path, help="an lcm:SubmitObjectsRequest (ITI-57)")
+    update.add_argument(
+        "file",
+        type=Path,
+        help="an lcm:SubmitObjectsRequest (ITI-57); with --template, the file written",
+    )
+    update.add_argument(
+        "--template",
+        metavar="DOCUMENT",
+        help="write to FILE, without sending it, the ITI-57 request for a new version of the "
+        "registered DocumentEntry DOCUMENT (uniqueId or entryUUID), to edit and then send",
+    )
     add_connection_options(update)
     update.set_defaults(run=run_update)
 
@@ -86,6 +100,8 @@ def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.Argumen
 
 
 def run_update(args: argparse.Namespace) -> int:
+    if args.template:
+        return write_update_template(args)
     try:
         root = parse_xml(args.file.read_bytes(), XMLLimits(huge_tree=True))
         metadata = parse_submit_objects_request(root, transaction=Transaction.ITI_57)
@@ -139,6 +155,58 @@ def current_entry(client: XdsClient, document: str) -> DocumentEntry | None:
         return None
     # $MetadataLevel 1 answers the latest version of a uniqueId; be explicit all the same.
     return max(answer.metadata.documents, key=lambda d: int(d.version or "1"))
+
+
+def write_update_template(args: argparse.Namespace) -> int:
+    """`xds update FILE --template DOCUMENT`: the new-version request, ready to edit."""
+    try:
+        entry = current_entry(make_client(args), args.template)
+    except ClientError as exc:
+        print(f"ITI-18 failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if entry is None:
+        print(f"document {args.template} is not registered", file=sys.stderr)
+        return EXIT_REFUSED
+    request = render_submit_objects_request(new_version(entry))
+    try:
+        args.file.write_bytes(
+            etree.tostring(request, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        )
+    except OSError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"{args.file}: version {int(entry.version or '1') + 1} of {entry.unique_id} (edit, then "
+        f"send it with: xds update {args.file})"
+    )
+    return EXIT_DONE
+
+
+def new_version(entry: DocumentEntry, *, source_id: str = DEFAULT_SOURCE_ID) -> Metadata:
+    """An ITI-57 submission of the next version of `entry`, its metadata unchanged so far
+    (ITI TF-3 4.2.2: same logicalId, a new entryUUID, PreviousVersion on the HasMember)."""
+    new = dataclasses.replace(
+        entry, entry_uuid="DocumentUpdate01", status=None, version=None, home=None
+    )
+    submission_set = SubmissionSet(
+        entry_uuid=UPDATE_SET_ID,
+        unique_id=new_oid(),
+        source_id=source_id,
+        patient_id=entry.patient_id,
+        submission_time=now_dtm(),
+        content_type_code=entry.type_code or entry.class_code,
+        title=LocalizedString(f"New version of {entry.unique_id}"),
+        authors=entry.authors,
+    )
+    member = Association(
+        entry_uuid="UpdateMember01",
+        association_type=AssociationType.HAS_MEMBER.value,
+        source=UPDATE_SET_ID,
+        target=new.entry_uuid,
+        submission_set_status=SubmissionSetStatus.ORIGINAL.value,
+        extra_slots=(Slot("PreviousVersion", (entry.version or "1",)),),
+    )
+    return Metadata(submission_sets=(submission_set,), documents=(new,), associations=(member,))
 
 
 def status_change(

@@ -23,6 +23,7 @@ from pki.cli import add_pki_commands
 from xds_cli.commands import add_client_commands
 from xds_cli.connection import ConnectionOptionsError
 from xds_cli.demo import add_demo_command
+from xds_cli.examples import add_example_command
 from xds_cli.lifecycle import add_lifecycle_commands
 from xds_cli.records import add_record_commands
 from xds_cli.settings import add_serve_options, serve_settings
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_lifecycle_commands(commands)
     add_record_commands(commands)
     add_demo_command(commands)
+    add_example_command(commands)
     add_pki_commands(commands)
     args, extras = parser.parse_known_args(argv)
     if extras:
