@@ -412,3 +412,28 @@ def test_cli_says_when_the_class_code_cannot_be_derived(server, table, message):
     path = str(Path(__file__).parent / "data" / table)
     run = xds("submit", str(document), "--class-code-map", path, "--url", server.url)
     assert run.returncode == 2 and message in run.stderr, run.stderr
+
+
+def test_cli_names_the_missing_cda_code_before_sending(server, tmp_path):
+    original = (EXAMPLES / "VAC-NOTE_2023.01.xml").read_bytes()
+    start = original.index(b"<code ", original.index(b"<ClinicalDocument"))
+    end = original.index(b"/>", start) + 2
+    document = tmp_path / "no-code.xml"
+    document.write_bytes(original[:start] + original[end:])
+
+    run = xds("submit", str(document), "--class-code", CLASS_CODE, "--url", server.url)
+
+    assert run.returncode == 2
+    assert "no ClinicalDocument/code" in run.stderr
+
+
+def test_cli_says_which_default_codes_a_bare_file_gets(server, tmp_path):
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4 scanned")
+    run = xds(
+        "submit", str(pdf), "--patient", PATIENT, "--mime-type", "application/pdf",
+        "--class-code", CLASS_CODE, "--url", server.url,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "default codes used" in run.stderr and "type 34133-9" in run.stderr
+    assert "class " not in run.stderr.split("default codes used")[1]

@@ -192,6 +192,11 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
         # A CDA document alone (or an ANS self-presented one): its header is the metadata
         # (--patient means "from options"); hash and size are of the file as it is.
         header = header_of(document, hash=hashlib.sha1(data).hexdigest(), size=len(data))
+        if header.type_code is None:
+            raise ValueError(
+                "the CDA header has no ClinicalDocument/code (with code and codeSystem): "
+                "the document's typeCode cannot be read"
+            )
         parents = [u for related in header.related_documents for u in related.unique_ids]
         metadata = from_cda(
             header,
@@ -232,6 +237,13 @@ def _submission(args: argparse.Namespace, client: XdsClient) -> tuple[Metadata, 
         title=args.title or args.file.name,
         **given,
     )
+    defaulted = [key for key in options if key.endswith("_code") and key not in given]
+    if defaulted:
+        # Generic IHE codes are rarely what an affinity domain accepts: say which were used.
+        listed = ", ".join(
+            f"{key.removesuffix('_code')} {getattr(facts, key)}" for key in defaulted
+        )
+        print(f"{args.file}: default codes used (give them as options): {listed}", file=sys.stderr)
     metadata = single_document(facts)
     return metadata, {metadata.documents[0].entry_uuid: args.file}
 
