@@ -11,6 +11,7 @@ HTTP status follows the SOAP 1.2 HTTP binding: 400 for env:Sender, 500 otherwise
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from lxml import etree
@@ -59,6 +60,7 @@ class SoapFault(Exception):
         subcodes: tuple[str, ...] = (),
         http_status: int | None = None,
     ) -> None:
+        reason = xml_text(reason)
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -77,6 +79,16 @@ class SoapFault(Exception):
         if self.subcodes and etree.QName(self.subcodes[0]).namespace == WSA:
             return WSA_FAULT_ACTION
         return SOAP_FAULT_ACTION
+
+
+# Characters XML 1.0 cannot carry: a reason quoting outside bytes (a MIME header, say)
+# would otherwise make the fault itself unwritable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with the characters XML cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def sender(reason: str, *, http_status: int | None = None) -> SoapFault:

@@ -227,3 +227,14 @@ def test_iti41_inline_base64_over_10_mb_is_accepted(app, repository, ihe_example
     answer = call(app, PATH, soap.replace(INLINE, inline))
     assert _status(answer) == "Success"
     assert list(repository.stored.values()) == [("text/xml", data)]
+
+
+def test_a_control_character_in_a_mime_header_is_a_sender_fault_not_a_500(app, example_mtom):
+    # Found by tests/test_fuzz.py: the fault's reason quoted the header, NUL included, and
+    # the fault could not be written (an HTTP 500).
+    body = mtom_body(example_mtom, [(CID, CDA)]).replace(
+        b"Content-Type: application/xop+xml", b"Content-Type:\x00application/xop+xml", 1
+    )
+    answer = call(app, PATH, body, content_type=mtom_type())
+    assert answer.status == 400
+    assert answer.fault_codes() == ["env:Sender"]
