@@ -52,6 +52,9 @@ def _iti(number: str, name: str) -> Coded:
 
 
 EVENT_KINDS: dict[str, EventKind] = {
+    "ITI-41": EventKind(
+        IMPORT, "C", _iti("41", "Provide and Register Document Set-b"), Role.DESTINATION
+    ),
     "ITI-42": EventKind(IMPORT, "C", _iti("42", "Register Document Set-b"), Role.DESTINATION),
     "ITI-18": EventKind(QUERY, "E", _iti("18", "Registry Stored Query"), Role.DESTINATION),
     "ITI-43": EventKind(EXPORT, "R", _iti("43", "Retrieve Document Set"), Role.SOURCE),

@@ -42,6 +42,7 @@ from registry.audit import AuditEvent, Outcome
 
 ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"  # a requester with no identity
 ENDPOINT_PATHS = {
+    "ITI-41": "/xds/repository",
     "ITI-42": "/xds/registry",
     "ITI-18": "/xds/registry",
     "ITI-43": "/xds/repository",

@@ -41,6 +41,7 @@ class Outcome(StrEnum):
 
 
 class AuditTransaction(StrEnum):
+    PROVIDE = "ITI-41"  # recorded by a repository serving alone (`registry.trail`)
     REGISTER = "ITI-42"
     QUERY = "ITI-18"
     RETRIEVE = "ITI-43"

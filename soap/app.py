@@ -32,6 +32,7 @@ from soap.operations import (
     Operation,
     RegistryActor,
     Reply,
+    RepositoryAuditTrail,
     Request,
     delete_operations,
     registry_operations,
@@ -87,6 +88,7 @@ def make_app(
     repository: DocumentRepository | None = None,
     settings: SoapSettings | None = None,
     verifier: AssertionVerifier | None = None,
+    trail: RepositoryAuditTrail | None = None,
 ) -> WSGIApp:
     """The WSGI application serving the registry and/or repository endpoints given.
 
@@ -94,7 +96,8 @@ def make_app(
     ITI-57 at `update_path`, ITI-62 at `delete_path`; the repository ITI-41/43 at
     `repository_path` and ITI-86 at `remove_documents_path`; record management (consent,
     authorisations, access history: `soap.records_xml`, no WSDL) at `records_path`.
-    `verifier` checks the signed assertions when `settings.security` is not off.
+    `verifier` checks the signed assertions when `settings.security` is not off. `trail`
+    audits a repository served without its registry (`registry.trail.AuditTrail`).
     """
     settings = settings or SoapSettings()
     if settings.security is not SecurityMode.OFF and verifier is None:
@@ -126,7 +129,7 @@ def make_app(
                 Endpoint(
                     "repository",
                     wsdl.REPOSITORY_WSDL,
-                    repository_operations(repository, registry),
+                    repository_operations(repository, registry, trail=trail),
                 ),
             ),
             (
@@ -134,7 +137,7 @@ def make_app(
                 Endpoint(
                     "remove-documents",
                     wsdl.REMOVE_DOCUMENTS_WSDL,
-                    remove_documents_operations(repository, registry),
+                    remove_documents_operations(repository, registry or trail),
                 ),
             ),
         ]

@@ -84,6 +84,28 @@ class RemovalAudit(Protocol):
     ) -> bool: ...
 
 
+class RepositoryAuditTrail(RemovalAudit, Protocol):
+    """What a repository served without its registry audits with (`registry.trail`)."""
+
+    def audit_provide(
+        self,
+        requester: Requester | None,
+        metadata: Metadata,
+        *,
+        success: bool,
+        detail: str | None = None,
+    ) -> bool: ...
+
+    def audit_retrieve(
+        self,
+        requester: Requester | None,
+        consultation: Consultation | None,
+        unique_ids: Sequence[str],
+        *,
+        success: bool,
+    ) -> bool: ...
+
+
 class RegistryActor(ConsultationGate, RemovalAudit, Protocol):
     """What the wire needs of `registry.Registry`: the transactions, each told who asks."""
 
@@ -229,7 +251,10 @@ def remove_documents_operations(
 
 
 def repository_operations(
-    repository: DocumentRepository, gate: ConsultationGate | None = None
+    repository: DocumentRepository,
+    gate: ConsultationGate | None = None,
+    *,
+    trail: RepositoryAuditTrail | None = None,
 ) -> dict[str, Operation]:
     """ITI-41 and ITI-43. `gate` is the co-located registry that decides who may read what.
 
@@ -256,6 +281,14 @@ def repository_operations(
         finally:
             for stream in streams.values():
                 stream.close()
+        if gate is None and trail is not None:
+            failed = "; ".join(f"{e.code.value}: {e.message}" for e in response.errors)
+            trail.audit_provide(
+                request.requester,
+                parsed.metadata,
+                success=response.status is ResponseStatus.SUCCESS,
+                detail=failed or None,
+            )
         return _registry_reply(response, _patient(parsed.metadata))
 
     def retrieve(request: Request) -> Reply:
@@ -268,6 +301,9 @@ def repository_operations(
         consultation = None
         if requester is not None:
             if gate is None:
+                if trail is not None:
+                    unique_ids = [w.document_unique_id for w in locators]
+                    trail.audit_retrieve(requester, None, unique_ids, success=False)
                 return _retrieve_refused(
                     "this repository has no co-located registry to decide who may read"
                     " its documents: retrieves naming a requester are refused"
@@ -281,6 +317,12 @@ def repository_operations(
             result = repository.retrieve(locators)
         else:
             result = repository.retrieve(locators, visible=consultation.visible)
+        if gate is None and trail is not None:
+            returned = [d.request.document_unique_id for d in result.documents]
+            success = result.response.status is not ResponseStatus.FAILURE
+            trail.audit_retrieve(
+                None, None, returned or [w.document_unique_id for w in locators], success=success
+            )
         if gate is not None:
             returned = [d.request.document_unique_id for d in result.documents]
             success = result.response.status is not ResponseStatus.FAILURE

@@ -27,12 +27,16 @@ from security_support import (
     vihf,
     wrapped,
 )
+from sqlalchemy import select
 
 from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
 from ebrim.vocabulary import AvailabilityStatus
+from ebrim.xdsb import DocumentLocator
 from pki._files import read_cert
 from pki.assertion import AuthenticationMode, Code, Software, VihfOptions
 from pki.assertion.names import Attr
+from registry import create_engine_for
+from registry.records_schema import audit_events
 from soap.client import FaultError, VihfSigner, XdsClient
 from xds_cli.server import ServerProcess
 
@@ -259,3 +263,94 @@ def test_serve_with_tls_starts_from_a_folder_holding_pki(pki, tmp_path: Path) ->
     with secure_server(pki, tmp_path / "data", cwd=tmp_path) as running:
         feed(running, INS)
         assert "ImportError" not in running.log()
+
+
+# --- a split deployment -------------------------------------------------------------------
+
+
+def _tls_args(pki: DevPki) -> list[str]:
+    return [
+        "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
+        "--tls-ca", str(pki.ca.chain), "--tls-crl", str(pki.ca.crl), "--security", "required",
+    ]  # fmt: skip
+
+
+def test_a_repository_alone_forwards_iti42_to_a_secured_registry(pki, tmp_path) -> None:
+    # Issue 13: the repository forwarded ITI-42 without a client certificate or an assertion,
+    # so a registry run with --security required refused every submission made through it.
+    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+    with ServerProcess(
+        tmp_path / "registry", role="registry", args=_tls_args(pki), ca=pki.ca.chain,
+        client_cert=hospital,
+    ) as registry:  # fmt: skip
+        feed(registry, INS)
+        forwarding = [
+            "--registry-url", registry.url, "--repository-id", "1.2.3.4.5",
+            "--registry-cert", str(pki.rival.tls_cert), "--registry-key", str(pki.rival.tls_key),
+            "--registry-ca", str(pki.ca.chain),
+            "--registry-sign-cert", str(pki.rival.sign_cert),
+            "--registry-sign-key", str(pki.rival.sign_key),
+        ]  # fmt: skip
+        with ServerProcess(
+            tmp_path / "repository", role="repository", args=[*_tls_args(pki), *forwarding],
+            ca=pki.ca.chain, client_cert=hospital,
+        ) as repository:  # fmt: skip
+            signer = VihfSigner(
+                VihfOptions(
+                    professional_id="899700218896",
+                    professional_name="DUPONT Jean",
+                    roles=[DOCTOR],
+                    structure_id=pki.hospital.structure_id,
+                    sector="SA01^1.2.250.1.71.4.2.4",
+                    patient_id="",
+                    software=Software("xds-registry-tests", "0.1.0"),
+                    authentication_mode=DIRECT,
+                ),
+                pki.hospital.sign_key,
+                pki.hospital.sign_cert,
+            )
+            hospital_client = XdsClient(
+                registry.url, repository_url=repository.url, cert=hospital,
+                verify=pki.ca.chain, assertions=signer,
+            )  # fmt: skip
+            metadata = submission(INS)
+
+            response = hospital_client.provide_and_register(
+                metadata, {metadata.documents[0].entry_uuid: b"<ClinicalDocument/>"}
+            )
+
+            assert response.status.name == "SUCCESS", response.errors
+            # A retrieve naming a requester: this repository cannot decide alone, refuses it,
+            # and records the refusal.
+            unique_id = metadata.documents[0].unique_id or ""
+            locator = DocumentLocator("1.2.3.4.5", unique_id)
+            answer = hospital_client.retrieve([locator], lambda _: tmp_path / "back.xml")
+            assert answer.response.status.name == "FAILURE"
+        # The repository audited what it served in its own database.
+        database = tmp_path / "repository" / "repository.sqlite"
+        with create_engine_for(f"sqlite:///{database}").connect() as conn:
+            rows = conn.execute(
+                select(audit_events.c.transaction, audit_events.c.outcome,
+                       audit_events.c.professional_id, audit_events.c.patient_id)
+            ).all()  # fmt: skip
+        events = {tuple(row) for row in rows}
+        assert ("ITI-41", "success", "899700218896", INS.removesuffix("^NH")) in events
+        assert ("ITI-43", "failure", "899700218896", None) in events
+        # Without its certificate and seal, the same repository's ITI-42 is refused.
+        bare = forwarding[:4]
+        with ServerProcess(
+            tmp_path / "bare", role="repository", args=[*_tls_args(pki), *bare],
+            ca=pki.ca.chain, client_cert=hospital,
+        ) as unsecured:  # fmt: skip
+            refused_here = XdsClient(
+                registry.url, repository_url=unsecured.url, cert=hospital,
+                verify=pki.ca.chain, assertions=signer,
+            ).provide_and_register(
+                submission(INS), {"Document01": b"<ClinicalDocument/>"}
+            )  # fmt: skip
+            assert refused_here.status.name == "FAILURE"
+        # The registry decided and audited on the professional who submitted, sealed and
+        # sent by the repository's establishment.
+        log = registry.log()
+        assert "professional=899700218896" in log
+        assert f"structure={pki.rival.structure_id}" in log

@@ -25,14 +25,16 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import Engine
 
-from pki.assertion import AssertionVerifier
+from pki.assertion import AssertionVerifier, Software
 from registry import Registry, create_engine_for, migrate
 from registry.replay import open_replay_guard
+from registry.trail import AuditTrail
 from repository import Repository, StoreError, open_repository, reconcile_repository
 from repository.api import RegistryClient
 from soap import make_app
 from soap.app import WSGIApp
-from soap.client import RemoteRegistry
+from soap.client import ForwardingSigner, RemoteRegistry
+from soap.client.exchange import SoapExchange
 from soap.settings import SecurityMode
 from xds_cli.intake import worker_class
 from xds_cli.parent_death import die_with_parent
@@ -52,14 +54,18 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
         engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
         registry = Registry(engine, registry_settings)
     repository = None
+    trail = None
     if settings.role.has_repository:
         assert repo_id is not None
         repository = _repository(settings, repo_id, registry, engine)
+        if registry is None:  # alone: it audits what it serves in its own database
+            trail = AuditTrail(repository.index.engine)
     return make_app(
         registry=registry,
         repository=repository,
         settings=settings.soap_settings(),
         verifier=assertion_verifier(settings, engine),
+        trail=trail,
     )
 
 
@@ -72,9 +78,29 @@ def _repository(
         forward = registry
     else:
         assert settings.registry_url is not None
-        forward = RemoteRegistry(settings.registry_url)
+        forward = remote_registry(settings)
         engine = create_engine_for(settings.repository_database, schema=settings.database_schema)
     return open_repository(settings.repository_settings(repo_id), forward, engine)
+
+
+def remote_registry(settings: ServeSettings) -> RemoteRegistry:
+    """The registry a repository serving alone forwards ITI-42 to: over mutual TLS with its
+    client certificate, each request carrying a VIHF it seals (`ForwardingSigner`), when the
+    settings name them."""
+    cert = None
+    if settings.registry_cert and settings.registry_key:
+        cert = (settings.registry_cert, settings.registry_key)
+    exchange = SoapExchange(cert=cert, verify=settings.registry_ca or True)
+    signer = None
+    if settings.registry_sign_cert and settings.registry_sign_key:
+        signer = ForwardingSigner(
+            settings.registry_sign_key, settings.registry_sign_cert, REPOSITORY_SOFTWARE
+        )
+    assert settings.registry_url is not None
+    return RemoteRegistry(settings.registry_url, exchange, signer=signer)
+
+
+REPOSITORY_SOFTWARE = Software("xds-registry repository", "0.1.0")
 
 
 def assertion_verifier(settings: ServeSettings, engine: Engine | None) -> AssertionVerifier | None:

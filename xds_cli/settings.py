@@ -64,6 +64,11 @@ class ServeSettings:
     database_url: str | None = None
     database_schema: str | None = None
     registry_url: str | None = None
+    registry_cert: Path | None = None  # a repository alone: its client certificate…
+    registry_key: Path | None = None
+    registry_ca: Path | None = None  # …the registry's CA…
+    registry_sign_cert: Path | None = None  # …and the seal of the VIHF it forwards
+    registry_sign_key: Path | None = None
     repository_id: str | None = None
     mllp_port: int = 2575
     public_url: str | None = None
@@ -303,6 +308,27 @@ def _add_security_options(parser: argparse.ArgumentParser) -> None:
             ),
         ],
     )
+    forwarding = parser.add_argument_group(
+        "a repository serving alone, towards a secured registry (--role repository)"
+    )
+    add_path_options(
+        forwarding,
+        [
+            (
+                "--registry-cert",
+                "XDS_REGISTRY_CERT",
+                "client certificate presented to the registry",
+            ),
+            ("--registry-key", "XDS_REGISTRY_KEY", "its key"),
+            ("--registry-ca", "XDS_REGISTRY_CA", "CA bundle of the registry's server certificate"),
+            (
+                "--registry-sign-cert",
+                "XDS_REGISTRY_SIGN_CERT",
+                "signing certificate of the VIHF on each forwarded ITI-42",
+            ),
+            ("--registry-sign-key", "XDS_REGISTRY_SIGN_KEY", "its key"),
+        ],
+    )
     group.add_argument(
         "--security",
         choices=[m.value for m in SecurityMode],
@@ -341,6 +367,10 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         raise ValueError("--workers and --threads must be at least 1")
     if args.read_timeout <= 0 or args.min_upload_rate <= 0:
         raise ValueError("--read-timeout and --min-upload-rate must be positive")
+    if bool(args.registry_cert) != bool(args.registry_key):
+        raise ValueError("--registry-cert and --registry-key go together")
+    if bool(args.registry_sign_cert) != bool(args.registry_sign_key):
+        raise ValueError("--registry-sign-cert and --registry-sign-key go together")
     if args.tls and not (args.tls_cert and args.tls_key and args.tls_ca):
         raise ValueError("--tls needs --tls-cert, --tls-key and --tls-ca (XDS_TLS_*)")
     security = SecurityMode(args.security)
@@ -362,6 +392,11 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         database_url=args.database,
         database_schema=args.database_schema,
         registry_url=args.registry_url,
+        registry_cert=args.registry_cert,
+        registry_key=args.registry_key,
+        registry_ca=args.registry_ca,
+        registry_sign_cert=args.registry_sign_cert,
+        registry_sign_key=args.registry_sign_key,
         repository_id=args.repository_id,
         mllp_port=args.mllp_port,
         public_url=args.public_url,

@@ -21,7 +21,7 @@ Faults raise `FaultError` (code, subcodes, reason); no SOAP answer at all, `Tran
 from soap.client.errors import ClientError, FaultError, TransportError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
 from soap.client.records import RecordsClient
-from soap.client.security import AssertionSource, SecurityPlugin, VihfSigner
+from soap.client.security import AssertionSource, ForwardingSigner, SecurityPlugin, VihfSigner
 from soap.client.xds import (
     DEFAULT_URL,
     QueryAnswer,
@@ -39,6 +39,7 @@ __all__ = [
     "AssertionSource",
     "ClientError",
     "FaultError",
+    "ForwardingSigner",
     "QueryAnswer",
     "RecordsClient",
     "RemoteRegistry",

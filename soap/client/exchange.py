@@ -90,14 +90,16 @@ class SoapExchange:
         attachments: Sequence[Attachment] = (),
         *,
         mtom: bool = False,
+        assertions: AssertionSource | None = None,
     ) -> Answer:
         """POST `payload` to `url` as `action`; MTOM when there are attachments or `mtom`.
+        `assertions` replaces the exchange's own source for this request.
 
         Raises FaultError for a SOAP fault, TransportError when no SOAP answer came back.
         """
         message_id = f"urn:uuid:{uuid.uuid4()}"
         headers = addressing_headers(action, message_id, url)
-        headers += request_security(self.assertions, action, payload)
+        headers += request_security(assertions or self.assertions, action, payload)
         xml = write_envelope(headers, payload)
         data: bytes | Iterator[bytes]
         if attachments or mtom:

@@ -19,7 +19,20 @@ from zeep import Plugin
 from zeep.wsdl.utils import get_or_create_header
 
 from pki._files import read_cert, read_key
-from pki.assertion import SignatureAlgorithm, VihfOptions, build_vihf, issuer_name, sign_assertion
+from pki.assertion import (
+    AuthenticationMode,
+    Code,
+    PurposeOfUse,
+    Requester,
+    SignatureAlgorithm,
+    Software,
+    VihfOptions,
+    build_vihf,
+    issuer_name,
+    sign_assertion,
+)
+from pki.assertion.names import PROFESSION_SYSTEM
+from pki.structure import structure_id
 from soap.faults import SOAP_ENV, WSSE
 from soap.operations import PATIENT_OF
 
@@ -51,6 +64,71 @@ class VihfSigner:
         options = replace(self.options, patient_id=patient_id or self.options.patient_id)
         assertion = build_vihf(options, issuer=issuer_name(self.cert))
         return sign_assertion(assertion, self.key, self.cert, algorithm=self.algorithm)
+
+
+class ForwardingSigner:
+    """The VIHF a repository serving alone puts on the ITI-42 it forwards to a secured registry.
+
+    Sealed by the repository's own establishment (its SIGN certificate, its structure, which
+    the registry holds to the TLS client certificate the repository presents), it carries the
+    original requester of the ITI-41 (professional, roles, authentication mode, purpose) so that
+    the registry decides and audits on who asked; without one, the repository's own system
+    identity (its structure as the professional, INDIRECTE: it may feed, not consult).
+    """
+
+    def __init__(self, sign_key: Path, sign_cert: Path, software: Software) -> None:
+        self.cert = read_cert(sign_cert)
+        self.key = read_key(sign_key)
+        self.structure = structure_id(self.cert)
+        self.software = software
+
+    def for_requester(self, requester: Requester | None) -> AssertionSource:
+        if requester is None:
+            options = VihfOptions(
+                professional_id=self.structure,
+                professional_name=f"{self.software.name} (system)",
+                roles=[Code("10", PROFESSION_SYSTEM)],
+                structure_id=self.structure,
+                sector=DEFAULT_SECTOR,
+                patient_id="",
+                software=self.software,
+            )
+        else:
+            options = VihfOptions(
+                professional_id=requester.professional_id,
+                professional_name=requester.name,
+                roles=list(requester.roles) or [Code("10", PROFESSION_SYSTEM)],
+                structure_id=self.structure,
+                sector=requester.sector or DEFAULT_SECTOR,
+                patient_id=requester.patient_id or "",
+                software=self.software,
+                authentication_mode=_mode(requester.authentication_mode),
+                purpose_of_use=_purpose(requester.purpose_of_use),
+            )
+
+        def sign(patient_id: str | None) -> etree._Element:
+            stated = replace(options, patient_id=patient_id or options.patient_id)
+            assertion = build_vihf(stated, issuer=issuer_name(self.cert))
+            return sign_assertion(assertion, self.key, self.cert)
+
+        return sign
+
+
+DEFAULT_SECTOR = "SA01^1.2.250.1.71.4.2.4"
+
+
+def _mode(value: str | None) -> AuthenticationMode:
+    try:
+        return AuthenticationMode(value or AuthenticationMode.INDIRECT.value)
+    except ValueError:
+        return AuthenticationMode.INDIRECT
+
+
+def _purpose(code: Code | None) -> PurposeOfUse:
+    try:
+        return PurposeOfUse(code.code) if code is not None else PurposeOfUse.NORMAL
+    except ValueError:
+        return PurposeOfUse.NORMAL
 
 
 def security_header(assertion: etree._Element) -> etree._Element:

@@ -31,11 +31,12 @@ from ebrim.render import render_submit_objects_request
 from ebrim.storedquery import GetDocumentsQuery, StoredQueryRequest
 from ebrim.storedquery.render import render_adhoc_query_request
 from ebrim.vocabulary import ResponseStatus
+from pki.assertion import Requester
 from soap.client.errors import ClientError
 from soap.client.exchange import DEFAULT_TIMEOUT, Answer, SoapExchange
 from soap.client.query import ZeepStoredQuery
 from soap.client.records import RECORDS_PATH, RecordsClient
-from soap.client.security import AssertionSource
+from soap.client.security import AssertionSource, ForwardingSigner
 from soap.mtom import Attachment, new_content_id
 from soap.operations import (
     DELETE,
@@ -192,14 +193,21 @@ class RemoteRegistry:
         exchange: SoapExchange | None = None,
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        signer: ForwardingSigner | None = None,
     ) -> None:
+        """`exchange` carries the repository's TLS client certificate; `signer` makes the
+        assertion of each forwarded ITI-42 (none without it)."""
         self.url = endpoint(url, REGISTRY_PATH)
         self.exchange = exchange or SoapExchange(timeout=timeout)
+        self.signer = signer
 
-    def register(self, metadata: Metadata, *, requester: object | None = None) -> RegistryResponse:
-        """ITI-42 to the remote registry. `requester` is not forwarded: the repository's
-        exchange carries its own assertion, if any (the registry audits that one)."""
-        answer = self.exchange.call(self.url, REGISTER, render_submit_objects_request(metadata))
+    def register(
+        self, metadata: Metadata, *, requester: Requester | None = None
+    ) -> RegistryResponse:
+        """ITI-42 to the remote registry, asserting the ITI-41's `requester` (ForwardingSigner)."""
+        source = self.signer.for_requester(requester) if self.signer is not None else None
+        payload = render_submit_objects_request(metadata)
+        answer = self.exchange.call(self.url, REGISTER, payload, assertions=source)
         return _registry_response(answer)
 
     def registered_documents(self, unique_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
