@@ -31,6 +31,7 @@ from soap.mtom import SOAP_MEDIA_TYPE, encode_mtom
 from soap.operations import (
     Operation,
     RegistryActor,
+    RemoteDecision,
     Reply,
     RepositoryAuditTrail,
     Request,
@@ -89,6 +90,7 @@ def make_app(
     settings: SoapSettings | None = None,
     verifier: AssertionVerifier | None = None,
     trail: RepositoryAuditTrail | None = None,
+    remote: RemoteDecision | None = None,
 ) -> WSGIApp:
     """The WSGI application serving the registry and/or repository endpoints given.
 
@@ -97,7 +99,8 @@ def make_app(
     `repository_path` and ITI-86 at `remove_documents_path`; record management (consent,
     authorisations, access history: `soap.records_xml`, no WSDL) at `records_path`.
     `verifier` checks the signed assertions when `settings.security` is not off. `trail`
-    audits a repository served without its registry (`registry.trail.AuditTrail`).
+    audits a repository served without its registry (`registry.trail.AuditTrail`), and `remote`
+    asks that registry who may read (ITI-43 with a requester).
     """
     settings = settings or SoapSettings()
     if settings.security is not SecurityMode.OFF and verifier is None:
@@ -129,7 +132,7 @@ def make_app(
                 Endpoint(
                     "repository",
                     wsdl.REPOSITORY_WSDL,
-                    repository_operations(repository, registry, trail=trail),
+                    repository_operations(repository, registry, trail=trail, remote=remote),
                 ),
             ),
             (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
@@ -54,6 +55,9 @@ PATIENT_OF: dict[str, Callable[[etree._Element], str | None]] = {
     STORED_QUERY: query_patient_id,
     **{action.soap_action: patient_of_request for action in RecordAction},
 }
+
+
+log = logging.getLogger(__name__)
 
 
 class ConsultationGate(Protocol):
@@ -104,6 +108,14 @@ class RepositoryAuditTrail(RemovalAudit, Protocol):
         *,
         success: bool,
     ) -> bool: ...
+
+
+class RemoteDecision(Protocol):
+    """How a repository serving alone asks its registry who may read (`RemoteRegistry`)."""
+
+    def visible_documents(
+        self, requester: Requester, unique_ids: Sequence[str]
+    ) -> tuple[bool, str, set[str]]: ...
 
 
 class RegistryActor(ConsultationGate, RemovalAudit, Protocol):
@@ -255,6 +267,7 @@ def repository_operations(
     gate: ConsultationGate | None = None,
     *,
     trail: RepositoryAuditTrail | None = None,
+    remote: RemoteDecision | None = None,
 ) -> dict[str, Operation]:
     """ITI-41 and ITI-43. `gate` is the co-located registry that decides who may read what.
 
@@ -299,6 +312,8 @@ def repository_operations(
             return Reply(xdsb.render_retrieve_document_set_response(response, []), _short(response))
         requester = request.requester
         consultation = None
+        if requester is not None and gate is None and remote is not None:
+            return _retrieve_decided_remotely(requester, locators, remote)
         if requester is not None:
             if gate is None:
                 if trail is not None:
@@ -329,6 +344,37 @@ def repository_operations(
             unique_ids = returned or [w.document_unique_id for w in locators]
             traced = gate.audit_retrieve(requester, consultation, unique_ids, success=success)
             if not traced and requester is not None:
+                return _retrieve_refused(
+                    "the access could not be traced; retry", ErrorCode.XDSRegistryBusy
+                )
+        entries, attachments = [], []
+        for document in result.documents:
+            content_id = new_content_id()
+            entries.append((document.request, document.mime_type, content_id))
+            attachments.append(Attachment(content_id, document.mime_type, document.open))
+        element = xdsb.render_retrieve_document_set_response(result.response, entries)
+        return Reply(element, _short(result.response), attachments)
+
+    def _retrieve_decided_remotely(
+        requester: Requester, locators: Sequence[xdsb.DocumentLocator], remote: RemoteDecision
+    ) -> Reply:
+        """ITI-43 by a repository alone: the registry decides (one ITI-18 as the requester)."""
+        asked = [w.document_unique_id for w in locators]
+        try:
+            allowed, reason, visible = remote.visible_documents(requester, asked)
+        except Exception as exc:  # the registry unreachable or failing: refuse, never guess
+            log.warning("ITI-43: the registry could not decide: %s", exc)
+            allowed, reason, visible = False, "the registry could not be asked; retry", set()
+        if not allowed:
+            if trail is not None:
+                trail.audit_retrieve(requester, None, asked, success=False)
+            return _retrieve_refused(reason)
+        result = repository.retrieve(locators, visible=visible.__contains__)
+        returned = [d.request.document_unique_id for d in result.documents]
+        if trail is not None:
+            success = result.response.status is not ResponseStatus.FAILURE
+            traced = trail.audit_retrieve(requester, None, returned or asked, success=success)
+            if not traced:
                 return _retrieve_refused(
                     "the access could not be traced; retry", ErrorCode.XDSRegistryBusy
                 )

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from copy import deepcopy
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -320,12 +321,35 @@ def test_a_repository_alone_forwards_iti42_to_a_secured_registry(pki, tmp_path) 
             )
 
             assert response.status.name == "SUCCESS", response.errors
-            # A retrieve naming a requester: this repository cannot decide alone, refuses it,
-            # and records the refusal.
+            # ITI-43 through the repository: the registry decides (an ITI-18 asked as the
+            # requester). The record is not open yet: refused, and recorded.
             unique_id = metadata.documents[0].unique_id or ""
             locator = DocumentLocator("1.2.3.4.5", unique_id)
-            answer = hospital_client.retrieve([locator], lambda _: tmp_path / "back.xml")
+            reader = XdsClient(
+                registry.url, repository_url=repository.url, cert=hospital,
+                verify=pki.ca.chain, assertions=VihfSigner(
+                    replace(signer.options, patient_id=INS), pki.hospital.sign_key,
+                    pki.hospital.sign_cert,
+                ),
+            )  # fmt: skip
+            answer = reader.retrieve([locator], lambda _: tmp_path / "back.xml")
             assert answer.response.status.name == "FAILURE"
+            assert "not open" in str(answer.response.errors)
+            # The doctor opens the record, the patient authorises them: the retrieve goes through.
+            assert reader.records.open(INS).success
+            patient = XdsClient(
+                registry.url, cert=hospital, verify=pki.ca.chain, assertions=VihfSigner(
+                    replace(signer.options, professional_id=INS, professional_name="the patient",
+                            roles=[Code("ONESELF", "2.16.840.1.113883.5.111")], patient_id=INS),
+                    pki.hospital.sign_key, pki.hospital.sign_cert,
+                ),
+            )  # fmt: skip
+            assert patient.records.grant(INS, "899700218896").success
+            answer = reader.retrieve([locator], lambda _: tmp_path / "back.xml")
+            assert answer.response.status.name == "SUCCESS", answer.response.errors
+            assert (tmp_path / "back.xml").read_bytes() == b"<ClinicalDocument/>"
+            removed = reader.remove_documents([locator])  # ITI-86
+            assert removed.status.name == "SUCCESS", removed.errors
         # The repository audited what it served in its own database.
         database = tmp_path / "repository" / "repository.sqlite"
         with create_engine_for(f"sqlite:///{database}").connect() as conn:
@@ -335,7 +359,9 @@ def test_a_repository_alone_forwards_iti42_to_a_secured_registry(pki, tmp_path) 
             ).all()  # fmt: skip
         events = {tuple(row) for row in rows}
         assert ("ITI-41", "success", "899700218896", INS.removesuffix("^NH")) in events
-        assert ("ITI-43", "failure", "899700218896", None) in events
+        assert ("ITI-43", "failure", "899700218896", INS.removesuffix("^NH")) in events
+        assert ("ITI-43", "success", "899700218896", INS.removesuffix("^NH")) in events
+        assert ("ITI-86", "success", "899700218896", INS.removesuffix("^NH")) in events
         # Without its certificate and seal, the same repository's ITI-42 is refused.
         bare = forwarding[:4]
         with ServerProcess(

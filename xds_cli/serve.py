@@ -55,17 +55,21 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
         registry = Registry(engine, registry_settings)
     repository = None
     trail = None
+    remote = None
     if settings.role.has_repository:
         assert repo_id is not None
         repository = _repository(settings, repo_id, registry, engine)
         if registry is None:  # alone: it audits what it serves in its own database
             trail = AuditTrail(repository.index.engine)
+            if isinstance(repository.registry, RemoteRegistry) and repository.registry.signer:
+                remote = repository.registry  # and asks the registry who may read
     return make_app(
         registry=registry,
         repository=repository,
         settings=settings.soap_settings(),
         verifier=assertion_verifier(settings, engine),
         trail=trail,
+        remote=remote,
     )
 
 

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ebrim import xdsb
-from ebrim.errors import MetadataRejected
+from ebrim.errors import ErrorCode, MetadataRejected
 from ebrim.model import Metadata, RegistryResponse
 from ebrim.parse import parse_adhoc_query_response, parse_registry_response
 from ebrim.remove import RemoveObjectsRequest, render_remove_objects_request
@@ -209,6 +209,31 @@ class RemoteRegistry:
         payload = render_submit_objects_request(metadata)
         answer = self.exchange.call(self.url, REGISTER, payload, assertions=source)
         return _registry_response(answer)
+
+    def visible_documents(
+        self, requester: Requester, unique_ids: Sequence[str]
+    ) -> tuple[bool, str, set[str]]:
+        """Which of these documents `requester` may read, as the registry decides: one ITI-18
+        GetDocuments asked as the requester (`ForwardingSigner`), its policy applied there.
+        (allowed, the refusal's reason, the visible uniqueIds). Raises ClientError when the
+        registry cannot be asked."""
+        if self.signer is None:
+            raise ClientError("no signing certificate to ask the registry as the requester")
+        request = StoredQueryRequest(GetDocumentsQuery(unique_ids=tuple(unique_ids)))
+        answer = self.exchange.call(
+            self.url,
+            STORED_QUERY,
+            render_adhoc_query_request(request),
+            assertions=self.signer.for_requester(requester),
+        )
+        found = _query_answer(answer)
+        if found.response.status is ResponseStatus.FAILURE:
+            errors = found.response.errors
+            refusals = [e for e in errors if e.code is ErrorCode.LocalPolicyRestrictionError]
+            if refusals:
+                return False, refusals[0].message, set()
+            raise ClientError("; ".join(f"{e.code.value}: {e.message}" for e in errors))
+        return True, "", {d.unique_id for d in found.metadata.documents if d.unique_id}
 
     def registered_documents(self, unique_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """ITI-18 GetDocuments: uniqueId -> (hash, repositoryUniqueId) of the registered ones.
