@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pki.assertion import Requester
     from registry.actor import Consultation
     from registry.queries import QueryResult
-    from repository.api import DocumentRepository
+    from repository.api import DocumentRepository, RetrieveResult
     from soap.tls import ClientIdentity
 
 REGISTER = "urn:ihe:iti:2007:RegisterDocumentSet-b"
@@ -347,13 +347,7 @@ def repository_operations(
                 return _retrieve_refused(
                     "the access could not be traced; retry", ErrorCode.XDSRegistryBusy
                 )
-        entries, attachments = [], []
-        for document in result.documents:
-            content_id = new_content_id()
-            entries.append((document.request, document.mime_type, content_id))
-            attachments.append(Attachment(content_id, document.mime_type, document.open))
-        element = xdsb.render_retrieve_document_set_response(result.response, entries)
-        return Reply(element, _short(result.response), attachments)
+        return _retrieved(result)
 
     def _retrieve_decided_remotely(
         requester: Requester, locators: Sequence[xdsb.DocumentLocator], remote: RemoteDecision
@@ -378,13 +372,7 @@ def repository_operations(
                 return _retrieve_refused(
                     "the access could not be traced; retry", ErrorCode.XDSRegistryBusy
                 )
-        entries, attachments = [], []
-        for document in result.documents:
-            content_id = new_content_id()
-            entries.append((document.request, document.mime_type, content_id))
-            attachments.append(Attachment(content_id, document.mime_type, document.open))
-        element = xdsb.render_retrieve_document_set_response(result.response, entries)
-        return Reply(element, _short(result.response), attachments)
+        return _retrieved(result)
 
     return {
         PROVIDE_AND_REGISTER: Operation(
@@ -430,6 +418,17 @@ def _decode_inline(content: xdsb.DocumentContent, threshold: int) -> BinaryIO:
         raise sender(f"document {content.document_id}: invalid inline base64") from None
     spool.seek(0)
     return cast(BinaryIO, spool)
+
+
+def _retrieved(result: RetrieveResult) -> Reply:
+    """The ITI-43 answer: the response and each document as an MTOM part."""
+    entries, attachments = [], []
+    for document in result.documents:
+        content_id = new_content_id()
+        entries.append((document.request, document.mime_type, content_id))
+        attachments.append(Attachment(content_id, document.mime_type, document.open))
+    element = xdsb.render_retrieve_document_set_response(result.response, entries)
+    return Reply(element, _short(result.response), attachments)
 
 
 def _retrieve_refused(

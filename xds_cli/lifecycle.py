@@ -188,16 +188,7 @@ def new_version(entry: DocumentEntry, *, source_id: str = DEFAULT_SOURCE_ID) -> 
     new = dataclasses.replace(
         entry, entry_uuid="DocumentUpdate01", status=None, version=None, home=None
     )
-    submission_set = SubmissionSet(
-        entry_uuid=UPDATE_SET_ID,
-        unique_id=new_oid(),
-        source_id=source_id,
-        patient_id=entry.patient_id,
-        submission_time=now_dtm(),
-        content_type_code=entry.type_code or entry.class_code,
-        title=LocalizedString(f"New version of {entry.unique_id}"),
-        authors=entry.authors,
-    )
+    submission_set = _update_set(entry, f"New version of {entry.unique_id}", source_id)
     member = Association(
         entry_uuid="UpdateMember01",
         association_type=AssociationType.HAS_MEMBER.value,
@@ -209,6 +200,22 @@ def new_version(entry: DocumentEntry, *, source_id: str = DEFAULT_SOURCE_ID) -> 
     return Metadata(submission_sets=(submission_set,), documents=(new,), associations=(member,))
 
 
+def _update_set(
+    entry: DocumentEntry, title: str, source_id: str, content_type: Code | None = None
+) -> SubmissionSet:
+    """The SubmissionSet of an ITI-57 request about `entry`, by the same authors."""
+    return SubmissionSet(
+        entry_uuid=UPDATE_SET_ID,
+        unique_id=new_oid(),
+        source_id=source_id,
+        patient_id=entry.patient_id,
+        submission_time=now_dtm(),
+        content_type_code=content_type or entry.type_code or entry.class_code,
+        title=LocalizedString(title),
+        authors=entry.authors,
+    )
+
+
 def status_change(
     entry: DocumentEntry,
     new_status: str,
@@ -217,17 +224,8 @@ def status_change(
     content_type: Code | None = None,
 ) -> Metadata:
     """An ITI-57 submission moving `entry` from its current status to `new_status`."""
-    content_type_code = content_type or entry.type_code or entry.class_code
-    submission_set = SubmissionSet(
-        entry_uuid=UPDATE_SET_ID,
-        unique_id=new_oid(),
-        source_id=source_id,
-        patient_id=entry.patient_id,
-        submission_time=now_dtm(),
-        content_type_code=content_type_code,
-        title=LocalizedString(f"Status of {entry.unique_id}: {_short(new_status)}"),
-        authors=entry.authors,
-    )
+    title = f"Status of {entry.unique_id}: {_short(new_status)}"
+    submission_set = _update_set(entry, title, source_id, content_type)
     change = Association(
         entry_uuid="StatusChange01",
         association_type=AssociationType.UPDATE_AVAILABILITY_STATUS.value,
