@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from lxml import etree
 
@@ -52,6 +52,14 @@ _LONG_NAME = 256  # rim.xsd LongName: slot values, names, codes, identifiers
 _FREE_FORM_TEXT = 1024  # rim.xsd FreeFormText: LocalizedString values
 # versionName is a ShortName (16); a homeCommunityId is "urn:oid:" + an OID of at most 64.
 _ATTRIBUTE_LIMITS = {"versionName": 16, "home": 128}
+# Candidates: any attribute over the smallest limit but versionName's, versionName over its own.
+_LONG_ATTRIBUTES = etree.XPath(
+    "descendant-or-self::*/@*[string-length(.) > 128] | "
+    "descendant-or-self::*/@versionName[string-length(.) > 16]"
+)
+_LONG_VALUES = etree.XPath(
+    "descendant-or-self::rim:Value[string-length(.) > 256]", namespaces={"rim": _rim.RIM}
+)
 
 
 def parse_submit_objects_request(
@@ -200,21 +208,20 @@ class _ListParser:
         owner = (
             top.get("id", "") or top.get("classifiedObject", "") or top.get("registryObject", "")
         )
-        for node in top.iter():
-            if not isinstance(node.tag, str):
-                continue
-            for key, value in node.attrib.items():
-                attribute = str(key)
-                limit = _ATTRIBUTE_LIMITS.get(attribute, _LONG_NAME)
-                if node.tag == _rim.LOCALIZED_STRING and attribute == "value":
-                    limit = _FREE_FORM_TEXT
-                if len(value) > limit:
-                    self._too_long(owner, f"{_local(node)}@{attribute}", len(value), limit)
-            if node.tag == _rim.VALUE and len(node.text or "") > _LONG_NAME:
-                slot = node.getparent()
-                slot = slot.getparent() if slot is not None else None
-                name = slot.get("name", "") if slot is not None else ""
-                self._too_long(owner, f"Slot {name!r} value", len(node.text or ""), _LONG_NAME)
+        # XPath in libxml2 finds the few candidates; Python only names them.
+        for value in cast(list[Any], _LONG_ATTRIBUTES(top)):
+            node = value.getparent()
+            attribute = str(value.attrname)
+            limit = _ATTRIBUTE_LIMITS.get(attribute, _LONG_NAME)
+            if node.tag == _rim.LOCALIZED_STRING and attribute == "value":
+                limit = _FREE_FORM_TEXT
+            if len(value) > limit:
+                self._too_long(owner, f"{_local(node)}@{attribute}", len(value), limit)
+        for node in cast(list[etree._Element], _LONG_VALUES(top)):
+            slot = node.getparent()
+            slot = slot.getparent() if slot is not None else None
+            name = slot.get("name", "") if slot is not None else ""
+            self._too_long(owner, f"Slot {name!r} value", len(node.text or ""), _LONG_NAME)
 
     def _too_long(self, owner: str, field: str, length: int, limit: int) -> None:
         self._fault(
