@@ -380,3 +380,26 @@ def test_a_repository_alone_forwards_iti42_to_a_secured_registry(pki, tmp_path) 
         log = registry.log()
         assert "professional=899700218896" in log
         assert f"structure={pki.rival.structure_id}" in log
+
+
+def test_a_large_upload_over_tls_goes_through_the_intake(server, pki) -> None:
+    # 12 MB over mutual TLS: the worker's event loop reads it in turns of 4 MiB, and TLS
+    # bytes already decrypted (which do not wake the poller) are not left waiting.
+    signer = VihfSigner(
+        VihfOptions(
+            professional_id="899700218896", professional_name="DUPONT Jean", roles=[DOCTOR],
+            structure_id=pki.hospital.structure_id, sector="SA01^1.2.250.1.71.4.2.4",
+            patient_id="", software=Software("xds-registry-tests", "0.1.0"),
+        ),
+        pki.hospital.sign_key, pki.hospital.sign_cert,
+    )  # fmt: skip
+    client_ = XdsClient(
+        server.url, cert=(pki.hospital.tls_cert, pki.hospital.tls_key), verify=pki.ca.chain,
+        assertions=signer, timeout=(5, 60),
+    )  # fmt: skip
+    metadata = submission(INS, mime_type="application/octet-stream")
+    content = bytes(range(256)) * (12 * 4096)
+    started = time.monotonic()
+    response = client_.provide_and_register(metadata, {metadata.documents[0].entry_uuid: content})
+    assert response.status.name == "SUCCESS", response
+    assert time.monotonic() - started < 30
