@@ -6,6 +6,7 @@ import dataclasses
 import email.parser
 import email.policy
 import hashlib
+import socket
 from pathlib import Path
 
 import pytest
@@ -437,3 +438,76 @@ def test_cli_says_which_default_codes_a_bare_file_gets(server, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "default codes used" in run.stderr and "type 34133-9" in run.stderr
     assert "class " not in run.stderr.split("default codes used")[1]
+
+
+# --- how the request intake reads what HTTP allows -------------------------------------------
+
+
+def _read_response(sock) -> bytes:
+    """One HTTP response (headers and a Content-Length body) from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536) or b""
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest[:length]
+
+
+def _read_until_closed(sock) -> bytes:
+    data = b""
+    while piece := sock.recv(65536):
+        data += piece
+    return data
+
+
+def _pnr_body() -> tuple[bytes, str]:
+    metadata = submission()
+    body = mtom_body(pnr_envelope(metadata), [("<doc1@e2e.test>", CDA)])
+    return body, mtom_type(start="<root.message@cxf.apache.org>")
+
+
+def test_a_chunked_iti41_with_extensions_and_trailers_is_read_whole(server):
+    body, content_type = _pnr_body()
+    chunks = [body[i : i + 997] for i in range(0, len(body), 997)]
+    wire = b"".join(f"{len(c):x};ext=1\r\n".encode() + c + b"\r\n" for c in chunks)
+    wire += b"0\r\nX-Trailer: yes\r\n\r\n"
+    head = (
+        f"POST /xds/repository HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        for i in range(0, len(wire), 4096):  # in pieces, so the scanner sees split lines
+            sock.sendall((head if i == 0 else b"") + wire[i : i + 4096])
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b"ResponseStatusType:Success" in answer
+
+
+def test_expect_100_continue_gets_one_interim_answer_then_the_response(server):
+    body, content_type = _pnr_body()
+    head = (
+        f"POST /xds/repository HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(head)
+        interim = sock.recv(64)  # before the body is sent: the client waits for it
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b"100 Continue" not in answer
+
+
+def test_two_pipelined_requests_on_one_connection_get_two_answers(server):
+    request = b"GET /xds/registry?wsdl HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(request + request)
+        first, second = _read_response(sock), _read_response(sock)
+    assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
