@@ -197,16 +197,21 @@ def checked_fields(root: etree._Element) -> CheckedFields:
     The repository reads these for every CDA it receives: authors, names and the other
     parts of `header_of` would cost as much again and are not compared.
     """
-    document_id = root.find("h:id", NS)
+    document_id = _child(root, "id")
     if document_id is None or not (document_id.get("root") or "").strip():
         raise IncompleteHeader("ClinicalDocument/id (with a root) is missing")
     return CheckedFields(
         unique_id=unique_id(document_id),
         patient_ids=_patient_ids(_patient_role(root)),
-        type_code=code_of(root.find("h:code", NS)),
-        confidentiality_code=code_of(root.find("h:confidentialityCode", NS)),
-        creation_time=_time(root.find("h:effectiveTime", NS), "effectiveTime"),
+        type_code=code_of(_child(root, "code")),
+        confidentiality_code=code_of(_child(root, "confidentialityCode")),
+        creation_time=_time(_child(root, "effectiveTime"), "effectiveTime"),
     )
+
+
+def _child(element: etree._Element, name: str) -> etree._Element | None:
+    """The first child named `name` in the HL7 namespace (`find` without its path parser)."""
+    return next(element.iterchildren(f"{{{HL7}}}{name}"), None)
 
 
 def header_of(root: etree._Element, *, hash: str, size: int) -> CdaHeader:
@@ -277,7 +282,8 @@ def _time(element: etree._Element | None, what: str) -> str | None:
 
 
 def _patient_role(root: etree._Element) -> etree._Element:
-    role = root.find("h:recordTarget/h:patientRole", NS)
+    target = _child(root, "recordTarget")
+    role = _child(target, "patientRole") if target is not None else None
     if role is None:
         raise IncompleteHeader("recordTarget/patientRole is missing")
     return role
@@ -285,7 +291,7 @@ def _patient_role(root: etree._Element) -> etree._Element:
 
 def _patient_ids(role: etree._Element) -> tuple[str, ...]:
     """The patient's ids as CX, the INS first."""
-    id_elements = role.findall("h:id", NS)
+    id_elements = list(role.iterchildren(f"{{{HL7}}}id"))
     ordered = [e for e in id_elements if is_ins(e)] + [e for e in id_elements if not is_ins(e)]
     ids = tuple(value for value in map(cx, ordered) if value)
     if not ids:

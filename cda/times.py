@@ -10,19 +10,12 @@ they are, which is what the document says. Fractions of a second are dropped.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from cda.errors import IncompleteHeader
+from ebrim.hl7 import dtm_digits, dtm_moment
 
 _TS = re.compile(r"(?P<digits>[0-9]{4}(?:[0-9]{2}){0,5})(?:\.[0-9]{1,6})?(?P<zone>[+-][0-9]{4})?")
-_FORMATS = {
-    4: "%Y",
-    6: "%Y%m",
-    8: "%Y%m%d",
-    10: "%Y%m%d%H",
-    12: "%Y%m%d%H%M",
-    14: "%Y%m%d%H%M%S",
-}
 _CONVERTIBLE = 10  # digits from which an offset can be applied (hour precision)
 
 
@@ -33,7 +26,7 @@ def ts_to_utc_dtm(value: str) -> str:
         raise IncompleteHeader(f"time {value!r} is not an HL7 TS (YYYYMMDDhhmmss±ZZZZ)")
     digits, zone = match.group("digits"), match.group("zone")
     try:
-        local = datetime.strptime(digits, _FORMATS[len(digits)])
+        local = dtm_moment(digits)
     except ValueError:
         raise IncompleteHeader(f"time {value!r} has a field out of range") from None
     if zone is None or len(digits) < _CONVERTIBLE:
@@ -43,8 +36,7 @@ def ts_to_utc_dtm(value: str) -> str:
     if hours > 14 or minutes > 59:
         raise IncompleteHeader(f"time {value!r} has an impossible offset {zone}")
     offset = timedelta(hours=hours, minutes=minutes) * sign
-    utc = (local - offset).replace(tzinfo=UTC)
-    return utc.strftime("%Y%m%d%H%M%S")[: len(digits)]
+    return dtm_digits(local - offset)[: len(digits)]
 
 
 __all__ = ["ts_to_utc_dtm"]

@@ -68,7 +68,7 @@ def localized(
     element: etree._Element, tag: str, problems: list[str], what: str
 ) -> LocalizedString | None:
     """The one LocalizedString of a Name or Description child; None when absent or empty."""
-    holder = element.find(tag)
+    holder = next(element.iterchildren(tag), None)
     if holder is None:
         return None
     strings = list(holder.iterchildren(_rim.LOCALIZED_STRING))
@@ -78,6 +78,17 @@ def localized(
         problems.append(f"{what} has {len(strings)} LocalizedStrings where one is expected")
     first = strings[0]
     return LocalizedString(first.get("value", ""), first.get(_rim.XML_LANG), first.get("charset"))
+
+
+def _coding_scheme(classification: etree._Element) -> str | None:
+    """The one value of the one codingScheme slot, when that is all the slots hold; else None."""
+    slots = list(classification.iterchildren(_rim.SLOT))
+    if len(slots) != 1 or slots[0].get("name") != _rim.CODING_SCHEME:
+        return None
+    values = [
+        v for lst in slots[0].iterchildren(_rim.VALUE_LIST) for v in lst.iterchildren(_rim.VALUE)
+    ]
+    return (values[0].text or "") if len(values) == 1 else None
 
 
 class ObjectReader:
@@ -97,7 +108,7 @@ class ObjectReader:
         self.classifications = [c for c in children if c.tag == _rim.CLASSIFICATION]
         self.identifiers = [c for c in children if c.tag == _rim.EXTERNAL_IDENTIFIER]
         self._used: set[int] = set()
-        if element.find(_rim.REGISTRY_OBJECT_LIST) is not None:
+        if next(element.iterchildren(_rim.REGISTRY_OBJECT_LIST), None) is not None:
             self.problems.append("a nested RegistryObjectList is not supported")
 
     def name(self) -> LocalizedString | None:
@@ -107,7 +118,7 @@ class ObjectReader:
         return localized(self.element, _rim.DESCRIPTION, self.problems, "Description")
 
     def version(self) -> str | None:
-        info = self.element.find(_rim.VERSION_INFO)
+        info = next(self.element.iterchildren(_rim.VERSION_INFO), None)
         return None if info is None else info.get("versionName")
 
     def _take(self, attribute: str, value: str) -> list[etree._Element]:
@@ -129,9 +140,11 @@ class ObjectReader:
 
     def _code(self, classification: etree._Element) -> Code:
         where = f"classification {classification.get('id', '')}: "
-        slots = SlotReader(classification, self.problems, where)
-        scheme = slots.single(_rim.CODING_SCHEME)
-        slots.refuse_rest()
+        scheme = _coding_scheme(classification)
+        if scheme is None:  # not the usual shape: read it slot by slot, naming each problem
+            slots = SlotReader(classification, self.problems, where)
+            scheme = slots.single(_rim.CODING_SCHEME)
+            slots.refuse_rest()
         display = localized(classification, _rim.NAME, self.problems, f"{where}Name")
         return Code(
             code=classification.get("nodeRepresentation", ""),

@@ -9,6 +9,8 @@ HL7 escape sequences (``\\S\\``, ``\\T\\``…) are left as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 
 
 def components(text: str) -> list[str]:
@@ -59,6 +61,7 @@ class CX:
     other_components: tuple[tuple[int, str], ...] = ()  # (1-based position, raw) of CX.2/3/6+
 
     @classmethod
+    @lru_cache(maxsize=4096)  # immutable results; one submission parses the same ids often
     def parse(cls, text: str) -> CX:
         parts = components(text)
         others = tuple(
@@ -79,6 +82,7 @@ class CX:
         return _join(parts, "^")
 
 
+@lru_cache(maxsize=4096)
 def patient_key(value: str) -> str:
     """Who a patient id (CX) names, in one canonical form: ``id^^^&OID&ISO``.
 
@@ -173,3 +177,26 @@ class XTN:
 
     def __str__(self) -> str:
         return self.raw
+
+
+def dtm_digits(moment: datetime) -> str:
+    """The 14 digits ``YYYYMMDDHHMMSS`` of a DTM to the second (faster than strftime)."""
+    return (
+        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
+        f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    )
+
+
+def dtm_moment(digits: str) -> datetime:
+    """The moment a DTM of 4 to 14 digits names, missing parts at their minimum.
+
+    ValueError when a part is out of range (month 13, 30 February…).
+    """
+    return datetime(
+        int(digits[0:4]),
+        int(digits[4:6] or 1),
+        int(digits[6:8] or 1),
+        int(digits[8:10] or 0),
+        int(digits[10:12] or 0),
+        int(digits[12:14] or 0),
+    )

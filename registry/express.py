@@ -29,7 +29,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -188,14 +188,47 @@ def _register_postgresql(
 def _inserts_postgresql(
     cursor: Any, engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]
 ) -> bytes:
+    connection = cursor.connection
+    plain_literals = (
+        connection.encoding == "UTF8"
+        and connection.get_parameter_status("standard_conforming_strings") == "on"
+    )
     statements = []
     for table, table_rows in rows.items():
         if not table_rows:
             continue
         head, columns, template, processors = _insert_shape(table, engine)
-        values = [value for row in table_rows for value in _values(row, columns, processors)]
-        statements.append(head + cursor.mogrify(",".join([template] * len(table_rows)), values))
+        if plain_literals:
+            tuples = (
+                "("
+                + ",".join([_literal(cursor, v) for v in _values(row, columns, processors)])
+                + ")"
+                for row in table_rows
+            )
+            statements.append(head + ",".join(tuples).encode())
+        else:
+            values = [value for row in table_rows for value in _values(row, columns, processors)]
+            statements.append(head + cursor.mogrify(",".join([template] * len(table_rows)), values))
     return b";".join(statements)
+
+
+def _literal(cursor: Any, value: Any) -> str:
+    """`value` as a PostgreSQL literal, for a UTF-8 connection with standard_conforming_strings.
+
+    There the only character special inside '…' is the quote itself, doubled (PostgreSQL
+    manual, 4.1.2.1); psycopg2's `mogrify` does the same, three times slower, and still
+    quotes what is not a plain string, number or NULL.
+    """
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value:
+            raise ValueError("a string literal cannot contain NUL characters")
+        return "'" + value.replace("'", "''") + "'"
+    if value is None:
+        return "NULL"
+    if kind is int:
+        return str(value)
+    return cast(bytes, cursor.mogrify("%s", (value,))).decode()
 
 
 def _register_sqlite(

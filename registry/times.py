@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from ebrim.hl7 import dtm_digits
+
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
 
 
@@ -37,10 +39,10 @@ def normalize_dtm(value: str | None) -> str | None:
         # An offset only means something once the hour is known (HL7 v2.5 DTM).
         sign = 1 if offset[0] == "+" else -1
         moment -= sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
-    return moment.strftime("%Y%m%d%H%M%S")
+    return dtm_digits(moment)
 
 
 def now_dtm(clock: datetime | None = None) -> str:
     """The current UTC time as a DTM to the second (lastUpdateTime, submission bookkeeping)."""
     moment = clock or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    return dtm_digits(moment.astimezone(UTC))

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+
+from ebrim.hl7 import dtm_moment
 
 MAX_OID_LENGTH = 64  # ITI TF-3 4.2.3.1.7 (OID) and ISO/IEC 8824 as profiled by HL7
 MAX_UNIQUE_ID_LENGTH = 128  # DocumentEntry.uniqueId, TF-3 4.2.3.2.26
 MAX_EXTENSION_LENGTH = 16  # the "^extension" part of an OID^extension uniqueId, same section
 
-_DTM_LENGTHS = {
-    4: "%Y",
-    6: "%Y%m",
-    8: "%Y%m%d",
-    10: "%Y%m%d%H",
-    12: "%Y%m%d%H%M",
-    14: "%Y%m%d%H%M%S",
-}
+_DTM_LENGTHS = (4, 6, 8, 10, 12, 14)
 _ARC = re.compile(r"0|[1-9][0-9]*")
 _HASH = re.compile(r"[0-9a-fA-F]{40}")
 _SIZE = re.compile(r"[0-9]+")
@@ -35,11 +29,10 @@ def dtm_problem(value: str) -> str | None:
     """HL7 DTM truncated to any precision from year to second, in UTC (no zone, no fraction)."""
     if not value.isdigit():
         return "only digits are allowed (no time zone, no fraction of second)"
-    pattern = _DTM_LENGTHS.get(len(value))
-    if pattern is None:
+    if len(value) not in _DTM_LENGTHS:
         return f"{len(value)} digits; a time has 4, 6, 8, 10, 12 or 14"
     try:
-        datetime.strptime(value, pattern)
+        dtm_moment(value)
     except ValueError:
         return "a month, day, hour, minute or second is out of range"
     return None

@@ -1,0 +1,99 @@
+"""The express path writes its INSERTs with literals it quotes itself on PostgreSQL.
+
+`registry.express._literal` doubles the quote, which is the whole rule only under
+`standard_conforming_strings = on` in UTF-8; any other connection goes through psycopg2's
+`mogrify`. Values that would break a careless quoting must come back exactly as sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from registry_fixtures import Submission, code, document, migrated_engine, new_registry
+from sqlalchemy import Engine, event
+
+from ebrim.model import DocumentEntry, LocalizedString, Slot
+from ebrim.vocabulary import ResponseStatus
+from registry import express
+from registry.storage import autocommit_engine
+
+pytestmark = pytest.mark.postgres
+
+HOSTILE = (
+    "l'hôpital \"Saint-Jean\" \\ backslash \\' '' ''' $$ $tag$ -- ; "
+    "'); DROP TABLE documents; -- \u00e9\u00e8 \u2603 \U0001f489 \t tab"
+)
+
+
+@pytest.fixture
+def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    with migrated_engine("postgres", tmp_path, request) as engine:
+        yield engine
+
+
+def hostile_document() -> DocumentEntry:
+    return document(
+        title=LocalizedString(HOSTILE[:120], lang="fr-FR"),
+        comments=LocalizedString(HOSTILE),
+        event_codes=(code("E'1", name=HOSTILE[:60]),),
+        extra_slots=(Slot("urn:example:note", (HOSTILE[:200], "\\x27", "'")),),
+    )
+
+
+def register_and_read(engine: Engine) -> tuple[DocumentEntry, object, int]:
+    calls = []
+    original = express._literal
+
+    def counting(cursor: object, value: object) -> str:
+        calls.append(value)
+        return original(cursor, value)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(express, "_literal", counting)
+    try:
+        registry = new_registry(engine)
+        submission = Submission()
+        sent = submission.add(hostile_document())
+        submitted = registry.submit(submission.build())
+    finally:
+        mp.undo()
+    assert submitted.response.status is ResponseStatus.SUCCESS, submitted.response.errors
+    stored = registry.get(submitted.ids[sent.entry_uuid])
+    return sent, stored, len(calls)
+
+
+def test_quotes_backslashes_and_unicode_come_back_exactly(engine: Engine) -> None:
+    sent, stored, quoted = register_and_read(engine)
+
+    assert quoted > 0  # the express path quoted them itself
+    assert isinstance(stored, DocumentEntry)
+    assert stored.title == sent.title
+    assert stored.comments == sent.comments
+    assert stored.event_codes == sent.event_codes
+    assert stored.extra_slots == sent.extra_slots
+    with engine.connect() as conn:  # and nothing else ran
+        assert conn.exec_driver_sql("SELECT count(*) FROM documents").scalar_one() == 1
+
+
+def test_without_standard_conforming_strings_the_driver_quotes(engine: Engine) -> None:
+    def escape_backslashes(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("SET standard_conforming_strings = off")
+        cursor.close()
+
+    for pool in (engine, autocommit_engine(engine)):  # the express path writes on the second
+        event.listen(pool, "connect", escape_backslashes)
+        pool.dispose()  # new connections, each with the setting
+    sent, stored, quoted = register_and_read(engine)
+
+    assert quoted == 0
+    assert isinstance(stored, DocumentEntry)
+    assert stored.comments == sent.comments
+    assert stored.extra_slots == sent.extra_slots
+
+
+def test_a_nul_character_is_refused_not_truncated() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        express._literal(None, "before\x00after")
