@@ -61,7 +61,12 @@ EVENT_KINDS: dict[str, EventKind] = {
     "ITI-57": EventKind(PATIENT_RECORD, "U", _iti("57", "Update Document Set"), Role.DESTINATION),
     "ITI-62": EventKind(PATIENT_RECORD, "D", _iti("62", "Delete Document Set"), Role.DESTINATION),
     "ITI-86": EventKind(PATIENT_RECORD, "D", _iti("86", "Remove Documents"), Role.DESTINATION),
+    # MHD (ITI TF-1 33.5 and the audit message tables of ITI-66/67/68, Document Responder)
+    "ITI-66": EventKind(QUERY, "E", _iti("66", "Find Document Lists"), Role.DESTINATION),
+    "ITI-67": EventKind(QUERY, "E", _iti("67", "Find Document References"), Role.DESTINATION),
+    "ITI-68": EventKind(EXPORT, "R", _iti("68", "Retrieve Document"), Role.SOURCE),
 }
+QUERY_TRANSACTIONS = ("ITI-18", "ITI-66", "ITI-67")
 
 RECORDS_PREFIX = "records:"  # the transaction names of `soap.records_operations`
 RECORDS_SYSTEM = "urn:xds-registry:records"
@@ -99,6 +104,11 @@ SUBMISSION_SET = Coded(
     "submission set classificationNode",
 )
 STORED_QUERY = _iti("18", "Registry Stored Query")
+QUERY_TYPES = {  # ParticipantObjectIDTypeCode of the query object, per transaction
+    "ITI-18": STORED_QUERY,
+    "ITI-66": _iti("66", "Find Document Lists"),
+    "ITI-67": _iti("67", "Find Document References"),
+}
 
 # AuditSourceTypeCode 4: an application server process.
 APPLICATION_SERVER = Coded("4", "DCM", "Application Server Process")
@@ -121,6 +131,8 @@ __all__ = [
     "PATIENT_NUMBER",
     "PURPOSES_OF_USE",
     "PURPOSE_OF_USE_SYSTEM",
+    "QUERY_TRANSACTIONS",
+    "QUERY_TYPES",
     "REPORT_NUMBER",
     "SERIOUS_FAILURE",
     "STORED_QUERY",

@@ -5,8 +5,10 @@ assertion), this server (the endpoint that answered), the patient, and what the 
 touched, with the shape ITI TF-2 gives per transaction:
 - ITI-42 / ITI-57: the submission set (by uniqueId);
 - ITI-18: the stored query, its AdhocQueryRequest in ParticipantObjectQuery (base64);
-- ITI-43 / ITI-62 / ITI-86: each document (uniqueId), with the repository's id for ITI-43
-  and ITI-86.
+  ITI-66 / ITI-67 (MHD): the same object typed by the transaction, holding the FHIR
+  search's query string;
+- ITI-43 / ITI-68 / ITI-62 / ITI-86: each document (uniqueId), with the repository's id for
+  ITI-43, ITI-68 and ITI-86.
 An emergency access carries its purpose of use (bris_de_glace, centre_15) in PurposeOfUse.
 Document bytes never appear; the query holds only the request's parameters.
 """
@@ -29,9 +31,10 @@ from atna.codes import (
     PATIENT_NUMBER,
     PURPOSE_OF_USE_SYSTEM,
     PURPOSES_OF_USE,
+    QUERY_TRANSACTIONS,
+    QUERY_TYPES,
     REPORT_NUMBER,
     SERIOUS_FAILURE,
-    STORED_QUERY,
     SUBMISSION_SET,
     SUCCESS,
     Coded,
@@ -49,6 +52,9 @@ ENDPOINT_PATHS = {
     "ITI-57": "/xds/registry/update",
     "ITI-62": "/xds/registry/delete",
     "ITI-86": "/xds/repository/remove",
+    "ITI-66": "/fhir/List",
+    "ITI-67": "/fhir/DocumentReference",
+    "ITI-68": "/mhd/document",
 }
 RECORDS_PATH = "/xds/records"
 # Characters XML 1.0 cannot carry (lxml refuses them): dropped from the event's texts.
@@ -158,17 +164,17 @@ def _participant_objects(root: etree._Element, event: AuditEvent, source: AuditS
     if event.transaction in ("ITI-42", "ITI-57") and event.submission_set_id:
         submission = _object(root, event.submission_set_id, type_code="2", role="20")
         _coded(submission, "ParticipantObjectIDTypeCode", SUBMISSION_SET)
-    if event.transaction == "ITI-18" and event.query_id:
+    if event.transaction in QUERY_TRANSACTIONS and event.query_id:
         query = _object(root, event.query_id, type_code="2", role="24")
-        _coded(query, "ParticipantObjectIDTypeCode", STORED_QUERY)
+        _coded(query, "ParticipantObjectIDTypeCode", QUERY_TYPES[event.transaction])
         if event.query:
             etree.SubElement(query, "ParticipantObjectQuery").text = _b64(event.query)
         _detail(query, "QueryEncoding", "UTF-8")
-    if event.transaction in ("ITI-43", "ITI-62", "ITI-86"):
+    if event.transaction in ("ITI-43", "ITI-62", "ITI-68", "ITI-86"):
         for unique_id in event.document_ids:
             document = _object(root, unique_id, type_code="2", role="3")
             _coded(document, "ParticipantObjectIDTypeCode", REPORT_NUMBER)
-            if event.transaction in ("ITI-43", "ITI-86") and source.repository_id:
+            if event.transaction in ("ITI-43", "ITI-68", "ITI-86") and source.repository_id:
                 _detail(document, "Repository Unique Id", source.repository_id)
 
 

@@ -433,7 +433,12 @@ class Registry:
         return Consultation(decision, visibility, self.engine)
 
     def query(
-        self, request: StoredQueryRequest, *, requester: Requester | None = None
+        self,
+        request: StoredQueryRequest,
+        *,
+        requester: Requester | None = None,
+        transaction: AuditTransaction = AuditTransaction.QUERY,
+        asked: str | None = None,
     ) -> QueryResult:
         """ITI-18: answer a parsed stored query (ObjectRef or LeafClass) from SQL.
 
@@ -442,7 +447,8 @@ class Registry:
         answer about several patients, XDSRegistryBusy when the database is unavailable.
         With a `requester`, the policy decides first (LocalPolicyRestrictionError when it
         refuses) and the answer holds only what the requester may see, counted as such.
-        Every query leaves an audit event.
+        Every query leaves an audit event: an ITI-18 holding the AdhocQueryRequest, or the
+        MHD search (`transaction` ITI-66/ITI-67) that asked, holding its query string `asked`.
         """
         for attempt in (1, 2):  # a pooled connection found dead is replaced, once
             decision: Decision | None = None
@@ -453,7 +459,9 @@ class Registry:
                     decision = consultation.decision
                     if not decision.allowed:
                         result = refused(ErrorCode.LocalPolicyRestrictionError, decision.reason)
-                        return self._audited_query(request, requester, decision, result)
+                        return self._audited_query(
+                            request, requester, decision, result, (), transaction, asked
+                        )
                     scope = consultation.visibility
                 with self.engine.connect() as conn:
                     result = run_query(conn, request, self.settings, scope)
@@ -466,7 +474,9 @@ class Registry:
                     continue
                 log.warning("registry database unavailable: %s", exc)
                 return refused(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}")
-            return self._audited_query(request, requester, decision, result, found)
+            return self._audited_query(
+                request, requester, decision, result, found, transaction, asked
+            )
         raise AssertionError("unreachable")
 
     def _audited_query(
@@ -476,13 +486,15 @@ class Registry:
         decision: Decision | None,
         result: QueryResult,
         found: Sequence[tuple[str, str, bool]] = (),
+        transaction: AuditTransaction = AuditTransaction.QUERY,
+        asked: str | None = None,
     ) -> QueryResult:
         success = result.response.status is ResponseStatus.SUCCESS
         patient = getattr(request.query, "patient_id", None) or next(
             (p for _u, p, _s in found), None
         )
         event = audit.event_for(
-            AuditTransaction.QUERY,
+            transaction,
             Outcome.SUCCESS if success else Outcome.FAILURE,
             requester,
             kind=decision.kind if decision else None,
@@ -492,7 +504,9 @@ class Registry:
             secret=any(secret for _u, _p, secret in found),
             detail=None if success else "; ".join(e.message for e in result.response.errors),
             query_id=request.query_id.value,
-            query=etree.tostring(render_adhoc_query_request(request), encoding="unicode"),
+            query=asked
+            if asked is not None
+            else etree.tostring(render_adhoc_query_request(request), encoding="unicode"),
         )
         if not self.record_event(event):
             return refused(ErrorCode.XDSRegistryBusy, "the access could not be traced; retry")
@@ -505,11 +519,13 @@ class Registry:
         unique_ids: Sequence[str],
         *,
         success: bool,
+        transaction: AuditTransaction = AuditTransaction.RETRIEVE,
     ) -> bool:
-        """The audit event of an ITI-43 retrieve (the SOAP layer calls it after the repository)."""
+        """The audit event of an ITI-43 retrieve (the SOAP layer calls it after the repository),
+        or of an MHD ITI-68 (`transaction`)."""
         decision = consultation.decision if consultation else None
         return self._audit_documents(
-            AuditTransaction.RETRIEVE,
+            transaction,
             requester,
             unique_ids,
             success=success,

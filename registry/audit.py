@@ -48,6 +48,9 @@ class AuditTransaction(StrEnum):
     UPDATE = "ITI-57"
     DELETE = "ITI-62"
     REMOVE_DOCUMENTS = "ITI-86"
+    FIND_DOCUMENT_LISTS = "ITI-66"  # MHD (`mhd.app`), answered by the same stored queries
+    FIND_DOCUMENT_REFERENCES = "ITI-67"
+    RETRIEVE_DOCUMENT = "ITI-68"
 
 
 @dataclass(frozen=True)

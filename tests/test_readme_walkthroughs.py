@@ -34,7 +34,7 @@ def walkthroughs() -> dict[str, list[str]]:
 
 
 def test_the_readme_has_its_walkthroughs() -> None:
-    assert set(walkthroughs()) == {"first-steps", "tls-dmp"}
+    assert set(walkthroughs()) == {"first-steps", "tls-dmp", "fhir"}
 
 
 def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -92,5 +92,6 @@ def test_walkthrough_runs_as_written(name: str, tmp_path: Path) -> None:
     expected = {
         "first-steps": "A plain text note",
         "tls-dmp": "retrieved, byte-identical",
+        "fhir": "ITI-68 returned the submitted bytes",
     }[name]
     assert expected in last

@@ -25,6 +25,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import Engine
 
+from mhd.app import MhdApplication, combined
 from pki.assertion import AssertionVerifier, Software
 from registry import Registry, create_engine_for, migrate
 from registry.replay import open_replay_guard
@@ -63,7 +64,7 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
             trail = AuditTrail(repository.index.engine)
             if isinstance(repository.registry, RemoteRegistry) and repository.registry.signer:
                 remote = repository.registry  # and asks the registry who may read
-    return make_app(
+    soap_app = make_app(
         registry=registry,
         repository=repository,
         settings=settings.soap_settings(),
@@ -71,6 +72,12 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
         trail=trail,
         remote=remote,
     )
+    if registry is None:
+        return soap_app
+    mhd_app = MhdApplication(
+        registry, repository, public_url=settings.public_url, security=settings.security
+    )
+    return combined(soap_app, mhd_app)
 
 
 def _repository(
@@ -275,6 +282,14 @@ def _announce(settings: ServeSettings, repo_id: str | None) -> None:
             "/xds/registry/delete (ITI-62), /xds/records (record management), database %s",
             base,
             _safe(settings),
+        )
+    if settings.role.has_registry:
+        fhir_state = "" if settings.security is SecurityMode.OFF else " (401 until FHIR security)"
+        log.info(
+            "MHD: FHIR R4 at %s/fhir (ITI-67, ITI-66, metadata), ITI-68 at %s/mhd/document%s",
+            base,
+            base,
+            fhir_state,
         )
     if settings.role.has_repository:
         target = "in process" if settings.role is Role.BOTH else settings.registry_url

@@ -70,11 +70,22 @@ def within(column: ColumnElement[Any], bounds: TimeRange) -> list[Condition]:
 
 
 def has_code(owner: ColumnElement[Any], scheme: str, values: Iterable[Code]) -> Condition:
-    """The object has a code of classification `scheme` equal to any of `values` (OR)."""
+    """The object has a code of classification `scheme` equal to any of `values` (OR).
+
+    A value without a coding scheme (an MHD token without a system; ITI-18 always names
+    one) matches its code in any coding scheme.
+    """
     return exists().where(
         codes.c.object_uuid == owner,
         codes.c.scheme == scheme,
-        or_(*(and_(codes.c.code == v.code, codes.c.coding_scheme == v.scheme) for v in values)),
+        or_(
+            *(
+                and_(codes.c.code == v.code, codes.c.coding_scheme == v.scheme)
+                if v.scheme
+                else codes.c.code == v.code
+                for v in values
+            )
+        ),
     )
 
 

@@ -1,0 +1,316 @@
+"""MHD over real HTTP: a document submitted with ITI-41 is found with ITI-67 by an FHIR
+client nobody here wrote (fhirpy), and retrieved byte-identical with ITI-68.
+
+Every resource returned is held against the FHIR R4B models of `fhir.resources`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+import pytest
+import requests
+from dicom_audit import assert_dicom_audit_valid
+from e2e_support import PATIENT, feed, submission
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.list import List as FhirList
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhirpy import SyncFHIRClient
+from lxml import etree
+
+from atna.message import AuditSource, render_audit_message
+from ebrim.model import Metadata
+from registry import create_engine_for
+from registry.audit import AuditEvent, events_after
+from soap.client import XdsClient
+from xds_cli.server import ServerProcess
+
+PATIENT_OID = "1.3.6.1.4.1.21367.13.20.1000"
+PATIENT_TOKEN = f"urn:oid:{PATIENT_OID}|E2E-1"
+TIMEOUT = 20
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    """`xds serve` on SQLite, and on PostgreSQL in a schema of its own."""
+    args: list[str] = []
+    schema = f"mhd_{uuid.uuid4().hex[:12]}"
+    admin = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        admin = psycopg2.connect(url)
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA "{schema}"')
+        args = ["--database", url, "--database-schema", schema]
+    try:
+        with ServerProcess(tmp_path_factory.mktemp("mhd-e2e"), args=args) as running:
+            feed(running)
+            yield running
+    finally:
+        if admin is not None:
+            with admin.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.close()
+
+
+@pytest.fixture(scope="module")
+def published(server: ServerProcess) -> tuple[Metadata, bytes]:
+    """One PDF and one CDA-like text document, registered over ITI-41."""
+    content = b"%PDF-1.4 " + os.urandom(3000)
+    metadata = submission(mime_type="application/pdf", title="Compte rendu MHD")
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    response = client.provide_and_register(metadata, {metadata.documents[0].entry_uuid: content})
+    assert response.status.name == "SUCCESS", response.errors
+    return metadata, content
+
+
+@pytest.fixture(scope="module")
+def fhir(server: ServerProcess) -> SyncFHIRClient:
+    return SyncFHIRClient(f"{server.url}/fhir", extra_headers={"Accept": "application/fhir+json"})
+
+
+def get(server: ServerProcess, path: str, **params: Any) -> requests.Response:
+    return requests.get(f"{server.url}{path}", params=params, timeout=TIMEOUT)
+
+
+def test_iti67_finds_what_iti41_registered_and_iti68_returns_its_bytes(
+    server: ServerProcess, fhir: SyncFHIRClient, published: tuple[Metadata, bytes]
+) -> None:
+    metadata, content = published
+    unique_id = metadata.documents[0].unique_id
+
+    found = (
+        fhir.resources("DocumentReference")
+        .search(**{"patient.identifier": PATIENT_TOKEN, "status": "current"})
+        .fetch_all()
+    )
+
+    matching = [r for r in found if r["masterIdentifier"]["value"] == f"urn:oid:{unique_id}"]
+    assert len(matching) == 1
+    reference = DocumentReference.model_validate(matching[0].serialize())
+    assert reference.status == "current"
+    attachment = reference.content[0].attachment
+    assert attachment.contentType == "application/pdf"
+    assert attachment.size == len(content)
+    wire_hash = matching[0]["content"][0]["attachment"]["hash"]  # base64 of the SHA-1
+    assert wire_hash == base64.b64encode(hashlib.sha1(content).digest()).decode()
+    assert attachment.title == "Compte rendu MHD"
+    assert reference.subject.identifier.value == "E2E-1"
+    assert reference.subject.identifier.system == f"urn:oid:{PATIENT_OID}"
+
+    retrieved = requests.get(attachment.url, timeout=TIMEOUT)
+    assert retrieved.status_code == 200
+    assert retrieved.headers["Content-Type"] == "application/pdf"
+    assert retrieved.content == content
+
+
+def test_the_read_by_id_and_the_search_bundle_are_valid_fhir(
+    server: ServerProcess, published: tuple[Metadata, bytes]
+) -> None:
+    answer = get(
+        server,
+        "/fhir/DocumentReference",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current"},
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate(answer.json())
+    assert bundle.type == "searchset" and bundle.total >= 1
+    first = bundle.entry[0]
+    assert first.fullUrl.startswith(f"{server.url}/fhir/DocumentReference/")
+
+    read = requests.get(first.fullUrl, timeout=TIMEOUT)
+    assert read.status_code == 200
+    assert DocumentReference.model_validate(read.json()).id == first.resource.id
+
+
+def test_search_by_post_and_by_identifier(
+    server: ServerProcess, published: tuple[Metadata, bytes]
+) -> None:
+    metadata, _ = published
+    unique_id = metadata.documents[0].unique_id
+    form = {
+        "patient.identifier": PATIENT_TOKEN,
+        "status": "current,superseded",
+        "identifier": f"urn:ietf:rfc:3986|urn:oid:{unique_id}",
+    }
+    answer = requests.post(
+        f"{server.url}/fhir/DocumentReference/_search", data=form, timeout=TIMEOUT
+    )
+
+    assert answer.status_code == 200, answer.text
+    bundle = answer.json()
+    assert bundle["total"] == 1
+    assert bundle["entry"][0]["resource"]["masterIdentifier"]["value"] == f"urn:oid:{unique_id}"
+
+
+def test_codes_filter_by_system_and_code(
+    server: ServerProcess, published: tuple[Metadata, bytes]
+) -> None:
+    base = {"patient.identifier": PATIENT_TOKEN, "status": "current"}
+    loinc = get(server, "/fhir/DocumentReference", **base, category="http://loinc.org|11490-0")
+    other = get(server, "/fhir/DocumentReference", **base, category="http://loinc.org|00000-0")
+    any_system = get(server, "/fhir/DocumentReference", **base, type="34133-9")
+
+    assert loinc.json()["total"] >= 1
+    assert other.json()["total"] == 0
+    assert any_system.json()["total"] >= 1
+
+
+def test_paging_gives_next_links_until_the_end(
+    server: ServerProcess, published: tuple[Metadata, bytes]
+) -> None:
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    for n in range(2):
+        metadata = submission(mime_type="text/plain", title=f"note {n}")
+        client.provide_and_register(metadata, {metadata.documents[0].entry_uuid: b"note %d" % n})
+    seen: list[str] = []
+    url: str | None = f"{server.url}/fhir/DocumentReference"
+    params: dict[str, str] | None = {
+        "patient.identifier": PATIENT_TOKEN,
+        "status": "current",
+        "_count": "1",
+    }
+    total = None
+    while url:
+        page = requests.get(url, params=params, timeout=TIMEOUT).json()
+        total = page["total"]
+        seen += [entry["resource"]["id"] for entry in page.get("entry", [])]
+        url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+        params = None
+    assert total is not None and total >= 3
+    assert len(seen) == total == len(set(seen))
+
+
+def test_iti66_finds_the_submission_set(
+    server: ServerProcess, fhir: SyncFHIRClient, published: tuple[Metadata, bytes]
+) -> None:
+    metadata, _ = published
+    sets = (
+        fhir.resources("List")
+        .search(
+            **{"patient.identifier": PATIENT_TOKEN, "status": "current", "code": "submissionset"}
+        )
+        .fetch_all()
+    )
+    unique_ids = {i["value"] for s in sets for i in s["identifier"]}
+    assert f"urn:oid:{metadata.submission_sets[0].unique_id}" in unique_ids
+    for found in sets:
+        FhirList.model_validate(found.serialize())
+
+
+def test_xml_on_request(server: ServerProcess, published: tuple[Metadata, bytes]) -> None:
+    answer = get(
+        server,
+        "/fhir/DocumentReference",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current", "_format": "xml"},
+    )
+    assert answer.headers["Content-Type"].startswith("application/fhir+xml")
+    root = etree.fromstring(answer.content)
+    assert root.tag == "{http://hl7.org/fhir}Bundle"
+    assert root.find("{http://hl7.org/fhir}entry") is not None
+
+
+def test_capability_statement(server: ServerProcess) -> None:
+    answer = get(server, "/fhir/metadata")
+    statement = CapabilityStatement.model_validate(answer.json())
+    served = {r.type for r in statement.rest[0].resource}
+    assert served == {"DocumentReference", "List"}
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"status": "current"}, "patient.identifier is required"),
+        ({"patient.identifier": PATIENT_TOKEN}, "status is required"),
+        ({"patient.identifier": PATIENT_TOKEN, "status": "entered-in-error"}, "not one of"),
+        (
+            {"patient.identifier": PATIENT_TOKEN, "status": "current", "creation": "gt2024"},
+            "ge and lt",
+        ),
+        ({"patient": "Patient/1", "status": "current"}, "serves no Patient"),
+        ({"patient.identifier": PATIENT_TOKEN, "status": "current", "related": "x"}, "related"),
+    ],
+)
+def test_a_refused_search_is_a_400_operation_outcome(
+    server: ServerProcess, params: dict[str, str], fragment: str
+) -> None:
+    answer = get(server, "/fhir/DocumentReference", **params)
+
+    assert answer.status_code == 400
+    outcome = OperationOutcome.model_validate(answer.json())
+    assert fragment in (outcome.issue[0].diagnostics or "")
+
+
+def test_unknown_things_are_404(server: ServerProcess) -> None:
+    assert get(server, "/fhir/Patient").status_code == 404
+    assert (
+        get(server, "/fhir/DocumentReference/00000000-0000-4000-8000-000000000000").status_code
+        == 404
+    )
+    repository = (server.data / "repository-id").read_text().strip()
+    missing = get(server, f"/mhd/document/{repository}/1.2.3.4.5.404")
+    assert missing.status_code == 404
+    assert missing.json()["issue"][0]["details"]["coding"][0]["code"] == "XDSDocumentUniqueIdError"
+
+
+def test_the_soap_endpoints_still_answer_beside_fhir(server: ServerProcess) -> None:
+    assert get(server, "/xds/registry", wsdl="").status_code == 200
+    assert PATIENT.startswith("E2E-1")
+
+
+def test_searches_and_retrieves_are_audited_as_mhd_transactions(
+    server: ServerProcess, published: tuple[Metadata, bytes], request: pytest.FixtureRequest
+) -> None:
+    answer = get(
+        server,
+        "/fhir/DocumentReference",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current", "category": "11490-0"},
+    )
+    url = answer.json()["entry"][0]["resource"]["content"][0]["attachment"]["url"]
+    assert requests.get(url, timeout=TIMEOUT).status_code == 200
+    get(
+        server,
+        "/fhir/List",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current", "code": "folder"},
+    )
+
+    events = audit_events(server, request)
+
+    search = next(e for e in reversed(events) if e.transaction == "ITI-67")
+    assert "category=11490-0" in (search.query or "")
+    assert search.patient_id == "E2E-1^^^&1.3.6.1.4.1.21367.13.20.1000&ISO"
+    assert any(e.transaction == "ITI-66" for e in events)
+    retrieve = next(e for e in reversed(events) if e.transaction == "ITI-68")
+    assert retrieve.document_ids and retrieve.outcome.name == "SUCCESS"
+    for event in (search, retrieve):  # and each is a valid DICOM audit message
+        assert_dicom_audit_valid(render_audit_message(event, SOURCE))
+
+
+SOURCE = AuditSource(source_id="xds@test", base_url="http://127.0.0.1", repository_id="1.2.3")
+
+
+def audit_events(server: ServerProcess, request: pytest.FixtureRequest) -> list[AuditEvent]:
+    args = server.args
+    if "--database" in args:
+        url = args[args.index("--database") + 1]
+        schema = args[args.index("--database-schema") + 1]
+        engine = create_engine_for(url, schema=schema)
+    else:
+        engine = create_engine_for(f"sqlite:///{server.data / 'registry.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            return events_after(conn, 0, limit=10000)
+    finally:
+        engine.dispose()
