@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ebrim.hl7 import CX, XCN, XON, components
-from ebrim.model import Author, Code, DocumentEntry, Folder, LocalizedString, SubmissionSet
+from ebrim.model import Author, Code, DocumentEntry, Folder, SubmissionSet
 from ebrim.vocabulary import AvailabilityStatus
 from mhd.systems import URN_OID, is_oid, system_of
 from mhd.times import fhir_datetime
@@ -288,13 +288,21 @@ def _human_name(person: XCN) -> Resource | None:
     return name or None
 
 
+def _identifier(value: str, authority: str) -> Resource:
+    """An id in its assigning authority's system; an OID with none is itself a URI."""
+    if authority:
+        return {"system": _urn_oid(authority), "value": value}
+    if is_oid(value):
+        return {"system": RFC3986, "value": URN_OID + value}
+    return {"value": value}
+
+
 def _practitioner(person: XCN, contained: list[Resource], tag: str) -> Resource:
     practitioner: Resource = {"resourceType": "Practitioner", "id": tag}
     if person.id_number:
-        identifier: Resource = {"value": person.id_number}
-        if person.assigning_authority.universal_id:
-            identifier["system"] = _urn_oid(person.assigning_authority.universal_id)
-        practitioner["identifier"] = [identifier]
+        practitioner["identifier"] = [
+            _identifier(person.id_number, person.assigning_authority.universal_id)
+        ]
     name = _human_name(person)
     if name:
         practitioner["name"] = [name]
@@ -306,10 +314,9 @@ def _organization(text: str, contained: list[Resource], tag: str) -> Resource:
     org = XON.parse(text)
     organization: Resource = {"resourceType": "Organization", "id": tag}
     if org.organization_identifier:
-        identifier: Resource = {"value": org.organization_identifier}
-        if org.assigning_authority.universal_id:
-            identifier["system"] = _urn_oid(org.assigning_authority.universal_id)
-        organization["identifier"] = [identifier]
+        organization["identifier"] = [
+            _identifier(org.organization_identifier, org.assigning_authority.universal_id)
+        ]
     if org.organization_name:
         organization["name"] = org.organization_name
     contained.append(organization)
@@ -430,4 +437,3 @@ __all__ = [
     "resource_id",
     "unique_identifier",
 ]
-_ = LocalizedString

@@ -9,9 +9,9 @@ become DTM bounds in UTC, at the precision given.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
-from ebrim.hl7 import dtm_digits
+from ebrim.hl7 import dtm_digits, dtm_moment
 
 _FHIR = re.compile(
     r"(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2})"
@@ -45,14 +45,7 @@ def dtm_of(value: str) -> str:
     digits += parts["second"] or ("00" if parts["hour"] else "")
     zone = parts["zone"]
     try:
-        moment = datetime(
-            int(digits[0:4]),
-            int(digits[4:6] or 1),
-            int(digits[6:8] or 1),
-            int(digits[8:10] or 0),
-            int(digits[10:12] or 0),
-            int(digits[12:14] or 0),
-        )
+        moment = dtm_moment(digits)
     except ValueError:
         raise BadDate(f"{value!r} has a field out of range") from None
     if parts["hour"] is None:
