@@ -1,4 +1,4 @@
-"""The MHD Document Responder over HTTP: a WSGI application beside the SOAP one.
+"""MHD's Document Recipient and Responder over HTTP: a WSGI application beside the SOAP one.
 
 Served under `fhir_path` (``/fhir``), FHIR R4, JSON by default and XML on request (the
 ``_format`` parameter or the Accept header):
@@ -11,24 +11,27 @@ Served under `fhir_path` (``/fhir``), FHIR R4, JSON by default and XML on reques
   address each DocumentReference gives in ``content.attachment.url``: the bytes, streamed
   from the repository with their media type, as ITI-43 would return them.
 
-Every search is one stored query of the registry (`mhd.search`), so the access policy,
-the limits and the audit trail are those of ITI-18; each retrieve is audited as ITI-43 is.
-This first version answers requests without a requester's identity only (the registry's
-``--security off``): with security on, every request but ``metadata`` is refused with 401
-until the FHIR side verifies a professional's token (IUA) or VIHF.
+- ITI-65 ``POST`` of a transaction Bundle at the base: one ITI-41 (`mhd.publish`).
+
+Every search is one stored query of the registry (`mhd.search`), so the access policy and
+the limits are those of ITI-18; searches are audited as ITI-67/ITI-66, retrieves as ITI-68.
+Who acts is read as on the SOAP side (`mhd.security`): the TLS client's certificate and,
+when security is on, the professional's signed assertion (the VIHF) carried in the
+Authorization header; the access policy, refusals and audit are the registry's.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
-from ebrim.errors import ErrorCode
+from ebrim.errors import ErrorCode, Severity
 from ebrim.model import DocumentEntry, Folder, SubmissionSet
 from ebrim.storedquery import (
     GetDocumentsQuery,
@@ -38,11 +41,16 @@ from ebrim.storedquery import (
 from ebrim.storedquery.params import StoredQueryRequest
 from ebrim.vocabulary import ResponseStatus
 from mhd.outcome import FhirError, operation_outcome
+from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
 from mhd.resources import MHD, document_reference, list_of, resource_id
 from mhd.search import Search, SearchError, document_search, list_search
-from registry.audit import AuditTransaction
+from mhd.security import client_of, requester_of
+from registry.audit import AuditTransaction, RequestOrigin, requests_from
 from repository.api import DocumentRequest
-from soap.settings import SecurityMode
+from soap.settings import SecurityMode, SoapSettings
+
+if TYPE_CHECKING:
+    from pki.assertion import AssertionVerifier, Requester
 
 log = logging.getLogger("mhd")
 access_log = logging.getLogger("mhd.access")
@@ -69,15 +77,21 @@ class MhdApplication:
         registry: Any,
         repository: Any | None = None,
         *,
-        public_url: str | None = None,
-        security: SecurityMode = SecurityMode.OFF,
+        settings: SoapSettings | None = None,
+        verifier: AssertionVerifier | None = None,
         fhir_path: str = "/fhir",
         document_path: str = "/mhd/document",
     ) -> None:
+        """`settings` and `verifier` are the SOAP side's: the same public URL, security mode,
+        trusted proxies and assertion trust."""
         self.registry = registry
         self.repository = repository
+        self.settings = settings or SoapSettings()
+        if self.settings.security is not SecurityMode.OFF and verifier is None:
+            raise ValueError("security on needs an assertion verifier")
+        self.verifier = verifier
+        public_url = self.settings.public_url
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.security = security
         self.fhir_path = fhir_path.rstrip("/")
         self.document_path = document_path.rstrip("/")
 
@@ -95,10 +109,17 @@ class MhdApplication:
         method = environ.get("REQUEST_METHOD", "GET")
         status, patient = 500, "-"
         try:
-            response = self._route(environ, path, method)
+            client = client_of(environ, self.settings)
+            origin = RequestOrigin(
+                address=environ.get("REMOTE_ADDR"),
+                structure_id=client.structure_id if client is not None else None,
+            )
+            environ["xds.client"] = client
+            with requests_from(origin):
+                response = self._route(environ, path, method)
             status, patient = response.status, response.patient or "-"
             start_response(_status_line(status), response.headers)
-            return _logged(response.body, request_id, method, path, status, patient, started)
+            return _logged(response.body, environ, request_id, status, patient, started)
         except FhirError as exc:
             status = exc.status
             body, headers = self._render(environ, exc.outcome())
@@ -106,7 +127,7 @@ class MhdApplication:
                 headers.append(("WWW-Authenticate", 'Bearer realm="xds-registry"'))
             start_response(_status_line(exc.status), headers)
             log.info("request %s refused (%d): %s", request_id, exc.status, exc.message)
-            return _logged([body], request_id, method, path, status, patient, started)
+            return _logged([body], environ, request_id, status, patient, started)
         except Exception:
             log.exception("request %s failed", request_id)
             body, headers = self._render(
@@ -114,13 +135,12 @@ class MhdApplication:
                 operation_outcome(f"internal error (request {request_id})", code="exception"),
             )
             start_response(_status_line(500), headers)
-            return _logged([body], request_id, method, path, 500, patient, started)
+            return _logged([body], environ, request_id, 500, patient, started)
 
     # --- routing ---------------------------------------------------------------------------
 
     def _route(self, environ: dict[str, Any], path: str, method: str) -> _Response:
         if path.startswith(self.document_path + "/"):
-            self._require_identity(environ)
             if method not in ("GET", "HEAD"):
                 raise FhirError(405, f"{method} is not allowed on a document", code="not-supported")
             return self._retrieve(
@@ -128,9 +148,10 @@ class MhdApplication:
             )
         rest = path[len(self.fhir_path) :].strip("/")
         parts = rest.split("/") if rest else []
+        if not parts and method == "POST":
+            return self._provide(environ)
         if parts == ["metadata"] and method == "GET":
             return self._resource(environ, self._capability_statement(environ))
-        self._require_identity(environ)
         if len(parts) >= 1 and parts[0] in ("DocumentReference", "List"):
             kind = parts[0]
             searching = parts[1:] == ["_search"] and method == "POST"
@@ -141,14 +162,15 @@ class MhdApplication:
             raise FhirError(405, f"{method} {path} is not supported here", code="not-supported")
         raise FhirError(404, f"no FHIR endpoint at {path}", code="not-found")
 
-    def _require_identity(self, environ: dict[str, Any]) -> None:
-        if self.security is not SecurityMode.OFF:
-            raise FhirError(
-                401,
-                "this registry requires the acting professional's identity, which the FHIR "
-                "endpoints do not verify yet: use the SOAP transactions",
-                code="security",
-            )
+    def _requester(self, environ: dict[str, Any], patient_id: str | None) -> Requester | None:
+        environ["xds.requester"] = requester = requester_of(
+            environ,
+            settings=self.settings,
+            verifier=self.verifier,
+            client=environ.get("xds.client"),
+            patient_id=patient_id,
+        )
+        return requester
 
     def _params(self, environ: dict[str, Any], method: str) -> dict[str, list[str]]:
         params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -179,7 +201,9 @@ class MhdApplication:
         except SearchError as exc:
             raise FhirError(400, str(exc), code="invalid") from None
         asked = urlencode([(k, v) for k, values in search.used.items() for v in values])
-        objects = self._run(search.query, kind, asked)
+        patient = getattr(search.query, "patient_id", None) or search.patient_id
+        requester = self._requester(environ, patient)
+        objects = self._run(search.query, kind, asked, requester)
         if kind == "DocumentReference":
             objects = self._kept(objects, search)
         objects.sort(key=_newest_first)
@@ -210,7 +234,6 @@ class MhdApplication:
         }
         if entries:
             bundle["entry"] = entries
-        patient = getattr(search.query, "patient_id", None) or search.patient_id
         return self._resource(environ, bundle, patient=patient)
 
     def _kept(self, objects: list[Any], search: Search) -> list[Any]:
@@ -230,20 +253,20 @@ class MhdApplication:
         entry_uuid = f"urn:uuid:{resource}"
         base = self._base(environ)
         asked = f"_id={resource}"
+        who = self._requester(environ, None)
         if kind == "DocumentReference":
-            found = self._run(GetDocumentsQuery(uuids=(entry_uuid,)), kind, asked)
+            found = self._run(GetDocumentsQuery(uuids=(entry_uuid,)), kind, asked, who)
         else:
-            found = self._run(GetFoldersQuery(uuids=(entry_uuid,)), kind, asked) or [
-                o
-                for o in self._run(GetSubmissionSetAndContentsQuery(uuid=entry_uuid), kind, asked)
-                if isinstance(o, SubmissionSet)
+            by_set = GetSubmissionSetAndContentsQuery(uuid=entry_uuid)
+            found = self._run(GetFoldersQuery(uuids=(entry_uuid,)), kind, asked, who) or [
+                o for o in self._run(by_set, kind, asked, who) if isinstance(o, SubmissionSet)
             ]
         if not found:
             raise FhirError(404, f"{kind}/{resource} is not known", code="not-found")
         obj = found[0]
         return self._resource(environ, self._as_resource(base, obj), patient=obj.patient_id)
 
-    def _run(self, query: Any, kind: str, asked: str) -> list[Any]:
+    def _run(self, query: Any, kind: str, asked: str, requester: Requester | None) -> list[Any]:
         """The objects the stored query answers, audited as the MHD search that asked."""
         transaction = (
             AuditTransaction.FIND_DOCUMENT_REFERENCES
@@ -251,7 +274,7 @@ class MhdApplication:
             else AuditTransaction.FIND_DOCUMENT_LISTS
         )
         result = self.registry.query(
-            StoredQueryRequest(query), transaction=transaction, asked=asked
+            StoredQueryRequest(query), requester=requester, transaction=transaction, asked=asked
         )
         if result.response.status is ResponseStatus.FAILURE:
             error = result.response.errors[0]
@@ -290,9 +313,82 @@ class MhdApplication:
         params += [("_count", str(search.page.count)), ("_offset", str(offset))]
         return f"{base}{self.fhir_path}/{kind}?{urlencode(params)}"
 
+    # --- ITI-65 ------------------------------------------------------------------------------
+
+    def _provide(self, environ: dict[str, Any]) -> _Response:
+        """ITI-65: the transaction Bundle becomes one ITI-41 on the co-located repository."""
+        if self.repository is None:
+            raise FhirError(
+                501, "no repository is served here to store documents", code="not-supported"
+            )
+        media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if media not in (FHIR_JSON, FHIR_XML, "application/json", "application/xml", "text/xml"):
+            raise FhirError(
+                415,
+                f"ITI-65 takes {FHIR_JSON} or {FHIR_XML}, not {media or '(none)'}",
+                code="invalid",
+            )
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            length = -1
+        if length < 0:
+            raise FhirError(411, "a Bundle needs a Content-Length", code="invalid")
+        if length > MAX_BUNDLE_BYTES:
+            raise FhirError(413, f"Bundle over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
+        body = environ["wsgi.input"].read(length)
+        published = publish_request(read_bundle(body, media))
+        streams = {key: io.BytesIO(data) for key, data in published.documents.items()}
+        patient = published.metadata.submission_sets[0].patient_id
+        requester = self._requester(environ, patient)
+        response = self.repository.provide_and_register(
+            published.metadata, streams, requester=requester
+        )
+        errors = [e for e in response.errors if e.severity is Severity.ERROR]
+        if response.status is ResponseStatus.FAILURE or errors:
+            first, *rest = errors or response.errors
+            status = {
+                ErrorCode.LocalPolicyRestrictionError: 403,
+                ErrorCode.XDSRegistryBusy: 503,
+                ErrorCode.XDSRepositoryBusy: 503,
+            }.get(first.code, 400)
+            raise FhirError(
+                status,
+                first.message,
+                code="invalid" if status == 400 else "processing",
+                xds_code=first.code.value,
+                more=tuple((e.message, e.code.value) for e in rest),
+            )
+        entries = []
+        for status_line, location in published.locations:
+            answer: dict[str, Any] = {"status": status_line}
+            if location:
+                answer["location"] = location
+            entries.append({"response": answer})
+        warnings = [e for e in response.errors if e.severity is not Severity.ERROR]
+        if warnings and entries:
+            entries[0]["response"]["outcome"] = {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    operation_outcome(w.message, severity="warning", xds_code=w.code.value)[
+                        "issue"
+                    ][0]
+                    for w in warnings
+                ],
+            }
+        bundle = {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "meta": {"profile": [f"{_DEFINITIONS}/IHE.MHD.ProvideDocumentBundleResponse"]},
+            "type": "transaction-response",
+            "entry": entries,
+        }
+        return self._resource(environ, bundle, patient=patient)
+
     # --- ITI-68 ------------------------------------------------------------------------------
 
     def _retrieve(self, environ: dict[str, Any], rest: str, *, head: bool) -> _Response:
+        requester = self._requester(environ, None)  # who asks, before anything is said
         repository_id, slash, unique_id = rest.partition("/")
         repository_id, unique_id = unquote(repository_id), unquote(unique_id)
         missing = FhirError(
@@ -305,11 +401,32 @@ class MhdApplication:
             raise missing
         if repository_id != self.repository.repository_unique_id:
             raise missing
-        result = self.repository.retrieve([DocumentRequest(repository_id, unique_id)])
+        consultation = None
+        if requester is not None:
+            consultation = self.registry.consultation(requester)
+            if not consultation.decision.allowed:
+                self.registry.audit_retrieve(
+                    requester,
+                    consultation,
+                    [unique_id],
+                    success=False,
+                    transaction=AuditTransaction.RETRIEVE_DOCUMENT,
+                )
+                raise FhirError(
+                    403,
+                    consultation.decision.reason,
+                    code="forbidden",
+                    xds_code=ErrorCode.LocalPolicyRestrictionError.value,
+                )
+        request = DocumentRequest(repository_id, unique_id)
+        if consultation is None:
+            result = self.repository.retrieve([request])
+        else:
+            result = self.repository.retrieve([request], visible=consultation.visible)
         found = result.documents[0] if result.documents else None
         traced = self.registry.audit_retrieve(
-            None,
-            None,
+            requester,
+            consultation,
             [unique_id],
             success=found is not None,
             transaction=AuditTransaction.RETRIEVE_DOCUMENT,
@@ -378,6 +495,10 @@ class _Response:
         self.patient = patient
 
 
+def _warning(message: str, xds_code: str) -> dict[str, Any]:
+    return operation_outcome(message, severity="warning", xds_code=xds_code)["issue"][0]
+
+
 def _newest_first(obj: Any) -> tuple[str, str]:
     when = getattr(obj, "creation_time", None) or getattr(obj, "submission_time", None)
     when = when or getattr(obj, "last_update_time", None) or ""
@@ -421,21 +542,29 @@ def _status_line(status: int) -> str:
 
 def _logged(
     body: Iterable[bytes],
+    environ: dict[str, Any],
     request_id: str,
-    method: str,
-    path: str,
     status: int,
     patient: str,
     started: float,
 ) -> Iterator[bytes]:
+    """Pass the body through, then write the access line: ids and the outcome, as SOAP's."""
     try:
         yield from body
     finally:
+        requester = environ.get("xds.requester")
+        client = environ.get("xds.client")
+        structure = (client.structure_id if client is not None else None) or (
+            requester.structure_id if requester is not None else None
+        )
         access_log.info(
-            "request_id=%s action=%s patient=%s status=%d duration_ms=%.1f",
+            "request_id=%s action=%s patient=%s professional=%s structure=%s status=%d"
+            " duration_ms=%.1f",
             request_id,
-            f"{method} {path.split('?')[0]}",
+            f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '')}",
             patient,
+            requester.professional_id if requester is not None else "-",
+            structure or "-",
             status,
             (time.monotonic() - started) * 1000,
         )

@@ -44,6 +44,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "interaction": [{"code": "transaction"}],
                 "resource": [
                     {
                         "type": "DocumentReference",

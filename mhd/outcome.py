@@ -16,16 +16,27 @@ class FhirError(Exception):
     """An HTTP error answered with an OperationOutcome."""
 
     def __init__(
-        self, status: int, message: str, *, code: str = "processing", xds_code: str | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "processing",
+        xds_code: str | None = None,
+        more: tuple[tuple[str, str | None], ...] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.xds_code = xds_code
+        self.more = more  # further (message, XDS error code) issues, e.g. a refused ITI-65
 
     def outcome(self) -> dict[str, Any]:
-        return operation_outcome(self.message, code=self.code, xds_code=self.xds_code)
+        outcome = operation_outcome(self.message, code=self.code, xds_code=self.xds_code)
+        for message, xds_code in self.more:
+            extra = operation_outcome(message, code=self.code, xds_code=xds_code)
+            outcome["issue"] += extra["issue"]
+        return outcome
 
 
 def operation_outcome(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -28,6 +30,8 @@ from lxml import etree
 
 from atna.message import AuditSource, render_audit_message
 from ebrim.model import Metadata
+from ebrim.storedquery import GetDocumentsQuery, StoredQueryRequest
+from ebrim.xdsb import DocumentLocator
 from registry import create_engine_for
 from registry.audit import AuditEvent, events_after
 from soap.client import XdsClient
@@ -314,3 +318,200 @@ def audit_events(server: ServerProcess, request: pytest.FixtureRequest) -> list[
             return events_after(conn, 0, limit=10000)
     finally:
         engine.dispose()
+
+
+# --- ITI-65 ------------------------------------------------------------------------------------
+
+MHD_DATA = Path(__file__).parent / "data" / "mhd"
+HELLO = b"Hello World"
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((MHD_DATA / name).read_text(encoding="utf-8"))
+
+
+def publishable(*, content: bytes = HELLO) -> dict[str, Any]:
+    """The MHD Comprehensive example (SubmissionSet, Folder, DocumentReference, Binary) made
+    publishable here: our patient by identifier, fresh uniqueIds, no relatesTo to a
+    document this registry does not hold."""
+    bundle = example("Bundle-ex-comprehensiveProvideDocumentBundleComplete.json")
+    subject = {"identifier": {"system": f"urn:oid:{PATIENT_OID}", "value": "E2E-1"}}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if "subject" in resource:
+            resource["subject"] = subject
+        for identifier in [resource.get("masterIdentifier"), *resource.get("identifier", [])]:
+            if identifier and identifier.get("value", "").startswith("urn:oid:"):
+                identifier["value"] = f"urn:oid:2.25.{uuid.uuid4().int}"
+        resource.pop("relatesTo", None)
+        if resource["resourceType"] == "Binary":
+            resource["data"] = base64.b64encode(content).decode()
+        if resource["resourceType"] == "DocumentReference":
+            attachment = resource["content"][0]["attachment"]
+            attachment["size"] = len(content)
+            attachment["hash"] = base64.b64encode(hashlib.sha1(content).digest()).decode()
+    return bundle
+
+
+def provide(server: ServerProcess, bundle: dict[str, Any]) -> requests.Response:
+    return requests.post(
+        f"{server.url}/fhir",
+        data=json.dumps(bundle).encode(),
+        headers={"Content-Type": "application/fhir+json"},
+        timeout=TIMEOUT,
+    )
+
+
+def master_id(bundle: dict[str, Any]) -> str:
+    reference = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DocumentReference"
+    )
+    return reference["masterIdentifier"]["value"].removeprefix("urn:oid:")
+
+
+def test_iti65_publishes_what_iti18_finds_and_iti43_returns(server: ServerProcess) -> None:
+    bundle = publishable()
+    answer = provide(server, bundle)
+
+    assert answer.status_code == 200, answer.text
+    response = Bundle.model_validate(answer.json())
+    assert response.type == "transaction-response"
+    assert [e.response.status for e in response.entry] == ["201 Created"] * 4
+    locations = [e.response.location for e in response.entry]
+    assert locations[0].startswith("List/") and locations[2].startswith("DocumentReference/")
+
+    unique_id = master_id(bundle)
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,))))
+    (doc,) = found.metadata.documents
+    assert doc.entry_uuid == "urn:uuid:" + locations[2].removeprefix("DocumentReference/")
+    assert doc.class_code is not None and doc.class_code.code == "11369-6"
+    assert doc.class_code.scheme == "2.16.840.1.113883.6.1"  # http://loinc.org as its OID
+    assert doc.hash == hashlib.sha1(HELLO).hexdigest() and doc.size == str(len(HELLO))
+    assert doc.creation_time == "20200202045050"  # 2020-02-01T23:50:50-05:00 in UTC
+    repository = (server.data / "repository-id").read_text().strip()
+    retrieved = client.retrieve(
+        [DocumentLocator(repository, unique_id)], lambda _: server.data / "retrieved.bin"
+    )
+    assert retrieved.documents[0].path.read_bytes() == HELLO
+
+    folders = get(
+        server,
+        "/fhir/List",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current", "code": "folder"},
+    ).json()
+    assert any(e["resource"]["id"] == locations[1].removeprefix("List/") for e in folders["entry"])
+
+
+def test_iti65_in_xml(server: ServerProcess) -> None:
+    bundle = publishable(content=b"Hello in XML")
+    xml = Bundle.model_validate(bundle).model_dump_xml()
+    answer = requests.post(
+        f"{server.url}/fhir",
+        data=xml,
+        headers={"Content-Type": "application/fhir+xml"},
+        timeout=TIMEOUT,
+    )
+
+    assert answer.status_code == 200, answer.text
+    found = get(
+        server,
+        "/fhir/DocumentReference",
+        **{
+            "patient.identifier": PATIENT_TOKEN,
+            "status": "current",
+            "identifier": f"urn:ietf:rfc:3986|urn:oid:{master_id(bundle)}",
+        },
+    ).json()
+    assert found["total"] == 1
+
+
+def test_a_wrong_hash_is_refused_and_leaves_nothing(server: ServerProcess) -> None:
+    bundle = publishable()
+    reference = bundle["entry"][2]["resource"]
+    reference["content"][0]["attachment"]["hash"] = base64.b64encode(b"\0" * 20).decode()
+
+    answer = provide(server, bundle)
+
+    assert answer.status_code == 400
+    issue = OperationOutcome.model_validate(answer.json()).issue[0]
+    assert issue.details.coding[0].code == "XDSRepositoryMetadataError"
+    assert "hash" in issue.diagnostics
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(master_id(bundle),))))
+    assert found.metadata.documents == ()
+
+
+def test_a_replacement_supersedes_the_replaced_document(server: ServerProcess) -> None:
+    first = publishable(content=b"version 1")
+    location = provide(server, first).json()["entry"][2]["response"]["location"]
+    second = publishable(content=b"version 2")
+    reference = second["entry"][2]["resource"]
+    reference["relatesTo"] = [{"code": "replaces", "target": {"reference": location}}]
+    second["entry"].append(
+        {
+            "fullUrl": "urn:uuid:aaaaaaaa-bbbb-cccc-dddd-e00555500009",
+            "resource": {
+                "resourceType": "Parameters",
+                "parameter": [
+                    {
+                        "name": "operation",
+                        "part": [
+                            {"name": "type", "valueCode": "replace"},
+                            {"name": "path", "valueString": "DocumentReference.status"},
+                            {"name": "value", "valueCode": "superseded"},
+                        ],
+                    }
+                ],
+            },
+            "request": {"method": "PATCH", "url": location},
+        }
+    )
+
+    answer = provide(server, second)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entry"][-1]["response"]["status"] == "200 OK"
+    old = requests.get(f"{server.url}/fhir/{location}", timeout=TIMEOUT).json()
+    assert old["status"] == "superseded"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        # subject Patient/ex-patient: a literal reference this server cannot resolve
+        ("Bundle-ex-comprehensiveProvideDocumentBundleComplete.json", "XDSUnknownPatientId"),
+        (
+            "Bundle-ex-unContainedComprehensiveProvideDocumentBundleComplete.json",
+            "XDSUnknownPatientId",
+        ),
+        # the in-Bundle Patient is identified in http://example.org/patients, not an OID
+        ("Bundle-ex-minimalProvideDocumentBundleSimple.json", "XDSUnknownPatientId"),
+        # the draft's SubmissionSet has no uniqueId (MHD Comprehensive requires one)
+        ("Bundle-example-td2-iti65-lot-soumission.json", "XDSRepositoryMetadataError"),
+    ],
+)
+def test_the_official_examples_are_refused_for_a_stated_reason(
+    server: ServerProcess, name: str, reason: str
+) -> None:
+    answer = provide(server, example(name))
+
+    assert answer.status_code == 400, answer.text
+    codes = [i["details"]["coding"][0]["code"] for i in answer.json()["issue"] if "details" in i]
+    assert reason in codes, answer.text
+
+
+def test_a_bundle_that_is_not_fhir_is_a_400(server: ServerProcess) -> None:
+    not_json = requests.post(
+        f"{server.url}/fhir",
+        data=b"{",
+        headers={"Content-Type": "application/fhir+json"},
+        timeout=TIMEOUT,
+    )
+    wrong_type = provide(server, {"resourceType": "Bundle", "type": "collection"})
+    bad_field = provide(server, {"resourceType": "Bundle", "type": "transaction", "entry": "x"})
+
+    assert not_json.status_code == wrong_type.status_code == bad_field.status_code == 400
+    assert "transaction" in wrong_type.json()["issue"][0]["diagnostics"]

@@ -7,7 +7,9 @@ values against the XDS object it came from, field by field, as MHD's mapping tab
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -20,11 +22,12 @@ from ebrim.model import Code
 from ebrim.storedquery import FindDocumentsQuery, FindFoldersQuery, GetDocumentsQuery
 from ebrim.vocabulary import AvailabilityStatus
 from mhd.app import MhdApplication
+from mhd.publish import publish_request, read_bundle
 from mhd.resources import document_reference, list_of, unique_identifier
 from mhd.search import SearchError, document_search, list_search
 from mhd.systems import scheme_of, system_of
 from mhd.times import BadDate, dtm_of, fhir_datetime
-from soap.settings import SecurityMode
+from soap.settings import SecurityMode, SoapSettings
 
 UUID = "urn:uuid:0d6b1a9e-1c1e-4c7a-9d7e-1b2f6c0b0a01"
 APPROVED = AvailabilityStatus.APPROVED.value
@@ -216,8 +219,10 @@ def test_iti66_folder_search() -> None:
         list_search({"patient.identifier": [PATIENT], "status": ["current"]})
 
 
-def test_with_security_on_every_fhir_request_but_metadata_is_401() -> None:
-    app = MhdApplication(registry=None, security=SecurityMode.REQUIRED)
+def test_with_security_required_a_request_without_a_token_is_401() -> None:
+    verifier = object()  # never reached: the token is missing
+    settings = SoapSettings(security=SecurityMode.REQUIRED)
+    app = MhdApplication(registry=None, settings=settings, verifier=verifier)  # type: ignore[arg-type]
 
     def call(path: str) -> tuple[str, bytes]:
         seen: dict[str, str] = {}
@@ -236,7 +241,64 @@ def test_with_security_on_every_fhir_request_but_metadata_is_401() -> None:
         body = b"".join(app(environ, start))
         return seen["status"], body
 
-    status, body = call("/fhir/DocumentReference")
+    status, body = call("/fhir/DocumentReference/00000000-0000-4000-8000-000000000000")
     assert status.startswith("401") and b"OperationOutcome" in body
     assert call("/mhd/document/1.2/3.4")[0].startswith("401")
     assert call("/fhir/metadata")[0].startswith("200")
+
+
+def test_a_document_entry_survives_the_round_trip_through_fhir() -> None:
+    """DocumentEntry -> DocumentReference (ITI-67) -> ITI-65 Bundle -> DocumentEntry."""
+    doc = entry()
+    content = b"content of the document"
+    doc = replace(doc, hash=hashlib.sha1(content).hexdigest(), size=str(len(content)))
+    built = Submission().build()
+    submission_set = replace(built.submission_sets[0], entry_uuid=UUID.replace("01", "02"))
+    reference = document_reference(doc, "urn:uuid:aaaaaaaa-0000-0000-0000-000000000003")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:aaaaaaaa-0000-0000-0000-000000000001",
+                "resource": list_of(submission_set, []),
+                "request": {"method": "POST", "url": "List"},
+            },
+            {
+                "fullUrl": "urn:uuid:aaaaaaaa-0000-0000-0000-000000000002",
+                "resource": reference,
+                "request": {"method": "POST", "url": "DocumentReference"},
+            },
+            {
+                "fullUrl": "urn:uuid:aaaaaaaa-0000-0000-0000-000000000003",
+                "resource": {
+                    "resourceType": "Binary",
+                    "contentType": "text/xml",
+                    "data": base64.b64encode(content).decode(),
+                },
+                "request": {"method": "POST", "url": "Binary"},
+            },
+        ],
+    }
+
+    published = publish_request(read_bundle(json.dumps(bundle).encode(), "application/fhir+json"))
+
+    (back,) = published.metadata.documents
+    assert published.documents[back.entry_uuid] == content
+    for name in (
+        "unique_id", "patient_id", "source_patient_id", "source_patient_info", "authors",
+        "class_code", "type_code", "format_code", "confidentiality_codes", "event_codes",
+        "healthcare_facility_type_code", "practice_setting_code", "creation_time",
+        "service_start_time", "hash", "size", "language_code", "legal_authenticator",
+        "mime_type", "title", "reference_ids",
+    ):  # fmt: skip
+        assert getattr(back, name) == getattr(doc, name), name
+    assert back.service_stop_time == "20240102030000"  # FHIR has no minute precision
+    assert back.entry_uuid != doc.entry_uuid  # the recipient assigns entryUUIDs
+    (ss,) = published.metadata.submission_sets
+    assert (ss.unique_id, ss.source_id, ss.content_type_code) == (
+        submission_set.unique_id,
+        submission_set.source_id,
+        submission_set.content_type_code,
+    )
+    assert [a.target for a in published.metadata.associations] == [back.entry_uuid]

@@ -64,19 +64,19 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
             trail = AuditTrail(repository.index.engine)
             if isinstance(repository.registry, RemoteRegistry) and repository.registry.signer:
                 remote = repository.registry  # and asks the registry who may read
+    verifier = assertion_verifier(settings, engine)
+    soap_settings = settings.soap_settings()
     soap_app = make_app(
         registry=registry,
         repository=repository,
-        settings=settings.soap_settings(),
-        verifier=assertion_verifier(settings, engine),
+        settings=soap_settings,
+        verifier=verifier,
         trail=trail,
         remote=remote,
     )
     if registry is None:
         return soap_app
-    mhd_app = MhdApplication(
-        registry, repository, public_url=settings.public_url, security=settings.security
-    )
+    mhd_app = MhdApplication(registry, repository, settings=soap_settings, verifier=verifier)
     return combined(soap_app, mhd_app)
 
 
@@ -284,12 +284,10 @@ def _announce(settings: ServeSettings, repo_id: str | None) -> None:
             _safe(settings),
         )
     if settings.role.has_registry:
-        fhir_state = "" if settings.security is SecurityMode.OFF else " (401 until FHIR security)"
         log.info(
-            "MHD: FHIR R4 at %s/fhir (ITI-67, ITI-66, metadata), ITI-68 at %s/mhd/document%s",
+            "MHD: FHIR R4 at %s/fhir (ITI-65, ITI-67, ITI-66, metadata), ITI-68 at %s/mhd/document",
             base,
             base,
-            fhir_state,
         )
     if settings.role.has_repository:
         target = "in process" if settings.role is Role.BOTH else settings.registry_url

@@ -100,11 +100,15 @@ class AssertionVerifier:
         *,
         tls_structure_id: str | None,
         body_patient_id: str | None,
+        single_use: bool = True,
     ) -> Requester:
         """The verified requester, or a subclass of `AssertionRejected`.
 
         `tls_structure_id` is the structure of the TLS client certificate (required in the
         DMP profile); `body_patient_id` the request's patientId (None when it has none).
+        `single_use`: a second use of the assertion is a replay (a WS-Security header). An
+        HTTP bearer token (MHD) is reused until it expires, as OAuth bearer tokens are; its
+        signer stays bound to the TLS client's structure, so it is not usable elsewhere.
         """
         now = self.clock()
         root = _isolate(assertion)
@@ -130,9 +134,10 @@ class AssertionVerifier:
             validity.issued + self.max_age,
         )
         issuer = (signed.findtext(saml("Issuer")) or "").strip()
-        self.replay_cache.check_and_remember(
-            f"{issuer}|{signed.get('ID')}", expires=expires + self.clock_skew, now=now
-        )
+        if single_use:
+            self.replay_cache.check_and_remember(
+                f"{issuer}|{signed.get('ID')}", expires=expires + self.clock_skew, now=now
+            )
         requester = read_requester(
             signed, signer=leaf.subject.rfc4514_string(), require_vihf=self.profile is Profile.DMP
         )

@@ -1,0 +1,320 @@
+"""MHD with mutual TLS and the DMP's signed VIHF: the same requester, policy and refusals as SOAP.
+
+`xds serve --tls --security required`: the hospital's TLS certificate, and the doctor's
+VIHF in ``Authorization: Bearer <base64>``, publish with ITI-65, find with ITI-67 and
+read with ITI-68; a missing, untrusted or mismatched assertion is a 401, a professional
+the patient did not authorise gets a 403, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from e2e_support import TIMEOUT, feed, secure_server
+from lxml import etree
+from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
+
+from pki.assertion import AuthenticationMode, Code
+from soap.client import XdsClient
+from xds_cli.server import ServerProcess
+
+INS_OID = "1.2.250.1.213.1.4.10"
+INS_TOKEN = f"urn:oid:{INS_OID}|279035121518989"
+DIRECT = AuthenticationMode.DIRECT
+CONTENT = b"<text>compte rendu</text>"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return make_pki(tmp_path_factory.mktemp("mhd-tls"))
+
+
+@pytest.fixture(scope="module")
+def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with secure_server(pki, tmp_path_factory.mktemp("mhd-tls-server")) as running:
+        feed(running, INS)
+        feed(running, OTHER_INS)
+        own = [Code("ONESELF", "2.16.840.1.113883.5.111")]
+        patient = lambda _p: vihf(pki, roles=own, professional_id="PATIENT-1")  # noqa: E731
+        hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+        records = XdsClient(running.url, cert=hospital, verify=pki.ca.chain, assertions=patient)
+        assert records.records.open(INS).success
+        assert records.records.grant(INS, "899700218896").success
+        yield running
+
+
+def token(assertion: etree._Element) -> str:
+    return base64.b64encode(etree.tostring(assertion)).decode()
+
+
+def call(
+    server: ServerProcess,
+    pki: DevPki,
+    method: str,
+    path: str,
+    assertion: etree._Element | None,
+    **kw: Any,
+) -> requests.Response:
+    headers = dict(kw.pop("headers", {}))
+    if assertion is not None:
+        headers["Authorization"] = f"Bearer {token(assertion)}"
+    return requests.request(
+        method,
+        f"{server.url}{path}",
+        headers=headers,
+        cert=(str(pki.hospital.tls_cert), str(pki.hospital.tls_key)),
+        verify=str(pki.ca.chain),
+        timeout=TIMEOUT,
+        **kw,
+    )
+
+
+def bundle(content: bytes = CONTENT) -> dict[str, Any]:
+    patient = {"identifier": {"system": f"urn:oid:{INS_OID}", "value": "279035121518989"}}
+    author = {
+        "resourceType": "Practitioner",
+        "id": "author",
+        "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "899700218896"}],
+        "name": [{"family": "DUPONT", "given": ["Jean"]}],
+    }
+    loinc = "http://loinc.org"
+    reference = {
+        "resourceType": "DocumentReference",
+        "contained": [author],
+        "masterIdentifier": {
+            "system": "urn:ietf:rfc:3986",
+            "value": f"urn:oid:2.25.{uuid.uuid4().int}",
+        },
+        "status": "current",
+        "type": {"coding": [{"system": loinc, "code": "11488-4", "display": "Consult note"}]},
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "urn:oid:1.2.250.1.213.1.1.4.1",
+                        "code": "10",
+                        "display": "Compte rendu",
+                    }
+                ]
+            }
+        ],
+        "subject": patient,
+        "author": [{"reference": "#author"}],
+        "securityLabel": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                        "code": "N",
+                        "display": "Normal",
+                    }
+                ]
+            }
+        ],
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain",
+                    "language": "fr-FR",
+                    "url": "urn:uuid:aaaaaaaa-0000-0000-0000-000000000003",
+                    "title": "Compte rendu",
+                    "creation": "2026-06-12T10:00:00+02:00",
+                },
+                "format": {
+                    "system": "urn:oid:1.2.250.1.213.1.1.4.2.282",
+                    "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient",
+                    "display": "mimeType Sufficient",
+                },
+            }
+        ],
+        "context": {
+            "facilityType": {
+                "coding": [
+                    {
+                        "system": "urn:oid:1.2.250.1.71.4.2.4",
+                        "code": "SA01",
+                        "display": "Etablissement public de santé",
+                    }
+                ]
+            },
+            "practiceSetting": {
+                "coding": [
+                    {
+                        "system": "urn:oid:1.2.250.1.213.1.1.4.9",
+                        "code": "ETABLISSEMENT",
+                        "display": "Etablissement de santé",
+                    }
+                ]
+            },
+        },
+    }
+    submission_set = {
+        "resourceType": "List",
+        "contained": [author],
+        "extension": [
+            {
+                "url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
+                "valueIdentifier": {"value": "urn:oid:1.2.250.1.999.1"},
+            },
+            {
+                "url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType",
+                "valueCodeableConcept": {
+                    "coding": [{"system": loinc, "code": "11488-4", "display": "Consult note"}]
+                },
+            },
+        ],
+        "identifier": [
+            {
+                "use": "usual",
+                "system": "urn:ietf:rfc:3986",
+                "value": f"urn:oid:2.25.{uuid.uuid4().int}",
+            }
+        ],
+        "status": "current",
+        "mode": "working",
+        "code": {
+            "coding": [
+                {
+                    "system": "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes",
+                    "code": "submissionset",
+                }
+            ]
+        },
+        "subject": patient,
+        "date": "2026-06-12T10:00:00+02:00",
+        "source": {"reference": "#author"},
+    }
+    binary = {
+        "resourceType": "Binary",
+        "contentType": "text/plain",
+        "data": base64.b64encode(content).decode(),
+    }
+    entries = [(submission_set, "List"), (reference, "DocumentReference"), (binary, "Binary")]
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:aaaaaaaa-0000-0000-0000-00000000000{n}",
+                "resource": resource,
+                "request": {"method": "POST", "url": kind},
+            }
+            for n, (resource, kind) in enumerate(entries, 1)
+        ],
+    }
+
+
+def publish(
+    server: ServerProcess, pki: DevPki, assertion: etree._Element | None
+) -> requests.Response:
+    return call(
+        server,
+        pki,
+        "POST",
+        "/fhir",
+        assertion,
+        data=json.dumps(bundle()).encode(),
+        headers={"Content-Type": "application/fhir+json"},
+    )
+
+
+def search(
+    server: ServerProcess, pki: DevPki, assertion: etree._Element | None, patient: str = INS_TOKEN
+) -> requests.Response:
+    params = {"patient.identifier": patient, "status": "current"}
+    return call(server, pki, "GET", "/fhir/DocumentReference", assertion, params=params)
+
+
+def test_the_doctor_publishes_finds_and_reads_with_one_vihf(
+    server: ServerProcess, pki: DevPki
+) -> None:
+    assertion = vihf(pki, authentication_mode=DIRECT)
+
+    published = publish(server, pki, assertion)
+    found = search(server, pki, assertion)  # the same token again: a bearer token is reusable
+
+    assert published.status_code == 200, published.text
+    assert found.status_code == 200, found.text
+    assert found.json()["total"] >= 1
+    url = found.json()["entry"][0]["resource"]["content"][0]["attachment"]["url"]
+    read = call(server, pki, "GET", url.removeprefix(server.url), assertion)
+    assert read.status_code == 200 and read.content == CONTENT
+    access = [line for line in server.log().splitlines() if " mhd.access " in line]
+    assert any(
+        "professional=899700218896" in line
+        and f"structure={pki.hospital.structure_id}" in line
+        and "status=200" in line
+        for line in access
+    ), access[-3:]
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda pki: None, "required"),
+        (
+            lambda pki: vihf(pki, by=pki.stranger, authentication_mode=DIRECT),
+            "UntrustedCertificate",
+        ),
+        (lambda pki: vihf(pki, sign=False, authentication_mode=DIRECT), "assertion refused"),
+        (
+            lambda pki: vihf(pki, patient_id=OTHER_INS, authentication_mode=DIRECT),
+            "PatientMismatch",
+        ),
+    ],
+)
+def test_a_missing_or_refused_assertion_is_a_401(
+    server: ServerProcess, pki: DevPki, make: Any, fragment: str
+) -> None:
+    answer = search(server, pki, make(pki))
+
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert fragment in answer.json()["issue"][0]["diagnostics"]
+    assert search(server, pki, vihf(pki, authentication_mode=DIRECT)).status_code == 200
+
+
+def test_a_professional_the_patient_did_not_authorise_is_refused(
+    server: ServerProcess, pki: DevPki
+) -> None:
+    outsider = vihf(
+        pki,
+        professional_id="899700999999",
+        professional_name="MARTIN Paul",
+        authentication_mode=DIRECT,
+    )
+
+    answer = search(server, pki, outsider)
+
+    assert answer.status_code == 403, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "LocalPolicyRestrictionError"
+
+
+def test_a_token_that_is_not_an_assertion_is_a_401(server: ServerProcess, pki: DevPki) -> None:
+    for header in ("Bearer eyJhbGciOiJub25lIn0.e30.", "Basic dXNlcjpwYXNz", "Bearer %%%"):
+        answer = call(
+            server,
+            pki,
+            "GET",
+            "/fhir/DocumentReference",
+            None,
+            headers={"Authorization": header},
+            params={"patient.identifier": INS_TOKEN, "status": "current"},
+        )
+        assert answer.status_code == 401, (header, answer.text)
+
+
+def test_the_hash_of_what_was_published_is_the_registered_one(
+    server: ServerProcess, pki: DevPki
+) -> None:
+    found = search(server, pki, vihf(pki, authentication_mode=DIRECT)).json()
+    hashes = {e["resource"]["content"][0]["attachment"].get("hash") for e in found["entry"]}
+    assert base64.b64encode(hashlib.sha1(CONTENT).digest()).decode() in hashes
