@@ -125,6 +125,7 @@ def test_demo_serve_runs_on_its_own(tmp_path):
     run = xds("demo", "--serve", timeout=90)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "demo OK" in run.stdout
+    assert "6. ITI-68" in run.stdout and "identical to the submitted document" in run.stdout
 
 
 def test_a_taken_mllp_port_stops_the_server_at_start(tmp_path):

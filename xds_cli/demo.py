@@ -2,8 +2,9 @@
 
 Steps, each printed: ITI-8 patient feed (MLLP), ITI-41 submission of a real French CDA
 (the ANS VAC-NOTE example shipped in `xds_cli/data/`), ITI-18 FindDocuments, ITI-43
-retrieve, and a byte-for-byte comparison. `--serve` first starts `xds serve` on free
-ports with a temporary data folder, and stops it afterwards.
+retrieve, and a byte-for-byte comparison; then the same document over FHIR (MHD): ITI-67
+DocumentReference search and ITI-68 retrieve of its attachment URL. `--serve` first starts
+`xds serve` on free ports with a temporary data folder, and stops it afterwards.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from cda import CdaHeader, read_header
 from ebrim.errors import ErrorCode
+from ebrim.hl7 import CX
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import FindDocumentsQuery
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
@@ -74,7 +76,7 @@ def _mllp(option: str | None, url: str) -> tuple[str, int]:
 
 
 def demo(url: str, mllp: tuple[str, int]) -> int:
-    """Run the four steps against the server at `url`; the exit status."""
+    """Run the six steps against the server at `url`; the exit status."""
     print(f"xds demo against {url}")
     data = cda_bytes()
     header = read_header(data)
@@ -135,5 +137,45 @@ def _transactions(client: XdsClient, data: bytes, header: CdaHeader) -> int:
             else "DIFFERENT from the submitted document"
         )
     )
+    if not same:
+        print("demo FAILED")
+        return EXIT_REFUSED
+    same = _over_fhir(client.repository_url.rsplit("/xds/", 1)[0], data, header)
     print("demo OK" if same else "demo FAILED")
     return EXIT_DONE if same else EXIT_REFUSED
+
+
+def _over_fhir(base: str, data: bytes, header: CdaHeader) -> bool:
+    """Steps 5 and 6: the same document found with MHD's ITI-67 and read with ITI-68."""
+    import requests
+
+    cx = CX.parse(header.patient_id)
+    token = f"urn:oid:{cx.assigning_authority.universal_id}|{cx.id_number}"
+    params = {"patient.identifier": token, "status": "current"}
+    found = requests.get(f"{base}/fhir/DocumentReference", params=params, timeout=30)
+    if found.status_code != 200:
+        print(f"5. ITI-67 (FHIR) -> HTTP {found.status_code}: {found.text[:300]}")
+        return False
+    bundle = found.json()
+    wanted = f"urn:oid:{header.unique_id}"
+    references = [e["resource"] for e in bundle.get("entry", [])]
+    mine = [r for r in references if r.get("masterIdentifier", {}).get("value") == wanted]
+    print(
+        f"5. ITI-67 GET {base}/fhir/DocumentReference?patient.identifier=…&status=current "
+        f"-> {bundle.get('total', 0)} DocumentReference(s)"
+    )
+    if not mine:
+        print("   the submitted document is not in the answer")
+        return False
+    url = mine[0]["content"][0]["attachment"]["url"]
+    back = requests.get(url, timeout=30).content
+    same = back == data
+    print(
+        f"6. ITI-68 GET {url} -> {len(back)} bytes, "
+        + (
+            "identical to the submitted document"
+            if same
+            else "DIFFERENT from the submitted document"
+        )
+    )
+    return same
