@@ -80,6 +80,7 @@ RECORD_ACTIONS = {
     "Unblock": "U",
     "OpposeEmergencyAccess": "U",
     "AccessHistory": "R",
+    "RecordStatus": "R",  # the DMP's existence check (MHD: Patient?identifier=)
 }
 
 

@@ -45,7 +45,9 @@ from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
 from mhd.resources import MHD, document_reference, list_of, resource_id
 from mhd.search import Search, SearchError, document_search, list_search
 from mhd.security import client_of, requester_of
-from registry.audit import AuditTransaction, RequestOrigin, requests_from
+from mhd.systems import is_oid, scheme_of
+from registry.audit import AuditTransaction, Outcome, RequestOrigin, event_for, requests_from
+from registry.records import RecordStatus
 from repository.api import DocumentRequest
 from soap.settings import SecurityMode, SoapSettings
 
@@ -152,6 +154,13 @@ class MhdApplication:
             return self._provide(environ)
         if parts == ["metadata"] and method == "GET":
             return self._resource(environ, self._capability_statement(environ))
+        if parts and parts[0] == "Patient":
+            searching = parts[1:] == ["_search"] and method == "POST"
+            if (len(parts) == 1 and method == "GET") or searching:
+                return self._patient_record(environ, self._params(environ, method))
+            raise FhirError(
+                405, "Patient answers the record existence search only", code="not-supported"
+            )
         if len(parts) >= 1 and parts[0] in ("DocumentReference", "List"):
             kind = parts[0]
             searching = parts[1:] == ["_search"] and method == "POST"
@@ -312,6 +321,56 @@ class MhdApplication:
         ]
         params += [("_count", str(search.page.count)), ("_offset", str(offset))]
         return f"{base}{self.fhir_path}/{kind}?{urlencode(params)}"
+
+    # --- the DMP's record check (PDSm4DMP TD0.2) -----------------------------------------------
+
+    def _patient_record(self, environ: dict[str, Any], params: dict[str, list[str]]) -> _Response:
+        """``Patient?identifier=urn:oid:<OID>|<INS>``: the patient when a record exists,
+        `active` when it is open; no entry when the patient has no record."""
+        values = [v for raw in params.get("identifier", []) for v in raw.split(",") if v]
+        if len(values) != 1 or "|" not in values[0]:
+            raise FhirError(
+                400, "identifier=urn:oid:<OID>|<value> is required, once", code="invalid"
+            )
+        system, _, value = values[0].partition("|")
+        oid = scheme_of(system)
+        if not value or not is_oid(oid):
+            raise FhirError(
+                400, f"identifier {values[0]!r}: the system is urn:oid:<OID>", code="invalid"
+            )
+        patient = f"{value}^^^&{oid}&ISO"
+        requester = self._requester(environ, patient)
+        state = self.registry.records.state(patient)
+        event = event_for("records:RecordStatus", Outcome.SUCCESS, requester, patient_id=patient)
+        if not self.registry.record_event(event):
+            raise FhirError(503, "the access could not be traced; retry", code="transient")
+        base = self._base(environ)
+        entries = []
+        if state.status is not RecordStatus.NONE:
+            resource_id_ = "".join(c if c.isalnum() or c in "-." else "-" for c in value)[:64]
+            entries.append(
+                {
+                    "fullUrl": f"{base}{self.fhir_path}/Patient/{resource_id_}",
+                    "resource": {
+                        "resourceType": "Patient",
+                        "id": resource_id_,
+                        "identifier": [{"system": f"urn:oid:{oid}", "value": value}],
+                        "active": state.is_open,
+                    },
+                    "search": {"mode": "match"},
+                }
+            )
+        query = urlencode({"identifier": values[0]})
+        bundle: dict[str, Any] = {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": "searchset",
+            "total": len(entries),
+            "link": [{"relation": "self", "url": f"{base}{self.fhir_path}/Patient?{query}"}],
+        }
+        if entries:
+            bundle["entry"] = entries
+        return self._resource(environ, bundle, patient=patient)
 
     # --- ITI-65 ------------------------------------------------------------------------------
 

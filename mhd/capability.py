@@ -52,6 +52,12 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "searchParam": _params(DOCUMENT_PARAMETERS),
                     },
                     {
+                        "type": "Patient",
+                        "interaction": [{"code": "search-type"}],
+                        "searchParam": [{"name": "identifier", "type": "token"}],
+                        "documentation": "the DMP's record check: active = the record is open",
+                    },
+                    {
                         "type": "List",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "searchParam": _params(LIST_PARAMETERS),

@@ -230,7 +230,7 @@ def test_capability_statement(server: ServerProcess) -> None:
     answer = get(server, "/fhir/metadata")
     statement = CapabilityStatement.model_validate(answer.json())
     served = {r.type for r in statement.rest[0].resource}
-    assert served == {"DocumentReference", "List"}
+    assert served == {"DocumentReference", "List", "Patient"}
 
 
 @pytest.mark.parametrize(
@@ -515,3 +515,26 @@ def test_a_bundle_that_is_not_fhir_is_a_400(server: ServerProcess) -> None:
 
     assert not_json.status_code == wrong_type.status_code == bad_field.status_code == 400
     assert "transaction" in wrong_type.json()["issue"][0]["diagnostics"]
+
+
+def test_the_dmp_record_check_follows_the_record(server: ServerProcess) -> None:
+    """PDSm4DMP TD0.2: Patient?identifier= answers nothing without a record, then `active`
+    as the record is opened and closed."""
+    patient = f"CHECK-{uuid.uuid4().hex[:8]}^^^&{PATIENT_OID}&ISO"
+    feed(server, patient)
+    identifier = f"urn:oid:{PATIENT_OID}|{patient.split('^')[0]}"
+    records = XdsClient(server.url, timeout=(5, TIMEOUT)).records
+
+    def check() -> dict[str, Any]:
+        answer = get(server, "/fhir/Patient", identifier=identifier)
+        assert answer.status_code == 200, answer.text
+        return Bundle.model_validate(answer.json()).model_dump(mode="json")
+
+    assert check()["total"] == 0
+    assert records.open(patient).success
+    opened = check()
+    assert opened["total"] == 1
+    assert opened["entry"][0]["resource"]["active"] is True
+    assert records.close(patient).success
+    assert check()["entry"][0]["resource"]["active"] is False
+    assert get(server, "/fhir/Patient", identifier="no-system").status_code == 400
