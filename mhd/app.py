@@ -178,6 +178,7 @@ class MhdApplication:
             verifier=self.verifier,
             client=environ.get("xds.client"),
             patient_id=patient_id,
+            audience=(self._base(environ) + self.fhir_path, self._base(environ)),
         )
         return requester
 

@@ -4,17 +4,19 @@ The SOAP side reads the professional's signed SAML assertion (the DMP's VIHF, or
 from WS-Security; over HTTP the same assertion travels in the Authorization header, as
 IHE IUA's SAML token option carries it (ITI-72): ``Authorization: Bearer <token>``, the
 token being the assertion in base64 or base64url (the Swiss EPR's ``IHE-SAML`` scheme is
-read the same way). It is verified by the same `AssertionVerifier` (signature, chain,
-validity, the signer bound to the TLS client's structure, the patient), and gives the
-same `Requester`, so that the access policy, the audit trail and the refusals are those
-of ITI-18, ITI-41 and ITI-43. Unlike a WS-Security header, the token may be reused until
-it expires (paging through a search), as an OAuth bearer token is.
+read the same way). IUA's JWT token option is accepted too: a JWS whose ``x5c`` chains to
+the same trust (`pki.assertion.token`). Either is verified by the same `AssertionVerifier`
+(signature, chain, validity, the signer bound to the TLS client's structure, the patient),
+and gives the same `Requester`, so that the access policy, the audit trail and the
+refusals are those of ITI-18, ITI-41 and ITI-43. Unlike a WS-Security header, the token
+may be reused until it expires (paging through a search), as an OAuth bearer token is.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ebrim.errors import XMLRejected
@@ -45,11 +47,13 @@ def requester_of(
     verifier: AssertionVerifier | None,
     client: ClientIdentity | None,
     patient_id: str | None,
+    audience: Sequence[str] = (),
 ) -> Requester | None:
     """The verified requester; None when security is off, or optional and no token is sent.
 
     `patient_id` is the patient the request is about (a search's patient.identifier, a
     Bundle's subject), held against the assertion's; None when the request names none.
+    `audience`: this server's addresses, one of which a JWT's ``aud`` must name.
     Raises FhirError: 401 for a missing or refused token, 503 when it cannot be checked.
     """
     if settings.security is SecurityMode.OFF:
@@ -64,15 +68,20 @@ def requester_of(
             )
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() not in SCHEMES or not token.strip():
+    token = token.strip()
+    if scheme.lower() not in SCHEMES or not token:
         raise FhirError(401, f"Authorization scheme {scheme!r} is not accepted", code="login")
-    assertion = _assertion(token.strip())
     if verifier is None:
         raise FhirError(500, "no assertion verifier is configured", code="exception")
+    structure = client.structure_id if client is not None else None
     try:
+        if token.count(".") == 2 and token.startswith("eyJ"):  # a JWS: {"alg"… in base64url
+            return verifier.verify_token(
+                token, tls_structure_id=structure, body_patient_id=patient_id, audience=audience
+            )
         return verifier.verify(
-            assertion,
-            tls_structure_id=client.structure_id if client is not None else None,
+            _assertion(token),
+            tls_structure_id=structure,
             body_patient_id=patient_id,
             single_use=False,
         )

@@ -114,3 +114,53 @@ def wrapped(signed: etree._Element, patient: str = OTHER_INS) -> etree._Element:
 def proxy_header(cert: Path) -> str:
     """The client certificate as nginx passes it ($ssl_client_escaped_cert)."""
     return quote(cert.read_text())
+
+
+def iua_token(
+    pki: DevPki,
+    *,
+    by: Establishment | None = None,
+    algorithm: str = "RS256",
+    audience: str | list[str] | None = None,
+    lifetime: int = 300,
+    drop: tuple[str, ...] = (),
+    **iua: Any,
+) -> str:
+    """An IUA JWT for `INS` by the hospital's doctor, signed with the SIGN key (x5c header)."""
+    import base64
+    import time
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    signer = by or pki.hospital
+    key = serialization.load_pem_private_key(signer.sign_key.read_bytes(), password=None)
+    cert = read_cert(signer.sign_cert)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    now = int(time.time())
+    extension = {
+        "subject_name": "DUPONT Jean",
+        "subject_organization": "CH Test",
+        "subject_organization_id": pki.hospital.structure_id,
+        "subject_role": [{"system": DOCTOR.code_system, "code": DOCTOR.code}],
+        "purpose_of_use": [{"system": "1.2.250.1.213.1.1.4.248", "code": "normal"}],
+        "national_provider_identifier": "899700218896",
+        "person_id": INS,
+        **iua,
+    }
+    claims: dict[str, Any] = {
+        "iss": "https://idp.ch-test.example",
+        "sub": "899700218896",
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
+        "acr": "DIRECTE",
+        "extensions": {"ihe_iua": extension},
+    }
+    if audience is not None:
+        claims["aud"] = audience
+    for name in drop:
+        claims.pop(name, None)
+    headers = {"x5c": [base64.b64encode(der).decode()]}
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)  # type: ignore[arg-type]

@@ -258,7 +258,7 @@ def test_a_refused_search_is_a_400_operation_outcome(
 
 
 def test_unknown_things_are_404(server: ServerProcess) -> None:
-    assert get(server, "/fhir/Patient").status_code == 404
+    assert get(server, "/fhir/Observation").status_code == 404
     assert (
         get(server, "/fhir/DocumentReference/00000000-0000-4000-8000-000000000000").status_code
         == 404

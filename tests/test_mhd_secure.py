@@ -19,7 +19,7 @@ import pytest
 import requests
 from e2e_support import TIMEOUT, feed, secure_server
 from lxml import etree
-from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
+from security_support import INS, OTHER_INS, DevPki, iua_token, make_pki, vihf
 
 from pki.assertion import AuthenticationMode, Code
 from soap.client import XdsClient
@@ -318,3 +318,39 @@ def test_the_hash_of_what_was_published_is_the_registered_one(
     found = search(server, pki, vihf(pki, authentication_mode=DIRECT)).json()
     hashes = {e["resource"]["content"][0]["attachment"].get("hash") for e in found["entry"]}
     assert base64.b64encode(hashlib.sha1(CONTENT).digest()).decode() in hashes
+
+
+def test_an_iua_jwt_works_as_the_vihf_does(server: ServerProcess, pki: DevPki) -> None:
+    token = iua_token(pki, audience=f"{server.url}/fhir")
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"patient.identifier": INS_TOKEN, "status": "current"}
+
+    published = call(
+        server,
+        pki,
+        "POST",
+        "/fhir",
+        None,
+        data=json.dumps(bundle(b"published with a JWT")).encode(),
+        headers={**headers, "Content-Type": "application/fhir+json"},
+    )
+    found = call(
+        server, pki, "GET", "/fhir/DocumentReference", None, headers=headers, params=params
+    )
+    elsewhere = iua_token(pki, audience="https://another-server.example/fhir")
+    refused = call(
+        server,
+        pki,
+        "GET",
+        "/fhir/DocumentReference",
+        None,
+        headers={"Authorization": f"Bearer {elsewhere}"},
+        params=params,
+    )
+
+    assert published.status_code == 200, published.text
+    assert found.status_code == 200, found.text
+    hashes = {e["resource"]["content"][0]["attachment"].get("hash") for e in found.json()["entry"]}
+    assert base64.b64encode(hashlib.sha1(b"published with a JWT").digest()).decode() in hashes
+    assert refused.status_code == 401
+    assert "audience" in refused.json()["issue"][0]["diagnostics"].lower()

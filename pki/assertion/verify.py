@@ -146,6 +146,24 @@ class AssertionVerifier:
         _check_patient(requester, body_patient_id)
         return requester
 
+    def verify_token(
+        self,
+        token: str,
+        *,
+        tls_structure_id: str | None,
+        body_patient_id: str | None,
+        audience: Sequence[str] | None = None,
+    ) -> Requester:
+        """The requester of an IUA JSON Web Token (`pki.assertion.token`), held to the same
+        structure, signer and patient checks as a SAML assertion; `AssertionRejected`."""
+        from pki.assertion.token import read_token
+
+        requester, leaf = read_token(token, self, audience=audience)
+        self._check_structure(requester, tls_structure_id)
+        self._check_signer(leaf, tls_structure_id, requester)
+        _check_patient(requester, body_patient_id)
+        return requester
+
     def _check_times(self, signed: etree._Element, now: datetime) -> _Validity:
         skew = self.clock_skew
         issued = parse_instant(signed.get("IssueInstant"), "IssueInstant")
