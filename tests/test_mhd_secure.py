@@ -29,6 +29,8 @@ INS_OID = "1.2.250.1.213.1.4.10"
 INS_TOKEN = f"urn:oid:{INS_OID}|279035121518989"
 DIRECT = AuthenticationMode.DIRECT
 CONTENT = b"<text>compte rendu</text>"
+COLLEAGUE = "899700777777"  # another professional the patient authorised
+MASKING = "urn:oid:1.2.250.1.213.1.1.4.13"  # TRE_A07-StatutVisibiliteDocument
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,7 @@ def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         records = XdsClient(running.url, cert=hospital, verify=pki.ca.chain, assertions=patient)
         assert records.records.open(INS).success
         assert records.records.grant(INS, "899700218896").success
+        assert records.records.grant(INS, COLLEAGUE).success
         yield running
 
 
@@ -76,7 +79,7 @@ def call(
     )
 
 
-def bundle(content: bytes = CONTENT) -> dict[str, Any]:
+def bundle(content: bytes = CONTENT, *, masked: bool = False) -> dict[str, Any]:
     patient = {"identifier": {"system": f"urn:oid:{INS_OID}", "value": "279035121518989"}}
     author = {
         "resourceType": "Practitioner",
@@ -116,7 +119,8 @@ def bundle(content: bytes = CONTENT) -> dict[str, Any]:
                         "display": "Normal",
                     }
                 ]
-            }
+            },
+            *([{"coding": [{"system": MASKING, "code": "MASQUE_PS"}]}] if masked else []),
         ],
         "content": [
             {
@@ -209,6 +213,20 @@ def bundle(content: bytes = CONTENT) -> dict[str, Any]:
             for n, (resource, kind) in enumerate(entries, 1)
         ],
     }
+
+
+def publish_bundle(
+    server: ServerProcess, pki: DevPki, assertion: etree._Element, content: dict[str, Any]
+) -> requests.Response:
+    return call(
+        server,
+        pki,
+        "POST",
+        "/fhir",
+        assertion,
+        data=json.dumps(content).encode(),
+        headers={"Content-Type": "application/fhir+json"},
+    )
 
 
 def publish(
@@ -354,3 +372,44 @@ def test_an_iua_jwt_works_as_the_vihf_does(server: ServerProcess, pki: DevPki) -
     assert base64.b64encode(hashlib.sha1(b"published with a JWT").digest()).decode() in hashes
     assert refused.status_code == 401
     assert "audience" in refused.json()["issue"][0]["diagnostics"].lower()
+
+
+def test_a_masked_document_shows_only_to_its_author(server: ServerProcess, pki: DevPki) -> None:
+    """MASQUE_PS hides a document from professionals except its author: in ITI-67, in a
+    read by id, and at its ITI-68 address."""
+    author = vihf(pki, authentication_mode=DIRECT)
+    colleague = vihf(
+        pki, professional_id=COLLEAGUE, professional_name="MARTIN Paul", authentication_mode=DIRECT
+    )
+    masked = bundle(b"masked from professionals", masked=True)
+    answer = call(
+        server,
+        pki,
+        "POST",
+        "/fhir",
+        author,
+        data=json.dumps(masked).encode(),
+        headers={"Content-Type": "application/fhir+json"},
+    )
+    assert answer.status_code == 200, answer.text
+    location = answer.json()["entry"][1]["response"]["location"]
+    wanted = masked["entry"][1]["resource"]["masterIdentifier"]["value"]
+
+    open_one = bundle(b"visible to every professional authorised")
+    shown = open_one["entry"][1]["resource"]["masterIdentifier"]["value"]
+    assert publish_bundle(server, pki, author, open_one).status_code == 200
+
+    def seen_by(who: etree._Element) -> set[str]:
+        found = search(server, pki, who)
+        assert found.status_code == 200, found.text
+        return {e["resource"]["masterIdentifier"]["value"] for e in found.json().get("entry", [])}
+
+    assert {wanted, shown} <= seen_by(author)
+    assert shown in seen_by(colleague)
+    assert wanted not in seen_by(colleague)
+    read = call(server, pki, "GET", f"/fhir/{location}", colleague)
+    assert read.status_code == 404
+    mine = call(server, pki, "GET", f"/fhir/{location}", author).json()
+    url = mine["content"][0]["attachment"]["url"]
+    assert call(server, pki, "GET", url.removeprefix(server.url), colleague).status_code == 404
+    assert call(server, pki, "GET", url.removeprefix(server.url), author).status_code == 200
