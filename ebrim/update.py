@@ -14,9 +14,20 @@ An Update Document Set request is an ordinary SubmitObjectsRequest (parsed by
 
 from __future__ import annotations
 
-from ebrim.model import Association
+import dataclasses
+from typing import Any
+
+from ebrim.model import (
+    Association,
+    Code,
+    DocumentEntry,
+    LocalizedString,
+    Metadata,
+    Slot,
+    SubmissionSet,
+)
 from ebrim.profile import Profile
-from ebrim.vocabulary import AvailabilityStatus
+from ebrim.vocabulary import AssociationType, AvailabilityStatus, SubmissionSetStatus
 
 PREVIOUS_VERSION = "PreviousVersion"
 ASSOCIATION_PROPAGATION = "AssociationPropagation"
@@ -97,3 +108,74 @@ __all__ = [
     "single_slot",
     "slot_values",
 ]
+
+
+# --- building requests ------------------------------------------------------------------------
+
+UPDATE_SET_ID = "UpdateSet01"
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateSource:
+    """Who sends an ITI-57 request and when: its SubmissionSet's uniqueId, sourceId and time."""
+
+    unique_id: str
+    source_id: str
+    submission_time: str
+
+
+def new_version(entry: DocumentEntry, source: UpdateSource, **changes: Any) -> Metadata:
+    """An ITI-57 submission of the next version of `entry` with `changes` applied (ITI TF-3
+    4.2.2: same logicalId, a new entryUUID, PreviousVersion on the HasMember)."""
+    new = dataclasses.replace(
+        entry, entry_uuid="DocumentUpdate01", status=None, version=None, home=None, **changes
+    )
+    submission_set = update_set(entry, f"New version of {entry.unique_id}", source)
+    member = Association(
+        entry_uuid="UpdateMember01",
+        association_type=AssociationType.HAS_MEMBER.value,
+        source=UPDATE_SET_ID,
+        target=new.entry_uuid,
+        submission_set_status=SubmissionSetStatus.ORIGINAL.value,
+        extra_slots=(Slot(PREVIOUS_VERSION, (entry.version or "1",)),),
+    )
+    return Metadata(submission_sets=(submission_set,), documents=(new,), associations=(member,))
+
+
+def status_change(
+    entry: DocumentEntry,
+    new_status: str,
+    source: UpdateSource,
+    *,
+    content_type: Code | None = None,
+) -> Metadata:
+    """An ITI-57 submission moving `entry` from its current status to `new_status`."""
+    title = f"Status of {entry.unique_id}: {new_status.rsplit(':', 1)[-1]}"
+    submission_set = update_set(entry, title, source, content_type)
+    change = Association(
+        entry_uuid="StatusChange01",
+        association_type=AssociationType.UPDATE_AVAILABILITY_STATUS.value,
+        source=UPDATE_SET_ID,
+        target=entry.entry_uuid,
+        extra_slots=(
+            Slot(ORIGINAL_STATUS, (entry.status or APPROVED,)),
+            Slot(NEW_STATUS, (new_status,)),
+        ),
+    )
+    return Metadata(submission_sets=(submission_set,), associations=(change,))
+
+
+def update_set(
+    entry: DocumentEntry, title: str, source: UpdateSource, content_type: Code | None = None
+) -> SubmissionSet:
+    """The SubmissionSet of an ITI-57 request about `entry`, by the same authors."""
+    return SubmissionSet(
+        entry_uuid=UPDATE_SET_ID,
+        unique_id=source.unique_id,
+        source_id=source.source_id,
+        patient_id=entry.patient_id,
+        submission_time=source.submission_time,
+        content_type_code=content_type or entry.type_code or entry.class_code,
+        title=LocalizedString(title),
+        authors=entry.authors,
+    )

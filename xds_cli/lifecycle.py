@@ -8,7 +8,6 @@ not ask). The access policy of issue 7 (who may mask, archive or delete) is the 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -16,23 +15,19 @@ from pathlib import Path
 
 from lxml import etree
 
+from ebrim import update
 from ebrim.errors import MetadataRejected, Transaction, XMLRejected
 from ebrim.model import (
-    Association,
     Code,
     DocumentEntry,
-    LocalizedString,
     Metadata,
-    Slot,
-    SubmissionSet,
 )
 from ebrim.parse import parse_submit_objects_request
 from ebrim.render import render_submit_objects_request
 from ebrim.safexml import XMLLimits, parse_xml
 from ebrim.storedquery import StoredQueryRequest
 from ebrim.storedquery.params import GetDocumentsQuery
-from ebrim.update import NEW_STATUS, ORIGINAL_STATUS
-from ebrim.vocabulary import AssociationType, AvailabilityStatus, SubmissionSetStatus
+from ebrim.vocabulary import AvailabilityStatus
 from ebrim.xdsb import DocumentLocator
 from soap.client import ClientError, XdsClient
 from xds_cli.commands import EXIT_DONE, EXIT_FAILED, EXIT_REFUSED, print_response
@@ -45,7 +40,6 @@ NEW_STATUSES = {
     "archived": AvailabilityStatus.ARCHIVED.value,  # DMP profile
     "deleted": AvailabilityStatus.DELETED.value,  # DMP profile
 }
-UPDATE_SET_ID = "UpdateSet01"
 
 
 def add_lifecycle_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -183,37 +177,8 @@ def write_update_template(args: argparse.Namespace) -> int:
 
 
 def new_version(entry: DocumentEntry, *, source_id: str = DEFAULT_SOURCE_ID) -> Metadata:
-    """An ITI-57 submission of the next version of `entry`, its metadata unchanged so far
-    (ITI TF-3 4.2.2: same logicalId, a new entryUUID, PreviousVersion on the HasMember)."""
-    new = dataclasses.replace(
-        entry, entry_uuid="DocumentUpdate01", status=None, version=None, home=None
-    )
-    submission_set = _update_set(entry, f"New version of {entry.unique_id}", source_id)
-    member = Association(
-        entry_uuid="UpdateMember01",
-        association_type=AssociationType.HAS_MEMBER.value,
-        source=UPDATE_SET_ID,
-        target=new.entry_uuid,
-        submission_set_status=SubmissionSetStatus.ORIGINAL.value,
-        extra_slots=(Slot("PreviousVersion", (entry.version or "1",)),),
-    )
-    return Metadata(submission_sets=(submission_set,), documents=(new,), associations=(member,))
-
-
-def _update_set(
-    entry: DocumentEntry, title: str, source_id: str, content_type: Code | None = None
-) -> SubmissionSet:
-    """The SubmissionSet of an ITI-57 request about `entry`, by the same authors."""
-    return SubmissionSet(
-        entry_uuid=UPDATE_SET_ID,
-        unique_id=new_oid(),
-        source_id=source_id,
-        patient_id=entry.patient_id,
-        submission_time=now_dtm(),
-        content_type_code=content_type or entry.type_code or entry.class_code,
-        title=LocalizedString(title),
-        authors=entry.authors,
-    )
+    """An ITI-57 submission of the next version of `entry`, its metadata unchanged so far."""
+    return update.new_version(entry, _source(source_id))
 
 
 def status_change(
@@ -224,19 +189,11 @@ def status_change(
     content_type: Code | None = None,
 ) -> Metadata:
     """An ITI-57 submission moving `entry` from its current status to `new_status`."""
-    title = f"Status of {entry.unique_id}: {_short(new_status)}"
-    submission_set = _update_set(entry, title, source_id, content_type)
-    change = Association(
-        entry_uuid="StatusChange01",
-        association_type=AssociationType.UPDATE_AVAILABILITY_STATUS.value,
-        source=UPDATE_SET_ID,
-        target=entry.entry_uuid,
-        extra_slots=(
-            Slot(ORIGINAL_STATUS, (entry.status or AvailabilityStatus.APPROVED.value,)),
-            Slot(NEW_STATUS, (new_status,)),
-        ),
-    )
-    return Metadata(submission_sets=(submission_set,), associations=(change,))
+    return update.status_change(entry, new_status, _source(source_id), content_type=content_type)
+
+
+def _source(source_id: str) -> update.UpdateSource:
+    return update.UpdateSource(new_oid(), source_id, now_dtm())
 
 
 def run_delete(args: argparse.Namespace) -> int:
