@@ -39,6 +39,7 @@ from ebrim.storedquery import (
     GetSubmissionSetAndContentsQuery,
 )
 from ebrim.storedquery.params import StoredQueryRequest
+from ebrim.update import UpdateSource, new_version, status_change
 from ebrim.vocabulary import ResponseStatus
 from mhd.outcome import FhirError, operation_outcome
 from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
@@ -46,8 +47,10 @@ from mhd.resources import MHD, document_reference, list_of, resource_id
 from mhd.search import Search, SearchError, document_search, list_search
 from mhd.security import client_of, requester_of
 from mhd.systems import is_oid, scheme_of
+from mhd.update import change_of, patched
 from registry.audit import AuditTransaction, Outcome, RequestOrigin, event_for, requests_from
 from registry.records import RecordStatus
+from registry.times import now_dtm
 from repository.api import DocumentRequest
 from soap.settings import SecurityMode, SoapSettings
 
@@ -168,6 +171,8 @@ class MhdApplication:
                 return self._search(environ, kind, self._params(environ, method))
             if len(parts) == 2 and method == "GET":
                 return self._read(environ, kind, parts[1])
+            if kind == "DocumentReference" and method == "PATCH" and len(parts) <= 2:
+                return self._patch(environ, parts[1] if len(parts) == 2 else None)
             raise FhirError(405, f"{method} {path} is not supported here", code="not-supported")
         raise FhirError(404, f"no FHIR endpoint at {path}", code="not-found")
 
@@ -322,6 +327,70 @@ class MhdApplication:
         ]
         params += [("_count", str(search.page.count)), ("_offset", str(offset))]
         return f"{base}{self.fhir_path}/{kind}?{urlencode(params)}"
+
+    # --- the PDSm metadata update -------------------------------------------------------------
+
+    def _patch(self, environ: dict[str, Any], resource: str | None) -> _Response:
+        """PATCH of a DocumentReference (by id, or conditional on its identifier): ITI-57."""
+        requester = self._requester(environ, None)
+        if resource is not None:
+            query: Any = GetDocumentsQuery(uuids=(f"urn:uuid:{resource}",))
+            asked = f"_id={resource}"
+        else:
+            params = parse_qs(environ.get("QUERY_STRING", ""))
+            identifiers = [v for raw in params.get("identifier", []) for v in raw.split(",") if v]
+            if len(identifiers) != 1:
+                raise FhirError(400, "a conditional PATCH names one identifier", code="invalid")
+            unique_id = identifiers[0].rpartition("|")[2].removeprefix("urn:oid:")
+            query = GetDocumentsQuery(unique_ids=(unique_id,))
+            asked = urlencode({"identifier": identifiers[0]})
+        found = self._run(query, "DocumentReference", asked, requester)
+        entries = [d for d in found if isinstance(d, DocumentEntry)]
+        if not entries:
+            raise FhirError(404, "no such DocumentReference", code="not-found")
+        entry = max(entries, key=_version)
+        base = self._base(environ)
+        before = document_reference(entry, self._retrieve_url(base, entry))
+        media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length <= 0 or length > MAX_FORM_BYTES:
+            raise FhirError(400, "a PATCH needs a body (64 KiB at most)", code="invalid")
+        change = change_of(before, patched(before, environ["wsgi.input"].read(length), media))
+        source = UpdateSource(
+            f"2.25.{uuid.uuid4().int}",
+            self.repository.repository_unique_id if self.repository else "2.25.0",
+            now_dtm(),
+        )
+        if change.status is not None:
+            metadata = status_change(entry, change.status, source)
+        else:
+            metadata = new_version(entry, source, confidentiality_codes=change.labels)
+        response = self.registry.update(metadata, requester=requester)
+        if response.status is not ResponseStatus.SUCCESS:
+            first, *rest = response.errors
+            status = {
+                ErrorCode.LocalPolicyRestrictionError: 403,
+                ErrorCode.XDSRegistryBusy: 503,
+            }.get(first.code, 422)
+            raise FhirError(
+                status,
+                first.message,
+                code="forbidden" if status == 403 else "business-rule",
+                xds_code=first.code.value,
+                more=tuple((e.message, e.code.value) for e in rest),
+            )
+        lid = entry.logical_id or entry.entry_uuid
+        versions = self._run(
+            GetDocumentsQuery(logical_ids=(lid,)), "DocumentReference", asked, requester
+        )
+        latest = [d for d in versions if isinstance(d, DocumentEntry)] or [entry]
+        now = max(latest, key=_version)
+        return self._resource(
+            environ, document_reference(now, self._retrieve_url(base, now)), patient=now.patient_id
+        )
 
     # --- the DMP's record check (PDSm4DMP TD0.2) -----------------------------------------------
 
@@ -553,6 +622,11 @@ class _Response:
         self.headers = headers
         self.body = body
         self.patient = patient
+
+
+def _version(doc: DocumentEntry) -> int:
+    version = doc.version or ""
+    return int(version) if version.isdigit() else 1
 
 
 def _warning(message: str, xds_code: str) -> dict[str, Any]:

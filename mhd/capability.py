@@ -48,7 +48,12 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "resource": [
                     {
                         "type": "DocumentReference",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "interaction": [
+                            {"code": "read"},
+                            {"code": "search-type"},
+                            {"code": "patch"},
+                        ],
+                        "conditionalUpdate": True,
                         "searchParam": _params(DOCUMENT_PARAMETERS),
                     },
                     {

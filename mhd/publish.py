@@ -203,13 +203,13 @@ class _Reader:
             ),
             class_code=_first_code(reference.get("category"), f"{label}: category"),
             confidentiality_codes=tuple(
-                c for c in (_code(s) for s in reference.get("securityLabel", [])) if c
+                c for c in (code_of(s) for s in reference.get("securityLabel", [])) if c
             ),
-            event_codes=tuple(c for c in (_code(e) for e in context.get("event", [])) if c),
+            event_codes=tuple(c for c in (code_of(e) for e in context.get("event", [])) if c),
             format_code=_coding(contents[0].get("format")),
-            healthcare_facility_type_code=_code(context.get("facilityType")),
-            practice_setting_code=_code(context.get("practiceSetting")),
-            type_code=_code(reference.get("type")),
+            healthcare_facility_type_code=code_of(context.get("facilityType")),
+            practice_setting_code=code_of(context.get("practiceSetting")),
+            type_code=code_of(reference.get("type")),
             creation_time=_dtm(attachment.get("creation") or reference.get("date"), label),
             service_start_time=_dtm(period.get("start"), label),
             service_stop_time=_dtm(period.get("end"), label),
@@ -327,7 +327,7 @@ class _Reader:
         )
         content_type = next(
             (
-                _code(e.get("valueCodeableConcept"))
+                code_of(e.get("valueCodeableConcept"))
                 for e in extensions
                 if e.get("url") == DESIGNATION_TYPE
             ),
@@ -388,7 +388,7 @@ class _Reader:
             codes=tuple(
                 c
                 for c in (
-                    _code(e.get("valueCodeableConcept"))
+                    code_of(e.get("valueCodeableConcept"))
                     for e in resource.get("extension", [])
                     if e.get("url") == DESIGNATION_TYPE
                 )
@@ -540,7 +540,7 @@ def _coding(coding: Resource | None) -> Code | None:
     return Code(coding["code"], scheme_of(system) if system else "", display)
 
 
-def _code(concept: Resource | None) -> Code | None:
+def code_of(concept: Resource | None) -> Code | None:
     for coding in (concept or {}).get("coding", []):
         found = _coding(coding)
         if found:
@@ -549,7 +549,7 @@ def _code(concept: Resource | None) -> Code | None:
 
 
 def _first_code(concepts: Sequence[Resource] | None, where: str) -> Code | None:
-    codes = [c for c in (_code(concept) for concept in concepts or []) if c]
+    codes = [c for c in (code_of(concept) for concept in concepts or []) if c]
     if len(codes) > 1:
         raise _invalid(f"{where}: one code is expected, found {len(codes)}")
     return codes[0] if codes else None
@@ -647,7 +647,7 @@ def _telecoms(resource: Resource) -> tuple[str, ...]:
 
 
 def _cwe(concept: Resource) -> str | None:
-    code = _code(concept)
+    code = code_of(concept)
     if code is None:
         return concept.get("text")
     return f"{code.code}^{code.display_name or ''}^{code.scheme}"

@@ -51,7 +51,9 @@ RFC3986 = "urn:ietf:rfc:3986"
 STATUS_OF = {
     AvailabilityStatus.APPROVED.value: "current",
     AvailabilityStatus.DEPRECATED.value: "superseded",
+    AvailabilityStatus.ARCHIVED.value: "current",  # with PDSm's isArchived extension
 }
+IS_ARCHIVED = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-ext-is-archived"
 AVAILABILITY_OF = {fhir: xds for xds, fhir in STATUS_OF.items()}
 
 
@@ -75,6 +77,10 @@ def document_reference(doc: DocumentEntry, retrieve_url: str | None) -> Resource
         },
     }
     _home(resource, doc.home)
+    if doc.status == AvailabilityStatus.ARCHIVED.value:
+        resource.setdefault("extension", []).append({"url": IS_ARCHIVED, "valueBoolean": True})
+    if doc.version:
+        resource["meta"]["versionId"] = doc.version
     if doc.unique_id:
         resource["masterIdentifier"] = unique_identifier(doc.unique_id)
     resource["identifier"] = [_entry_uuid_identifier(doc.entry_uuid)]

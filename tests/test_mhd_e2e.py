@@ -538,3 +538,126 @@ def test_the_dmp_record_check_follows_the_record(server: ServerProcess) -> None:
     assert records.close(patient).success
     assert check()["entry"][0]["resource"]["active"] is False
     assert get(server, "/fhir/Patient", identifier="no-system").status_code == 400
+
+
+# --- the PDSm metadata update (PATCH) ------------------------------------------------------------
+
+
+def patch(server: ServerProcess, path: str, body: Any, media: str) -> requests.Response:
+    return requests.patch(
+        f"{server.url}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": media},
+        timeout=TIMEOUT,
+    )
+
+
+def published_reference(server: ServerProcess) -> tuple[str, str]:
+    """A new document published with ITI-65: its DocumentReference path and uniqueId."""
+    bundle = publishable(content=os.urandom(64))
+    answer = provide(server, bundle)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["entry"][2]["response"]["location"], master_id(bundle)
+
+
+def test_a_json_patch_of_the_status_supersedes_the_document(server: ServerProcess) -> None:
+    location, unique_id = published_reference(server)
+    body = [{"op": "replace", "path": "/status", "value": "superseded"}]
+
+    answer = patch(server, f"/fhir/{location}", body, "application/json-patch+json")
+
+    assert answer.status_code == 200, answer.text
+    assert DocumentReference.model_validate(answer.json()).status == "superseded"
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,))))
+    assert found.metadata.documents[0].status.endswith(":Deprecated")
+    back = [{"op": "replace", "path": "/status", "value": "current"}]
+    assert (
+        patch(server, f"/fhir/{location}", back, "application/json-patch+json").json()["status"]
+        == "current"
+    )
+
+
+def test_a_conditional_fhirpath_patch_of_the_labels_makes_a_new_version(
+    server: ServerProcess,
+) -> None:
+    _, unique_id = published_reference(server)
+    label = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                "code": "V",
+                "display": "very restricted",
+            }
+        ]
+    }
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "operation",
+                "part": [
+                    {"name": "type", "valueCode": "add"},
+                    {"name": "path", "valueString": "DocumentReference"},
+                    {"name": "name", "valueString": "securityLabel"},
+                    {"name": "value", "valueCodeableConcept": label},
+                ],
+            }
+        ],
+    }
+    path = f"/fhir/DocumentReference?identifier=urn:ietf:rfc:3986%7Curn:oid:{unique_id}"
+
+    answer = patch(server, path, body, "application/fhir+json")
+
+    assert answer.status_code == 200, answer.text
+    updated = answer.json()
+    assert updated["meta"]["versionId"] == "2"
+    assert {c["coding"][0]["code"] for c in updated["securityLabel"]} == {"R", "V"}
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,))))
+    latest = max(found.metadata.documents, key=lambda d: int(d.version or "1"))
+    assert {c.code for c in latest.confidentiality_codes} == {"R", "V"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ([{"op": "replace", "path": "/description", "value": "changed"}], 405, "description"),
+        (
+            [{"op": "replace", "path": "/status", "value": "entered-in-error"}],
+            422,
+            "XDSMetadataUpdateError",
+        ),
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "/extension",
+                    "value": [
+                        {
+                            "url": "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-ext-is-archived",
+                            "valueBoolean": True,
+                        }
+                    ],
+                }
+            ],
+            422,
+            "XDSMetadataUpdateError",
+        ),
+        ([{"op": "replace", "path": "/status", "value": "current"}], 400, "changes nothing"),
+        ([{"op": "move", "from": "/status", "path": "/x"}], 400, "not supported"),
+        ({"not": "a patch"}, 415, "PATCH body"),
+    ],
+)
+def test_refused_patches(server: ServerProcess, body: Any, status: int, fragment: str) -> None:
+    location, _ = published_reference(server)
+
+    answer = patch(
+        server,
+        f"/fhir/{location}",
+        body,
+        "application/json-patch+json" if isinstance(body, list) else "application/fhir+json",
+    )
+
+    assert answer.status_code == status, answer.text
+    assert fragment in answer.text

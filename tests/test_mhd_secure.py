@@ -413,3 +413,56 @@ def test_a_masked_document_shows_only_to_its_author(server: ServerProcess, pki: 
     url = mine["content"][0]["attachment"]["url"]
     assert call(server, pki, "GET", url.removeprefix(server.url), colleague).status_code == 404
     assert call(server, pki, "GET", url.removeprefix(server.url), author).status_code == 200
+
+
+def test_the_author_masks_then_deletes_with_patch_the_colleague_may_not(
+    server: ServerProcess, pki: DevPki
+) -> None:
+    """DMP TD3.3a over PDSm's PATCH: MASQUE_PS by a new version; then a status change by the
+    author, which the colleague may not make. (This server runs the generic profile: the
+    DMP's logical delete, entered-in-error, is refused there with XDSMetadataUpdateError.)"""
+    author = vihf(pki, authentication_mode=DIRECT)
+    colleague = vihf(
+        pki, professional_id=COLLEAGUE, professional_name="MARTIN Paul", authentication_mode=DIRECT
+    )
+    content = bundle(b"to be masked, then deleted")
+    wanted = content["entry"][1]["resource"]["masterIdentifier"]["value"]
+    assert publish_bundle(server, pki, author, content).status_code == 200
+    conditional = f"/fhir/DocumentReference?identifier=urn:ietf:rfc:3986%7C{wanted}"
+    mask = [
+        {
+            "op": "add",
+            "path": "/securityLabel/-",
+            "value": {"coding": [{"system": MASKING, "code": "MASQUE_PS"}]},
+        }
+    ]
+
+    def patch(who: etree._Element, body: Any) -> requests.Response:
+        return call(
+            server,
+            pki,
+            "PATCH",
+            conditional,
+            who,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json-patch+json"},
+        )
+
+    def seen_by(who: etree._Element) -> bool:
+        found = search(server, pki, who)
+        assert found.status_code == 200, found.text
+        entries = found.json().get("entry", [])
+        return wanted in {e["resource"]["masterIdentifier"]["value"] for e in entries}
+
+    assert seen_by(colleague)
+    masked = patch(author, mask)
+    assert masked.status_code == 200, masked.text
+    assert not seen_by(colleague) and seen_by(author)
+    delete = [{"op": "replace", "path": "/status", "value": "entered-in-error"}]
+    assert patch(author, delete).status_code == 422  # the generic profile has no Deleted
+    supersede = [{"op": "replace", "path": "/status", "value": "superseded"}]
+    refused = patch(colleague, supersede)
+    assert refused.status_code == 404, refused.text  # the colleague cannot even see it
+    superseded = patch(author, supersede)
+    assert superseded.status_code == 200, superseded.text
+    assert not seen_by(author)  # the search asks for status=current
