@@ -3,7 +3,7 @@
 The message names who asked (the establishment's system, and the professional of the signed
 assertion), this server (the endpoint that answered), the patient, and what the transaction
 touched, with the shape ITI TF-2 gives per transaction:
-- ITI-42 / ITI-57: the submission set (by uniqueId);
+- ITI-42 / ITI-57 / ITI-65: the submission set (by uniqueId);
 - ITI-18: the stored query, its AdhocQueryRequest in ParticipantObjectQuery (base64);
   ITI-66 / ITI-67 (MHD): the same object typed by the transaction, holding the FHIR
   search's query string;
@@ -55,6 +55,7 @@ ENDPOINT_PATHS = {
     "ITI-66": "/fhir/List",
     "ITI-67": "/fhir/DocumentReference",
     "ITI-68": "/mhd/document",
+    "ITI-65": "/fhir",
 }
 RECORDS_PATH = "/xds/records"
 # Characters XML 1.0 cannot carry (lxml refuses them): dropped from the event's texts.
@@ -161,7 +162,7 @@ def _participant_objects(root: etree._Element, event: AuditEvent, source: AuditS
     if event.patient_id:
         patient = _object(root, event.patient_id, type_code="1", role="1")
         _coded(patient, "ParticipantObjectIDTypeCode", PATIENT_NUMBER)
-    if event.transaction in ("ITI-42", "ITI-57") and event.submission_set_id:
+    if event.transaction in ("ITI-42", "ITI-57", "ITI-65") and event.submission_set_id:
         submission = _object(root, event.submission_set_id, type_code="2", role="20")
         _coded(submission, "ParticipantObjectIDTypeCode", SUBMISSION_SET)
     if event.transaction in QUERY_TRANSACTIONS and event.query_id:

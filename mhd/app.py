@@ -48,7 +48,14 @@ from mhd.search import Search, SearchError, document_search, list_search
 from mhd.security import client_of, requester_of
 from mhd.systems import is_oid, scheme_of
 from mhd.update import change_of, patched
-from registry.audit import AuditTransaction, Outcome, RequestOrigin, event_for, requests_from
+from registry.audit import (
+    AuditTransaction,
+    Outcome,
+    RequestOrigin,
+    audited_as,
+    event_for,
+    requests_from,
+)
 from registry.records import RecordStatus
 from registry.times import now_dtm
 from repository.api import DocumentRequest
@@ -470,9 +477,10 @@ class MhdApplication:
         streams = {key: io.BytesIO(data) for key, data in published.documents.items()}
         patient = published.metadata.submission_sets[0].patient_id
         requester = self._requester(environ, patient)
-        response = self.repository.provide_and_register(
-            published.metadata, streams, requester=requester
-        )
+        with audited_as({AuditTransaction.REGISTER: AuditTransaction.PROVIDE_BUNDLE}):
+            response = self.repository.provide_and_register(
+                published.metadata, streams, requester=requester
+            )
         errors = [e for e in response.errors if e.severity is Severity.ERROR]
         if response.status is ResponseStatus.FAILURE or errors:
             first, *rest = errors or response.errors

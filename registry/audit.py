@@ -19,7 +19,7 @@ layer around the handler; a context variable keeps the actors' signatures about 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ class AuditTransaction(StrEnum):
     FIND_DOCUMENT_LISTS = "ITI-66"  # MHD (`mhd.app`), answered by the same stored queries
     FIND_DOCUMENT_REFERENCES = "ITI-67"
     RETRIEVE_DOCUMENT = "ITI-68"
+    PROVIDE_BUNDLE = "ITI-65"  # MHD: a publication, registered as the ITI-41/42 it becomes
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,20 @@ class RequestOrigin:
 _origin: ContextVar[RequestOrigin | None] = ContextVar("xds_audit_origin", default=None)
 
 
+_renamed: ContextVar[Mapping[str, str] | None] = ContextVar("xds_audit_renamed", default=None)
+
+
+@contextmanager
+def audited_as(renamed: Mapping[str, str]) -> Iterator[None]:
+    """Events made inside this block are recorded under the transactions `renamed` maps
+    them to: an MHD publication (ITI-65) is registered by the ITI-42 code path."""
+    token = _renamed.set(renamed)
+    try:
+        yield
+    finally:
+        _renamed.reset(token)
+
+
 @contextmanager
 def requests_from(origin: RequestOrigin) -> Iterator[None]:
     """Events made inside this block name `origin` as where the request came from."""
@@ -117,6 +132,7 @@ def event_for(
     query: str | None = None,
 ) -> AuditEvent:
     """An event naming the requester (None: an unauthenticated caller) and where it came from."""
+    transaction = (_renamed.get() or {}).get(transaction, transaction)
     origin = _origin.get() or RequestOrigin()
     who: dict[str, Any] = {"structure_id": origin.structure_id}
     if requester is not None:

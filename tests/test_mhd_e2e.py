@@ -7,6 +7,7 @@ Every resource returned is held against the FHIR R4B models of `fhir.resources`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,8 +30,9 @@ from fhirpy import SyncFHIRClient
 from lxml import etree
 
 from atna.message import AuditSource, render_audit_message
-from ebrim.model import Metadata
+from ebrim.model import Association, Metadata
 from ebrim.storedquery import GetDocumentsQuery, StoredQueryRequest
+from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from ebrim.xdsb import DocumentLocator
 from registry import create_engine_for
 from registry.audit import AuditEvent, events_after
@@ -290,7 +292,13 @@ def test_searches_and_retrieves_are_audited_as_mhd_transactions(
         **{"patient.identifier": PATIENT_TOKEN, "status": "current", "code": "folder"},
     )
 
+    bundle = publishable(content=b"audited as ITI-65")
+    assert provide(server, bundle).status_code == 200
+
     events = audit_events(server, request)
+    publication = next(e for e in reversed(events) if e.transaction == "ITI-65")
+    assert publication.submission_set_id and publication.outcome.name == "SUCCESS"
+    assert_dicom_audit_valid(render_audit_message(publication, SOURCE))
 
     search = next(e for e in reversed(events) if e.transaction == "ITI-67")
     assert "category=11490-0" in (search.query or "")
@@ -661,3 +669,45 @@ def test_refused_patches(server: ServerProcess, body: Any, status: int, fragment
 
     assert answer.status_code == status, answer.text
     assert fragment in answer.text
+
+
+def test_a_replacement_on_one_side_is_seen_on_the_other(server: ServerProcess) -> None:
+    """ITI-41 RPLC shows over FHIR as superseded; an ITI-65 replaces shows over ITI-18 as
+    Deprecated."""
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    first = submission(mime_type="text/plain", title="v1")
+    assert (
+        client.provide_and_register(first, {first.documents[0].entry_uuid: b"v1"}).status.name
+        == "SUCCESS"
+    )
+    (old,) = client.query(
+        StoredQueryRequest(GetDocumentsQuery(unique_ids=(first.documents[0].unique_id,)))
+    ).metadata.documents
+    second = submission(mime_type="text/plain", title="v2")
+    replaces = Association(
+        entry_uuid="Replaces01",
+        association_type=AssociationType.REPLACE.value,
+        source=second.documents[0].entry_uuid,
+        target=old.entry_uuid,
+    )
+    second = dataclasses.replace(second, associations=(*second.associations, replaces))
+    assert (
+        client.provide_and_register(second, {second.documents[0].entry_uuid: b"v2"}).status.name
+        == "SUCCESS"
+    )
+
+    over_fhir = requests.get(
+        f"{server.url}/fhir/DocumentReference/{old.entry_uuid.removeprefix('urn:uuid:')}",
+        timeout=TIMEOUT,
+    )
+    assert over_fhir.json()["status"] == "superseded"
+
+    bundle = publishable(content=b"v1 over FHIR")
+    location = provide(server, bundle).json()["entry"][2]["response"]["location"]
+    replacement = publishable(content=b"v2 over FHIR")
+    replacement["entry"][2]["resource"]["relatesTo"] = [
+        {"code": "replaces", "target": {"reference": location}}
+    ]
+    assert provide(server, replacement).status_code == 200
+    found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(master_id(bundle),))))
+    assert found.metadata.documents[0].status == AvailabilityStatus.DEPRECATED.value
