@@ -443,20 +443,34 @@ def test_cli_says_which_default_codes_a_bare_file_gets(server, tmp_path):
 # --- how the request intake reads what HTTP allows -------------------------------------------
 
 
-def _read_response(sock) -> bytes:
-    """One HTTP response (headers and a Content-Length body) from a raw socket."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536) or b""
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    while len(rest) < length:
-        rest += sock.recv(65536)
-    return head + b"\r\n\r\n" + rest[:length]
+class _Responses:
+    """HTTP responses (headers and a Content-Length body) read one by one from a raw socket;
+    bytes of the next response that arrive with this one are kept for it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed with {self.buffer[:200]!r} unanswered")
+        self.buffer += chunk
+
+    def next(self) -> bytes:
+        while b"\r\n\r\n" not in self.buffer:
+            self._more()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(rest) < length:
+            self._more()
+            head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        self.buffer = rest[length:]
+        return head + b"\r\n\r\n" + rest[:length]
 
 
 def _read_until_closed(sock) -> bytes:
@@ -509,5 +523,6 @@ def test_two_pipelined_requests_on_one_connection_get_two_answers(server):
     request = b"GET /xds/registry?wsdl HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
         sock.sendall(request + request)
-        first, second = _read_response(sock), _read_response(sock)
+        responses = _Responses(sock)
+        first, second = responses.next(), responses.next()
     assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
