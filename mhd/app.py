@@ -34,13 +34,14 @@ from urllib.parse import parse_qs, quote, unquote, urlencode
 from ebrim.errors import ErrorCode, Severity
 from ebrim.model import DocumentEntry, Folder, SubmissionSet
 from ebrim.storedquery import (
+    FindDocumentsQuery,
     GetDocumentsQuery,
     GetFoldersQuery,
     GetSubmissionSetAndContentsQuery,
 )
 from ebrim.storedquery.params import StoredQueryRequest
 from ebrim.update import UpdateSource, new_version, status_change
-from ebrim.vocabulary import ResponseStatus
+from ebrim.vocabulary import ResponseStatus, ReturnType
 from mhd.outcome import FhirError, operation_outcome
 from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
 from mhd.resources import MHD, document_reference, list_of, resource_id
@@ -71,6 +72,8 @@ StartResponse = Callable[..., Any]
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
 MAX_FORM_BYTES = 64 * 1024
+MAX_MATCHES = 100_000  # entryUUIDs an ITI-67 may page through
+ONE_STEP = 200  # matches read in one query; more are paged in two
 CHUNK = 64 * 1024
 _DEFINITIONS = f"{MHD}/StructureDefinition"
 SEARCH_PROFILES = {
@@ -225,12 +228,15 @@ class MhdApplication:
         asked = urlencode([(k, v) for k, values in search.used.items() for v in values])
         patient = getattr(search.query, "patient_id", None) or search.patient_id
         requester = self._requester(environ, patient)
-        objects = self._run(search.query, kind, asked, requester)
-        if kind == "DocumentReference":
-            objects = self._kept(objects, search)
-        objects.sort(key=_newest_first)
-        total = len(objects)
-        page = objects[search.page.offset : search.page.offset + search.page.count]
+        if kind == "DocumentReference" and isinstance(search.query, FindDocumentsQuery):
+            total, page = self._document_page(search, asked, requester)
+        else:
+            objects = self._run(search.query, kind, asked, requester)
+            if kind == "DocumentReference":
+                objects = self._kept(objects, search)
+            objects.sort(key=_newest_first)
+            total = len(objects)
+            page = objects[search.page.offset : search.page.offset + search.page.count]
         base = self._base(environ)
         entries = [
             {
@@ -257,6 +263,55 @@ class MhdApplication:
         if entries:
             bundle["entry"] = entries
         return self._resource(environ, bundle, patient=patient)
+
+    def _document_page(
+        self, search: Search, asked: str, requester: Requester | None
+    ) -> tuple[int, list[Any]]:
+        """FindDocuments, a page of it. Up to `ONE_STEP` matches, one LeafClass query; beyond,
+        two steps: the matching entryUUIDs (ObjectRef, no metadata read), then the metadata
+        of this page only (GetDocuments), so that a patient with thousands of documents
+        costs a page's worth. Pages are in entryUUID order, stable from one request to the
+        next; each page is shown newest first. The audit event of the two steps is the
+        second's, naming the documents disclosed (the first's when there is nothing to
+        show)."""
+        small = self.registry.query(
+            StoredQueryRequest(search.query),
+            requester=requester,
+            transaction=AuditTransaction.FIND_DOCUMENT_REFERENCES,
+            asked=asked,
+            max_results=ONE_STEP,
+        )
+        too_many = any(e.code is ErrorCode.XDSTooManyResults for e in small.response.errors)
+        if not too_many:  # most patients: one query reads them all
+            self._check(small)
+            matched = sorted(small.metadata.documents if small.metadata else (), key=_by_id)
+            page = matched[search.page.offset : search.page.offset + search.page.count]
+            return len(matched), sorted(page, key=_newest_first)
+        first = self.registry.query(
+            StoredQueryRequest(search.query, return_type=ReturnType.OBJECT_REF),
+            requester=requester,
+            transaction=AuditTransaction.FIND_DOCUMENT_REFERENCES,
+            asked=asked,
+            audit_success=False,
+            max_results=MAX_MATCHES,  # ids only: the registry's cap applies to each page
+        )
+        self._check(first)
+        ids = sorted(first.ids)  # the same order as _by_id
+        page_ids = ids[search.page.offset : search.page.offset + search.page.count]
+        if not page_ids:
+            self._check(
+                self.registry.query(
+                    StoredQueryRequest(search.query, return_type=ReturnType.OBJECT_REF),
+                    requester=requester,
+                    transaction=AuditTransaction.FIND_DOCUMENT_REFERENCES,
+                    asked=asked,
+                )
+            )
+            return len(ids), []
+        found = self._run(
+            GetDocumentsQuery(uuids=tuple(page_ids)), "DocumentReference", asked, requester
+        )
+        return len(ids), sorted(found, key=_newest_first)
 
     def _kept(self, objects: list[Any], search: Search) -> list[Any]:
         """GetDocuments by identifier answers any patient and status: keep what was asked."""
@@ -298,6 +353,14 @@ class MhdApplication:
         result = self.registry.query(
             StoredQueryRequest(query), requester=requester, transaction=transaction, asked=asked
         )
+        self._check(result)
+        metadata = result.metadata
+        if metadata is None:
+            return []
+        return [*metadata.documents, *metadata.submission_sets, *metadata.folders]
+
+    def _check(self, result: Any) -> None:
+        """A failed query as the FHIR error it means."""
         if result.response.status is ResponseStatus.FAILURE:
             error = result.response.errors[0]
             status = {
@@ -307,10 +370,6 @@ class MhdApplication:
             }.get(error.code, 400)
             code = "too-costly" if status == 400 else "transient" if status == 503 else "forbidden"
             raise FhirError(status, error.message, code=code, xds_code=error.code.value)
-        metadata = result.metadata
-        if metadata is None:
-            return []
-        return [*metadata.documents, *metadata.submission_sets, *metadata.folders]
 
     def _as_resource(
         self, base: str, obj: DocumentEntry | SubmissionSet | Folder
@@ -630,6 +689,10 @@ class _Response:
         self.headers = headers
         self.body = body
         self.patient = patient
+
+
+def _by_id(obj: Any) -> str:
+    return str(obj.entry_uuid)
 
 
 def _version(doc: DocumentEntry) -> int:

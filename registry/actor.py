@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -439,6 +440,8 @@ class Registry:
         requester: Requester | None = None,
         transaction: AuditTransaction = AuditTransaction.QUERY,
         asked: str | None = None,
+        audit_success: bool = True,
+        max_results: int | None = None,
     ) -> QueryResult:
         """ITI-18: answer a parsed stored query (ObjectRef or LeafClass) from SQL.
 
@@ -448,8 +451,14 @@ class Registry:
         With a `requester`, the policy decides first (LocalPolicyRestrictionError when it
         refuses) and the answer holds only what the requester may see, counted as such.
         Every query leaves an audit event: an ITI-18 holding the AdhocQueryRequest, or the
-        MHD search (`transaction` ITI-66/ITI-67) that asked, holding its query string `asked`.
+        MHD search (`transaction` ITI-66/ITI-67) that asked, holding its query string `asked`;
+        `audit_success` False leaves a successful answer unrecorded (the first step of a
+        search whose second step records what was disclosed), a refusal always recorded.
+        `max_results` replaces `settings.max_query_results` (an MHD search pages its answer).
         """
+        settings = self.settings
+        if max_results is not None:
+            settings = dataclasses.replace(settings, max_query_results=max_results)
         for attempt in (1, 2):  # a pooled connection found dead is replaced, once
             decision: Decision | None = None
             try:
@@ -464,7 +473,9 @@ class Registry:
                         )
                     scope = consultation.visibility
                 with self.engine.connect() as conn:
-                    result = run_query(conn, request, self.settings, scope)
+                    result = run_query(conn, request, settings, scope)
+                    if not audit_success and result.response.status is ResponseStatus.SUCCESS:
+                        return result
                     if result.metadata is not None:  # LeafClass: the audit needs no second read
                         found = [_audited(d) for d in result.metadata.documents]
                     else:

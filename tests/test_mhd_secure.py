@@ -333,9 +333,12 @@ def test_a_token_that_is_not_an_assertion_is_a_401(server: ServerProcess, pki: D
 def test_the_hash_of_what_was_published_is_the_registered_one(
     server: ServerProcess, pki: DevPki
 ) -> None:
-    found = search(server, pki, vihf(pki, authentication_mode=DIRECT)).json()
+    content = b"the bytes whose hash is checked"
+    author = vihf(pki, authentication_mode=DIRECT)
+    assert publish_bundle(server, pki, author, bundle(content)).status_code == 200
+    found = search(server, pki, author).json()
     hashes = {e["resource"]["content"][0]["attachment"].get("hash") for e in found["entry"]}
-    assert base64.b64encode(hashlib.sha1(CONTENT).digest()).decode() in hashes
+    assert base64.b64encode(hashlib.sha1(content).digest()).decode() in hashes
 
 
 def test_an_iua_jwt_works_as_the_vihf_does(server: ServerProcess, pki: DevPki) -> None:
