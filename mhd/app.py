@@ -27,11 +27,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
-from ebrim.errors import ErrorCode, Severity
+from ebrim.errors import ErrorCode, Severity, XDSError
 from ebrim.model import DocumentEntry, Folder, SubmissionSet
 from ebrim.storedquery import (
     FindDocumentsQuery,
@@ -436,18 +436,7 @@ class MhdApplication:
             metadata = new_version(entry, source, confidentiality_codes=change.labels)
         response = self.registry.update(metadata, requester=requester)
         if response.status is not ResponseStatus.SUCCESS:
-            first, *rest = response.errors
-            status = {
-                ErrorCode.LocalPolicyRestrictionError: 403,
-                ErrorCode.XDSRegistryBusy: 503,
-            }.get(first.code, 422)
-            raise FhirError(
-                status,
-                first.message,
-                code="forbidden" if status == 403 else "business-rule",
-                xds_code=first.code.value,
-                more=tuple((e.message, e.code.value) for e in rest),
-            )
+            raise _refused(response.errors, 422, "business-rule")
         lid = entry.logical_id or entry.entry_uuid
         versions = self._run(
             GetDocumentsQuery(logical_ids=(lid,)), "DocumentReference", asked, requester
@@ -542,19 +531,7 @@ class MhdApplication:
             )
         errors = [e for e in response.errors if e.severity is Severity.ERROR]
         if response.status is ResponseStatus.FAILURE or errors:
-            first, *rest = errors or response.errors
-            status = {
-                ErrorCode.LocalPolicyRestrictionError: 403,
-                ErrorCode.XDSRegistryBusy: 503,
-                ErrorCode.XDSRepositoryBusy: 503,
-            }.get(first.code, 400)
-            raise FhirError(
-                status,
-                first.message,
-                code="invalid" if status == 400 else "processing",
-                xds_code=first.code.value,
-                more=tuple((e.message, e.code.value) for e in rest),
-            )
+            raise _refused(errors or response.errors, 400, "invalid")
         entries = []
         for status_line, location in published.locations:
             answer: dict[str, Any] = {"status": status_line}
@@ -689,6 +666,22 @@ class _Response:
         self.headers = headers
         self.body = body
         self.patient = patient
+
+
+_STATUS_OF_CODE = {
+    ErrorCode.LocalPolicyRestrictionError: (403, "forbidden"),
+    ErrorCode.XDSRegistryBusy: (503, "transient"),
+    ErrorCode.XDSRepositoryBusy: (503, "transient"),
+}
+
+
+def _refused(errors: Sequence[XDSError], status: int, code: str) -> FhirError:
+    """The FHIR error of a refused ITI-41 or ITI-57: the first error's HTTP status (403 for
+    the policy, 503 when busy, else `status`), every error an issue with its XDS code."""
+    first, *rest = errors
+    status, code = _STATUS_OF_CODE.get(first.code, (status, code))
+    more = tuple((e.message, e.code.value) for e in rest)
+    return FhirError(status, first.message, code=code, xds_code=first.code.value, more=more)
 
 
 def _by_id(obj: Any) -> str:

@@ -216,7 +216,7 @@ def bundle(content: bytes = CONTENT, *, masked: bool = False) -> dict[str, Any]:
 
 
 def publish_bundle(
-    server: ServerProcess, pki: DevPki, assertion: etree._Element, content: dict[str, Any]
+    server: ServerProcess, pki: DevPki, assertion: etree._Element | None, content: dict[str, Any]
 ) -> requests.Response:
     return call(
         server,
@@ -232,15 +232,7 @@ def publish_bundle(
 def publish(
     server: ServerProcess, pki: DevPki, assertion: etree._Element | None
 ) -> requests.Response:
-    return call(
-        server,
-        pki,
-        "POST",
-        "/fhir",
-        assertion,
-        data=json.dumps(bundle()).encode(),
-        headers={"Content-Type": "application/fhir+json"},
-    )
+    return publish_bundle(server, pki, assertion, bundle())
 
 
 def search(
