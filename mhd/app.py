@@ -46,7 +46,7 @@ from mhd.outcome import FhirError, operation_outcome
 from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
 from mhd.resources import MHD, document_reference, list_of, resource_id
 from mhd.search import Search, SearchError, document_search, list_search
-from mhd.security import client_of, requester_of
+from mhd.security import requester_of
 from mhd.systems import is_oid, scheme_of
 from mhd.update import change_of, patched
 from registry.audit import (
@@ -61,6 +61,7 @@ from registry.records import RecordStatus
 from registry.times import now_dtm
 from repository.api import DocumentRequest
 from soap.settings import SecurityMode, SoapSettings
+from soap.tls import client_identity
 
 if TYPE_CHECKING:
     from pki.assertion import AssertionVerifier, Requester
@@ -124,7 +125,7 @@ class MhdApplication:
         method = environ.get("REQUEST_METHOD", "GET")
         status, patient = 500, "-"
         try:
-            client = client_of(environ, self.settings)
+            client = client_identity(environ, self.settings)
             origin = RequestOrigin(
                 address=environ.get("REMOTE_ADDR"),
                 structure_id=client.structure_id if client is not None else None,
@@ -200,15 +201,14 @@ class MhdApplication:
     def _params(self, environ: dict[str, Any], method: str) -> dict[str, list[str]]:
         params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         if method == "POST":
-            media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+            media = _media(environ)
             if media != "application/x-www-form-urlencoded":
                 raise FhirError(
                     415, "a _search body is application/x-www-form-urlencoded", code="invalid"
                 )
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                raise FhirError(400, "unreadable Content-Length", code="invalid") from None
+            length = _content_length(environ)
+            if length is None:
+                raise FhirError(400, "unreadable Content-Length", code="invalid")
             if length > MAX_FORM_BYTES:
                 raise FhirError(413, f"search body over {MAX_FORM_BYTES} bytes", code="too-costly")
             form = environ["wsgi.input"].read(length).decode("utf-8", "replace")
@@ -417,11 +417,8 @@ class MhdApplication:
         entry = max(entries, key=_version)
         base = self._base(environ)
         before = document_reference(entry, self._retrieve_url(base, entry))
-        media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+        media = _media(environ)
+        length = _content_length(environ) or 0
         if length <= 0 or length > MAX_FORM_BYTES:
             raise FhirError(400, "a PATCH needs a body (64 KiB at most)", code="invalid")
         change = change_of(before, patched(before, environ["wsgi.input"].read(length), media))
@@ -505,18 +502,15 @@ class MhdApplication:
             raise FhirError(
                 501, "no repository is served here to store documents", code="not-supported"
             )
-        media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        media = _media(environ)
         if media not in (FHIR_JSON, FHIR_XML, "application/json", "application/xml", "text/xml"):
             raise FhirError(
                 415,
                 f"ITI-65 takes {FHIR_JSON} or {FHIR_XML}, not {media or '(none)'}",
                 code="invalid",
             )
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        if length < 0:
+        length = _content_length(environ, missing=-1)
+        if length is None or length < 0:
             raise FhirError(411, "a Bundle needs a Content-Length", code="invalid")
         if length > MAX_BUNDLE_BYTES:
             raise FhirError(413, f"Bundle over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
@@ -682,6 +676,19 @@ def _refused(errors: Sequence[XDSError], status: int, code: str) -> FhirError:
     status, code = _STATUS_OF_CODE.get(first.code, (status, code))
     more = tuple((e.message, e.code.value) for e in rest)
     return FhirError(status, first.message, code=code, xds_code=first.code.value, more=more)
+
+
+def _media(environ: dict[str, Any]) -> str:
+    """The request body's media type, lower case, without its parameters."""
+    return (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+
+
+def _content_length(environ: dict[str, Any], *, missing: int = 0) -> int | None:
+    """The declared body length (`missing` when there is none); None when unreadable."""
+    try:
+        return int(environ.get("CONTENT_LENGTH") or missing)
+    except ValueError:
+        return None
 
 
 def _by_id(obj: Any) -> str:

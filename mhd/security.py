@@ -25,7 +25,7 @@ from mhd.outcome import FhirError
 from pki.assertion import AssertionRejected
 from pki.assertion.errors import ReplayCacheFull
 from soap.settings import SecurityMode, SoapSettings
-from soap.tls import ClientIdentity, client_identity
+from soap.tls import ClientIdentity
 
 if TYPE_CHECKING:
     from pki.assertion import AssertionVerifier, Requester
@@ -33,11 +33,6 @@ if TYPE_CHECKING:
 SAML_ASSERTION = "{urn:oasis:names:tc:SAML:2.0:assertion}Assertion"
 SCHEMES = ("bearer", "ihe-saml", "saml")
 MAX_TOKEN_BYTES = 64 * 1024
-
-
-def client_of(environ: dict[str, Any], settings: SoapSettings) -> ClientIdentity | None:
-    """The establishment behind the request (its TLS certificate), as the SOAP side reads it."""
-    return client_identity(environ, settings)
 
 
 def requester_of(
@@ -115,4 +110,4 @@ def _assertion(token: str) -> Any:
     return root
 
 
-__all__ = ["client_of", "requester_of"]
+__all__ = ["requester_of"]
