@@ -45,7 +45,13 @@ from ebrim.vocabulary import ResponseStatus, ReturnType
 from mhd.outcome import FhirError, operation_outcome
 from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
 from mhd.resources import MHD, document_reference, list_of, resource_id
-from mhd.search import Search, SearchError, document_search, list_search
+from mhd.search import (
+    Search,
+    SearchError,
+    document_identifiers,
+    document_search,
+    list_search,
+)
 from mhd.security import requester_of
 from mhd.systems import is_oid, scheme_of
 from mhd.update import change_of, patched
@@ -407,8 +413,11 @@ class MhdApplication:
             identifiers = [v for raw in params.get("identifier", []) for v in raw.split(",") if v]
             if len(identifiers) != 1:
                 raise FhirError(400, "a conditional PATCH names one identifier", code="invalid")
-            unique_id = identifiers[0].rpartition("|")[2].removeprefix("urn:oid:")
-            query = GetDocumentsQuery(unique_ids=(unique_id,))
+            try:  # as ITI-67's identifier parameter reads it (OID, OID^extension, UUID)
+                uuids, unique_ids = document_identifiers(identifiers)
+            except SearchError as exc:
+                raise FhirError(400, str(exc), code="invalid") from None
+            query = GetDocumentsQuery(uuids=tuple(uuids), unique_ids=tuple(unique_ids))
             asked = urlencode({"identifier": identifiers[0]})
         found = self._run(query, "DocumentReference", asked, requester)
         entries = [d for d in found if isinstance(d, DocumentEntry)]

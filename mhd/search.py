@@ -107,7 +107,7 @@ def document_search(params: Params) -> Search:
     statuses = _statuses(params, _STATUSES, STATUS_SYSTEM)
     identifiers = _values(params, "identifier")
     if identifiers:
-        uuids, unique_ids = _document_identifiers(identifiers)
+        uuids, unique_ids = document_identifiers(identifiers)
         if uuids and unique_ids:
             raise SearchError("identifier: give entryUUIDs or uniqueIds, not both")
         query = GetDocumentsQuery(uuids=tuple(uuids), unique_ids=tuple(unique_ids))
@@ -293,7 +293,7 @@ def _person_pattern(params: Params, prefix: str) -> str | None:
     return f"%^{f}^{g}%" if g else f"%^{f}^%"
 
 
-def _document_identifiers(values: Sequence[str]) -> tuple[list[str], list[str]]:
+def document_identifiers(values: Sequence[str]) -> tuple[list[str], list[str]]:
     uuids, unique_ids = [], []
     for value in values:
         system, bar, text = value.rpartition("|")
@@ -310,4 +310,11 @@ def _document_identifiers(values: Sequence[str]) -> tuple[list[str], list[str]]:
     return uuids, unique_ids
 
 
-__all__ = ["Page", "Search", "SearchError", "document_search", "list_search"]
+__all__ = [
+    "Page",
+    "Search",
+    "SearchError",
+    "document_identifiers",
+    "document_search",
+    "list_search",
+]

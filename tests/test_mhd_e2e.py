@@ -614,8 +614,12 @@ def test_a_conditional_fhirpath_patch_of_the_labels_makes_a_new_version(
         ],
     }
     path = f"/fhir/DocumentReference?identifier=urn:ietf:rfc:3986%7Curn:oid:{unique_id}"
+    unreadable = "/fhir/DocumentReference?identifier=not-an-identifier"
 
     answer = patch(server, path, body, "application/fhir+json")
+
+    refused = patch(server, unreadable, body, "application/fhir+json")
+    assert refused.status_code == 400 and "urn:oid:" in refused.text
 
     assert answer.status_code == 200, answer.text
     updated = answer.json()
