@@ -32,19 +32,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from ebrim.errors import ErrorCode, Severity, XDSError
-from ebrim.model import DocumentEntry, Folder, SubmissionSet
+from ebrim.model import Association, DocumentEntry, Folder, SubmissionSet
 from ebrim.storedquery import (
+    FindDocumentsByReferenceIdQuery,
     FindDocumentsQuery,
+    GetAssociationsQuery,
     GetDocumentsQuery,
     GetFoldersQuery,
     GetSubmissionSetAndContentsQuery,
 )
 from ebrim.storedquery.params import StoredQueryRequest
 from ebrim.update import UpdateSource, new_version, status_change
-from ebrim.vocabulary import ResponseStatus, ReturnType
+from ebrim.vocabulary import AssociationType, ResponseStatus, ReturnType
 from mhd.outcome import FhirError, operation_outcome
 from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
-from mhd.resources import MHD, document_reference, list_of, resource_id
+from mhd.resources import MHD, RELATES_TO, document_reference, list_of
 from mhd.search import (
     Search,
     SearchError,
@@ -234,7 +236,7 @@ class MhdApplication:
         asked = urlencode([(k, v) for k, values in search.used.items() for v in values])
         patient = getattr(search.query, "patient_id", None) or search.patient_id
         requester = self._requester(environ, patient)
-        if kind == "DocumentReference" and isinstance(search.query, FindDocumentsQuery):
+        if isinstance(search.query, FindDocumentsQuery | FindDocumentsByReferenceIdQuery):
             total, page = self._document_page(search, asked, requester)
         else:
             objects = self._run(search.query, kind, asked, requester)
@@ -244,13 +246,14 @@ class MhdApplication:
             total = len(objects)
             page = objects[search.page.offset : search.page.offset + search.page.count]
         base = self._base(environ)
+        resources = self._resources(base, page, kind, asked, requester)
         entries = [
             {
-                "fullUrl": f"{base}{self.fhir_path}/{kind}/{resource_id(o.entry_uuid)}",
-                "resource": self._as_resource(base, o),
+                "fullUrl": f"{base}{self.fhir_path}/{kind}/{resource['id']}",
+                "resource": resource,
                 "search": {"mode": "match"},
             }
-            for o in page
+            for resource in resources
         ]
         links = [
             {"relation": "self", "url": self._page_url(base, kind, search, search.page.offset)}
@@ -347,23 +350,43 @@ class MhdApplication:
         if not found:
             raise FhirError(404, f"{kind}/{resource} is not known", code="not-found")
         obj = found[0]
-        return self._resource(environ, self._as_resource(base, obj), patient=obj.patient_id)
+        (found_resource,) = self._resources(base, [obj], kind, asked, who)
+        return self._resource(environ, found_resource, patient=obj.patient_id)
 
-    def _run(self, query: Any, kind: str, asked: str, requester: Requester | None) -> list[Any]:
-        """The objects the stored query answers, audited as the MHD search that asked."""
+    def _run(
+        self,
+        query: Any,
+        kind: str,
+        asked: str,
+        requester: Requester | None,
+        *,
+        audit: bool = True,
+    ) -> list[Any]:
+        """The objects the stored query answers, audited as the MHD search that asked
+        (unless `audit` is False: a step whose disclosure another step records)."""
         transaction = (
             AuditTransaction.FIND_DOCUMENT_REFERENCES
             if kind == "DocumentReference"
             else AuditTransaction.FIND_DOCUMENT_LISTS
         )
         result = self.registry.query(
-            StoredQueryRequest(query), requester=requester, transaction=transaction, asked=asked
+            StoredQueryRequest(query),
+            requester=requester,
+            transaction=transaction,
+            asked=asked,
+            audit_success=audit,
+            max_results=None if audit else MAX_MATCHES,
         )
         self._check(result)
         metadata = result.metadata
         if metadata is None:
             return []
-        return [*metadata.documents, *metadata.submission_sets, *metadata.folders]
+        return [
+            *metadata.documents,
+            *metadata.submission_sets,
+            *metadata.folders,
+            *metadata.associations,
+        ]
 
     def _check(self, result: Any) -> None:
         """A failed query as the FHIR error it means."""
@@ -377,12 +400,81 @@ class MhdApplication:
             code = "too-costly" if status == 400 else "transient" if status == 503 else "forbidden"
             raise FhirError(status, error.message, code=code, xds_code=error.code.value)
 
-    def _as_resource(
-        self, base: str, obj: DocumentEntry | SubmissionSet | Folder
-    ) -> dict[str, Any]:
-        if isinstance(obj, DocumentEntry):
-            return document_reference(obj, self._retrieve_url(base, obj))
-        return list_of(obj)
+    def _resources(
+        self,
+        base: str,
+        objects: Sequence[DocumentEntry | SubmissionSet | Folder],
+        kind: str,
+        asked: str,
+        requester: Requester | None,
+    ) -> list[dict[str, Any]]:
+        """The resources of a page, with what their associations say: a DocumentReference's
+        relatesTo, a List's entries. One GetAssociations for the page, under the same policy
+        (an association touching a document the requester may not see is not answered)."""
+        if not objects:
+            return []
+        links = self._run(
+            GetAssociationsQuery(uuids=tuple(o.entry_uuid for o in objects)),
+            kind,
+            asked,
+            requester,
+            audit=False,
+        )
+        outgoing: dict[str, list[Association]] = {}
+        for link in links:
+            if isinstance(link, Association):
+                outgoing.setdefault(link.source, []).append(link)
+        if kind == "DocumentReference":
+            return [
+                document_reference(
+                    o,
+                    self._retrieve_url(base, o),
+                    [
+                        (RELATES_TO[a.association_type], a.target)
+                        for a in outgoing.get(o.entry_uuid, ())
+                        if a.association_type in RELATES_TO
+                    ],
+                )
+                for o in objects
+                if isinstance(o, DocumentEntry)
+            ]
+        held = {
+            o.entry_uuid: [
+                a.target
+                for a in outgoing.get(o.entry_uuid, ())
+                if a.association_type == AssociationType.HAS_MEMBER.value
+            ]
+            for o in objects
+        }
+        targets = tuple(dict.fromkeys(t for members in held.values() for t in members))
+        kinds = dict.fromkeys(
+            self._ids(GetDocumentsQuery(uuids=targets), asked, requester), "DocumentReference"
+        )
+        rest = tuple(t for t in targets if t not in kinds)
+        if rest:
+            kinds.update(
+                dict.fromkeys(self._ids(GetFoldersQuery(uuids=rest), asked, requester), "List")
+            )
+        return [
+            list_of(o, [(kinds[t], t) for t in held[o.entry_uuid] if t in kinds])
+            for o in objects
+            if isinstance(o, SubmissionSet | Folder)
+        ]
+
+    def _ids(self, query: Any, asked: str, requester: Requester | None) -> list[str]:
+        """The entryUUIDs a query answers (ObjectRef), unaudited: a step of a List search."""
+        if not getattr(query, "uuids", None):
+            return []
+        result = self.registry.query(
+            StoredQueryRequest(query, return_type=ReturnType.OBJECT_REF),
+            requester=requester,
+            transaction=AuditTransaction.FIND_DOCUMENT_LISTS,
+            asked=asked,
+            audit_success=False,
+            max_results=MAX_MATCHES,
+        )
+        self._check(result)
+        return list(result.ids)
 
     def _retrieve_url(self, base: str, doc: DocumentEntry) -> str | None:
         if not doc.repository_unique_id or not doc.unique_id:
@@ -425,7 +517,7 @@ class MhdApplication:
             raise FhirError(404, "no such DocumentReference", code="not-found")
         entry = max(entries, key=_version)
         base = self._base(environ)
-        before = document_reference(entry, self._retrieve_url(base, entry))
+        (before,) = self._resources(base, [entry], "DocumentReference", asked, requester)
         media = _media(environ)
         length = _content_length(environ) or 0
         if length <= 0 or length > MAX_FORM_BYTES:
@@ -449,9 +541,8 @@ class MhdApplication:
         )
         latest = [d for d in versions if isinstance(d, DocumentEntry)] or [entry]
         now = max(latest, key=_version)
-        return self._resource(
-            environ, document_reference(now, self._retrieve_url(base, now)), patient=now.patient_id
-        )
+        (after,) = self._resources(base, [now], "DocumentReference", asked, requester)
+        return self._resource(environ, after, patient=now.patient_id)
 
     # --- the DMP's record check (PDSm4DMP TD0.2) -----------------------------------------------
 

@@ -19,15 +19,23 @@ _TYPES = {
     "source.given": "string",
     "source.family": "string",
     "identifier": "token",
+    "related": "reference",
     "code": "token",
     "designationType": "token",
     "sourceId": "token",
 }
-_UNSERVED = {"patient", "related", "targetCommunityIdList", "_count", "_offset", "_format"}
+_UNSERVED = {
+    "patient", "related:identifier", "targetCommunityIdList", "_count", "_offset", "_format",
+}  # fmt: skip
+_NOTES = {"related": "with the :identifier modifier only (the referenceIdList)"}
 
 
 def _params(names: frozenset[str]) -> list[dict[str, str]]:
-    return [{"name": name, "type": _TYPES.get(name, "token")} for name in sorted(names - _UNSERVED)]
+    return [
+        {"name": name, "type": _TYPES.get(name, "token")}
+        | ({"documentation": _NOTES[name]} if name in _NOTES else {})
+        for name in sorted(names - _UNSERVED)
+    ]
 
 
 def capability_statement(base: str) -> dict[str, Any]:

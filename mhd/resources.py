@@ -26,7 +26,7 @@ from typing import Any
 
 from ebrim.hl7 import CX, XCN, XON, components
 from ebrim.model import Author, Code, DocumentEntry, Folder, SubmissionSet
-from ebrim.vocabulary import AvailabilityStatus
+from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from mhd.systems import URN_OID, is_oid, system_of
 from mhd.times import fhir_datetime
 
@@ -57,13 +57,27 @@ IS_ARCHIVED = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/p
 AVAILABILITY_OF = {fhir: xds for xds, fhir in STATUS_OF.items()}
 
 
+RELATES_TO = {  # MHD's ConceptMap of association types to relatesTo codes
+    AssociationType.REPLACE.value: "replaces",
+    AssociationType.TRANSFORM.value: "transforms",
+    AssociationType.TRANSFORM_REPLACE.value: "replaces",  # "the most specific change"
+    AssociationType.APPEND.value: "appends",
+    AssociationType.SIGNS.value: "signs",
+    AssociationType.IS_SNAPSHOT_OF.value: "transforms",
+}
+
+
 def resource_id(entry_uuid: str) -> str:
     """The FHIR id of an object: its entryUUID without ``urn:uuid:``."""
     return entry_uuid.removeprefix("urn:uuid:")
 
 
-def document_reference(doc: DocumentEntry, retrieve_url: str | None) -> Resource:
-    """The DocumentReference of a DocumentEntry; `retrieve_url` is its ITI-68 address."""
+def document_reference(
+    doc: DocumentEntry, retrieve_url: str | None, relations: Iterable[tuple[str, str]] = ()
+) -> Resource:
+    """The DocumentReference of a DocumentEntry; `retrieve_url` is its ITI-68 address and
+    `relations` its (relatesTo code, target entryUUID) pairs, from the associations whose
+    source it is (`RELATES_TO`)."""
     contained: list[Resource] = []
     resource: Resource = {
         "resourceType": "DocumentReference",
@@ -101,6 +115,12 @@ def document_reference(doc: DocumentEntry, retrieve_url: str | None) -> Resource
         resource["authenticator"] = _practitioner(
             XCN.parse(doc.legal_authenticator), contained, "authenticator"
         )
+    relates = [
+        {"code": code, "target": {"reference": f"DocumentReference/{resource_id(target)}"}}
+        for code, target in relations
+    ]
+    if relates:
+        resource["relatesTo"] = relates
     if doc.comments:
         resource["description"] = doc.comments.value
     if doc.confidentiality_codes:
@@ -135,8 +155,9 @@ def document_reference(doc: DocumentEntry, retrieve_url: str | None) -> Resource
     return _ordered(resource)
 
 
-def list_of(package: SubmissionSet | Folder, members: Iterable[str] = ()) -> Resource:
-    """The List of a SubmissionSet or Folder; `members` are the entryUUIDs it holds."""
+def list_of(package: SubmissionSet | Folder, members: Iterable[tuple[str, str]] = ()) -> Resource:
+    """The List of a SubmissionSet or Folder; `members` are the (resource type, entryUUID)
+    of what it holds: DocumentReference, or List for a folder in a submission set."""
     is_set = isinstance(package, SubmissionSet)
     contained: list[Resource] = []
     profile = (
@@ -200,7 +221,7 @@ def list_of(package: SubmissionSet | Folder, members: Iterable[str] = ()) -> Res
         resource["source"] = _author(package.authors[0], contained, 1)
     if package.comments:
         resource["note"] = [{"text": package.comments.value}]
-    entries = [{"item": {"reference": f"DocumentReference/{resource_id(m)}"}} for m in members]
+    entries = [{"item": {"reference": f"{kind}/{resource_id(m)}"}} for kind, m in members]
     if entries:
         resource["entry"] = entries
     if contained:
@@ -421,8 +442,8 @@ def _source_patient(doc: DocumentEntry, contained: list[Resource]) -> Resource:
 _ORDER = (
     "resourceType", "id", "meta", "contained", "extension", "masterIdentifier", "identifier",
     "status", "mode", "title", "code", "type", "category", "subject", "date", "source",
-    "author", "authenticator", "description", "note", "securityLabel", "entry", "content",
-    "context",
+    "author", "authenticator", "relatesTo", "description", "note", "securityLabel", "entry",
+    "content", "context",
 )  # fmt: skip
 
 
@@ -433,6 +454,7 @@ def _ordered(resource: Resource) -> Resource:
 
 __all__ = [
     "AVAILABILITY_OF",
+    "RELATES_TO",
     "STATUS_OF",
     "coding",
     "concept",

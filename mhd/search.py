@@ -13,11 +13,14 @@ translation follows MHD's tables 2:3.67.4.1.3.1-1 and 2:3.66.4.1.3.1-1:
 - dates take the prefixes MHD maps: ``ge`` (the "From" bound) and ``lt`` (the "To" bound);
   `period` selects documents whose service period overlaps it (``ge`` bounds the stop time,
   ``lt`` the start time);
-- `author.family`/`author.given` become an XCN pattern (``%^family^given%``).
+- `author.family`/`author.given` become an XCN pattern (``%^family^given%``);
+- `related:identifier=system|value` (the referenceIdList, ``context.related``) makes it a
+  FindDocumentsByReferenceId; the identifier matches whatever its CXi type; repetitions
+  are ANDed, comma-separated values ORed.
 
 Parameters MHD does not define are ignored (FHIR search rules) and left out of the `self`
-link; a defined parameter this responder cannot answer (`related`, `patient` as a resource
-reference) is a 400 naming it, never silently dropped.
+link; a defined parameter this responder cannot answer (`related` or `patient` as a
+resource reference) is a 400 naming it, never silently dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 from ebrim.model import Code
 from ebrim.storedquery import (
+    FindDocumentsByReferenceIdQuery,
     FindDocumentsQuery,
     FindFoldersQuery,
     FindSubmissionSetsQuery,
@@ -35,12 +39,13 @@ from ebrim.storedquery import (
 )
 from ebrim.storedquery.params import TimeRange
 from ebrim.vocabulary import AvailabilityStatus
-from mhd.systems import scheme_of
+from mhd.systems import is_oid, scheme_of
 from mhd.times import BadDate, dtm_of
 
 Params = Mapping[str, Sequence[str]]
 STATUS_SYSTEM = "http://hl7.org/fhir/document-reference-status"
 LIST_STATUS_SYSTEM = "http://hl7.org/fhir/list-status"
+RELATED = "related:identifier"
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 _STATUSES = {
@@ -83,7 +88,7 @@ _AND_OR_TOKENS = {"event": "event_codes", "security-label": "confidentiality_cod
 DOCUMENT_PARAMETERS = frozenset(
     {
         "patient", "patient.identifier", "status", "creation", "date", "period",
-        "author.given", "author.family", "identifier", "related", "_count", "_offset",
+        "author.given", "author.family", "identifier", "related", RELATED, "_count", "_offset",
         "_format", "targetCommunityIdList",
         *_DOCUMENT_TOKENS, *_AND_OR_TOKENS,
     }
@@ -102,7 +107,10 @@ def document_search(params: Params) -> Search:
     used = {k: list(v) for k, v in params.items() if k in DOCUMENT_PARAMETERS}
     page = _page(params)
     if "related" in params:
-        raise SearchError("the related parameter (FindDocumentsByReferenceId) is not supported")
+        raise SearchError(
+            "related: this responder answers related:identifier=system|value (a referenceIdList "
+            "identifier), not a resource reference"
+        )
     patient = _patient(params)
     statuses = _statuses(params, _STATUSES, STATUS_SYSTEM)
     identifiers = _values(params, "identifier")
@@ -130,6 +138,12 @@ def document_search(params: Params) -> Search:
     pattern = _person_pattern(params, "author")
     if pattern:
         fields["author_persons"] = (pattern,)
+    related = [tuple(_reference_id(v) for v in _split(raw) if v) for raw in params.get(RELATED, ())]
+    if any(related):
+        by_reference = FindDocumentsByReferenceIdQuery(
+            **fields, reference_ids=tuple(r for r in related if r), any_type=True
+        )
+        return Search(by_reference, page, used)
     return Search(FindDocumentsQuery(**fields), page, used)
 
 
@@ -278,6 +292,21 @@ def _range(params: Params, name: str, default: TimeRange | None = None) -> TimeR
         except BadDate as exc:
             raise SearchError(f"{name}: {exc}") from None
     return TimeRange(from_=from_, to=to)
+
+
+def _reference_id(value: str) -> str:
+    """A related:identifier ``system|value`` as the CX of a referenceIdList value (its CX.1
+    and CX.4; the registry matches it with any CXi type)."""
+    system, bar, text = value.rpartition("|")
+    oid = scheme_of(system) if bar else ""
+    if not text or not is_oid(oid):
+        raise SearchError(
+            f"{RELATED} {value!r}: give system|value, the system an OID (urn:oid:…) as "
+            "referenceIdList identifiers have"
+        )
+    if "^" in text or "&" in text:
+        raise SearchError(f"{RELATED} {value!r}: the value holds an HL7 separator (^ or &)")
+    return f"{text}^^^&{oid}&ISO"
 
 
 def _person_pattern(params: Params, prefix: str) -> str | None:

@@ -705,6 +705,27 @@ def test_a_replacement_on_one_side_is_seen_on_the_other(server: ServerProcess) -
         timeout=TIMEOUT,
     )
     assert over_fhir.json()["status"] == "superseded"
+    (new,) = client.query(
+        StoredQueryRequest(GetDocumentsQuery(unique_ids=(second.documents[0].unique_id,)))
+    ).metadata.documents
+    by_identifier = get(
+        server,
+        "/fhir/DocumentReference",
+        **{
+            "patient.identifier": PATIENT_TOKEN,
+            "status": "current",
+            "identifier": f"urn:oid:{new.unique_id}",
+        },
+    ).json()
+    assert by_identifier["entry"][0]["resource"]["relatesTo"] == [
+        {
+            "code": "replaces",
+            "target": {
+                "reference": f"DocumentReference/{old.entry_uuid.removeprefix('urn:uuid:')}"
+            },
+        }
+    ]
+    DocumentReference.model_validate(by_identifier["entry"][0]["resource"])
 
     bundle = publishable(content=b"v1 over FHIR")
     location = provide(server, bundle).json()["entry"][2]["response"]["location"]
@@ -715,3 +736,66 @@ def test_a_replacement_on_one_side_is_seen_on_the_other(server: ServerProcess) -
     assert provide(server, replacement).status_code == 200
     found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(master_id(bundle),))))
     assert found.metadata.documents[0].status == AvailabilityStatus.DEPRECATED.value
+
+
+def test_lists_name_their_members_and_related_finds_by_reference_id(
+    server: ServerProcess,
+) -> None:
+    """ITI-66 answers carry List.entry (the SubmissionSet holds the document and the folder,
+    the folder the document); ITI-67's related:identifier is FindDocumentsByReferenceId,
+    whatever the identifier's CXi type."""
+    bundle = publishable(content=b"an ordered report")
+    order = f"ORD-{uuid.uuid4().hex[:8]}"
+    bundle["entry"][2]["resource"]["context"]["related"] = [
+        {
+            "identifier": {
+                "system": "urn:oid:1.2.250.1.213.1.1.9",
+                "value": order,
+                "type": {"coding": [{"code": "urn:ihe:iti:xds:2013:order"}]},
+            }
+        }
+    ]
+    answer = provide(server, bundle)
+    assert answer.status_code == 200, answer.text
+    set_at, folder_at, document_at = (e["response"]["location"] for e in answer.json()["entry"][:3])
+
+    submission_set = requests.get(f"{server.url}/fhir/{set_at}", timeout=TIMEOUT).json()
+    members = {e["item"]["reference"] for e in submission_set["entry"]}
+    assert members == {document_at, folder_at}
+    FhirList.model_validate(submission_set)
+    folders = get(
+        server,
+        "/fhir/List",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current", "code": "folder"},
+    ).json()
+    (folder,) = [
+        e["resource"] for e in folders["entry"] if f"List/{e['resource']['id']}" == folder_at
+    ]
+    assert [e["item"]["reference"] for e in folder["entry"]] == [document_at]
+
+    def related(value: str) -> list[str]:
+        found = get(
+            server,
+            "/fhir/DocumentReference",
+            **{
+                "patient.identifier": PATIENT_TOKEN,
+                "status": "current",
+                "related:identifier": value,
+            },
+        )
+        assert found.status_code == 200, found.text
+        return [f"DocumentReference/{e['resource']['id']}" for e in found.json().get("entry", [])]
+
+    assert related(f"urn:oid:1.2.250.1.213.1.1.9|{order}") == [document_at]
+    assert related(f"urn:oid:1.2.250.1.213.1.1.9|ORD-X,urn:oid:1.2.250.1.213.1.1.9|{order}") == [
+        document_at
+    ]
+    assert related(f"urn:oid:1.2.250.1.213.1.1.8|{order}") == []
+    assert related(f"urn:oid:1.2.250.1.213.1.1.9|{order[:-1]}") == []  # not a prefix match
+    refused = get(
+        server,
+        "/fhir/DocumentReference",
+        **{"patient.identifier": PATIENT_TOKEN, "status": "current", "related:identifier": order},
+    )
+    assert refused.status_code == 400
+    assert "related:identifier" in refused.json()["issue"][0]["diagnostics"]

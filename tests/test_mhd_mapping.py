@@ -98,7 +98,7 @@ def test_a_uniqueid_with_an_extension_is_the_extension_in_the_root_system() -> N
 def test_submission_set_and_folder_are_lists() -> None:
     built = Submission().build()
     submission_set = replace(built.submission_sets[0], entry_uuid=UUID)
-    resource = list_of(submission_set, [UUID])
+    resource = list_of(submission_set, [("DocumentReference", UUID)])
     FhirList.model_validate(resource)
     assert resource["code"]["coding"][0]["code"] == "submissionset"
     assert resource["date"] == "2024-01-02T04:05:06Z"

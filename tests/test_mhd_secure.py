@@ -408,6 +408,12 @@ def test_a_masked_document_shows_only_to_its_author(server: ServerProcess, pki: 
     url = mine["content"][0]["attachment"]["url"]
     assert call(server, pki, "GET", url.removeprefix(server.url), colleague).status_code == 404
     assert call(server, pki, "GET", url.removeprefix(server.url), author).status_code == 200
+    set_at = answer.json()["entry"][0]["response"]["location"]
+    held = call(server, pki, "GET", f"/fhir/{set_at}", author).json()
+    assert [e["item"]["reference"] for e in held["entry"]] == [location]
+    seen = call(server, pki, "GET", f"/fhir/{set_at}", colleague)
+    assert seen.status_code == 200, seen.text
+    assert "entry" not in seen.json()  # the List shows, its masked member does not
 
 
 def test_the_author_masks_then_deletes_with_patch_the_colleague_may_not(

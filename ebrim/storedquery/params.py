@@ -72,10 +72,16 @@ class FindDocumentsQuery(_DocumentEntryFilters):
 
 @dataclass(frozen=True, kw_only=True)
 class FindDocumentsByReferenceIdQuery(_DocumentEntryFilters):
-    """FindDocuments restricted to entries whose referenceIdList matches (values are CXi)."""
+    """FindDocuments restricted to entries whose referenceIdList matches (values are CXi).
+
+    With `any_type`, each value is an identifier alone (CX.1 and CX.4, MHD's
+    ``related:identifier``, which carries no CXi type) and matches that identifier whatever
+    its CX.5 and CX.6; otherwise values are matched exactly, as ITI-18 asks.
+    """
 
     query_id: ClassVar[StoredQueryId] = StoredQueryId.FIND_DOCUMENTS_BY_REFERENCE_ID
     reference_ids: StringQuery
+    any_type: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Boolean
@@ -99,13 +99,23 @@ def all_code_groups(owner: ColumnElement[Any], scheme: str, groups: CodeQuery) -
     return [has_code(owner, scheme, group) for group in groups if group]
 
 
-def all_reference_groups(owner: ColumnElement[Any], groups: StringQuery) -> list[Condition]:
-    """$XDSDocumentEntryReferenceIdList: for each slot, one of its values, matched exactly."""
-    return [
-        exists().where(
-            reference_ids.c.object_uuid == owner,
-            reference_ids.c.reference_id.in_(list(group)),
+def all_reference_groups(
+    owner: ColumnElement[Any], groups: StringQuery, *, any_type: bool = False
+) -> list[Condition]:
+    """$XDSDocumentEntryReferenceIdList: for each slot, one of its values, matched exactly
+    or, with `any_type`, as an identifier followed by any CXi type (``value^…``)."""
+    ref = reference_ids.c.reference_id
+
+    def matches(group: tuple[str, ...]) -> Condition:
+        if not any_type:
+            return ref.in_(list(group))
+        return or_(  # a prefix compared as text: LIKE is case-blind on SQLite
+            ref.in_(list(group)),
+            *(func.substr(ref, 1, len(v) + 1) == v + "^" for v in group),
         )
+
+    return [
+        exists().where(reference_ids.c.object_uuid == owner, matches(group))
         for group in groups
         if group
     ]

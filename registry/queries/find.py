@@ -73,7 +73,7 @@ def find_documents(conn: Connection, query: DocumentQuery) -> Selection:
         *f.within(doc.service_stop_time, query.service_stop_time),
     ]
     if isinstance(query, FindDocumentsByReferenceIdQuery):
-        conditions += f.all_reference_groups(owner, query.reference_ids)
+        conditions += f.all_reference_groups(owner, query.reference_ids, any_type=query.any_type)
     return Selection(documents=select(doc.entry_uuid).where(*conditions))
 
 
