@@ -66,6 +66,7 @@ EVENT_KINDS: dict[str, EventKind] = {
     "ITI-67": EventKind(QUERY, "E", _iti("67", "Find Document References"), Role.DESTINATION),
     "ITI-68": EventKind(EXPORT, "R", _iti("68", "Retrieve Document"), Role.SOURCE),
     "ITI-65": EventKind(IMPORT, "C", _iti("65", "Provide Document Bundle"), Role.DESTINATION),
+    "ITI-105": EventKind(IMPORT, "C", _iti("105", "Simplified Publish"), Role.DESTINATION),
 }
 QUERY_TRANSACTIONS = ("ITI-18", "ITI-66", "ITI-67")
 

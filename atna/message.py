@@ -56,6 +56,7 @@ ENDPOINT_PATHS = {
     "ITI-67": "/fhir/DocumentReference",
     "ITI-68": "/mhd/document",
     "ITI-65": "/fhir",
+    "ITI-105": "/fhir/DocumentReference",
 }
 RECORDS_PATH = "/xds/records"
 # Characters XML 1.0 cannot carry (lxml refuses them): dropped from the event's texts.
@@ -162,7 +163,7 @@ def _participant_objects(root: etree._Element, event: AuditEvent, source: AuditS
     if event.patient_id:
         patient = _object(root, event.patient_id, type_code="1", role="1")
         _coded(patient, "ParticipantObjectIDTypeCode", PATIENT_NUMBER)
-    if event.transaction in ("ITI-42", "ITI-57", "ITI-65") and event.submission_set_id:
+    if event.transaction in ("ITI-42", "ITI-57", "ITI-65", "ITI-105") and event.submission_set_id:
         submission = _object(root, event.submission_set_id, type_code="2", role="20")
         _coded(submission, "ParticipantObjectIDTypeCode", SUBMISSION_SET)
     if event.transaction in QUERY_TRANSACTIONS and event.query_id:

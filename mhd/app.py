@@ -45,8 +45,14 @@ from ebrim.storedquery.params import StoredQueryRequest
 from ebrim.update import UpdateSource, new_version, status_change
 from ebrim.vocabulary import AssociationType, ResponseStatus, ReturnType
 from mhd.outcome import FhirError, operation_outcome
-from mhd.publish import MAX_BUNDLE_BYTES, publish_request, read_bundle
-from mhd.resources import MHD, RELATES_TO, document_reference, list_of
+from mhd.publish import (
+    MAX_BUNDLE_BYTES,
+    Published,
+    publish_request,
+    read_bundle,
+    read_resource,
+)
+from mhd.resources import MHD, RELATES_TO, document_reference, list_of, resource_id
 from mhd.search import (
     Search,
     SearchError,
@@ -55,6 +61,7 @@ from mhd.search import (
     list_search,
 )
 from mhd.security import requester_of
+from mhd.simplified import simplified_bundle
 from mhd.systems import is_oid, scheme_of
 from mhd.update import change_of, patched
 from registry.audit import (
@@ -190,6 +197,8 @@ class MhdApplication:
                 return self._search(environ, kind, self._params(environ, method))
             if len(parts) == 2 and method == "GET":
                 return self._read(environ, kind, parts[1])
+            if kind == "DocumentReference" and method == "POST" and len(parts) == 1:
+                return self._simplified_publish(environ)
             if kind == "DocumentReference" and method == "PATCH" and len(parts) <= 2:
                 return self._patch(environ, parts[1] if len(parts) == 2 else None)
             raise FhirError(405, f"{method} {path} is not supported here", code="not-supported")
@@ -598,34 +607,11 @@ class MhdApplication:
 
     def _provide(self, environ: dict[str, Any]) -> _Response:
         """ITI-65: the transaction Bundle becomes one ITI-41 on the co-located repository."""
-        if self.repository is None:
-            raise FhirError(
-                501, "no repository is served here to store documents", code="not-supported"
-            )
-        media = _media(environ)
-        if media not in (FHIR_JSON, FHIR_XML, "application/json", "application/xml", "text/xml"):
-            raise FhirError(
-                415,
-                f"ITI-65 takes {FHIR_JSON} or {FHIR_XML}, not {media or '(none)'}",
-                code="invalid",
-            )
-        length = _content_length(environ, missing=-1)
-        if length is None or length < 0:
-            raise FhirError(411, "a Bundle needs a Content-Length", code="invalid")
-        if length > MAX_BUNDLE_BYTES:
-            raise FhirError(413, f"Bundle over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
-        body = environ["wsgi.input"].read(length)
+        body, media = self._upload(environ, "ITI-65", "Bundle")
         published = publish_request(read_bundle(body, media))
-        streams = {key: io.BytesIO(data) for key, data in published.documents.items()}
-        patient = published.metadata.submission_sets[0].patient_id
-        requester = self._requester(environ, patient)
-        with audited_as({AuditTransaction.REGISTER: AuditTransaction.PROVIDE_BUNDLE}):
-            response = self.repository.provide_and_register(
-                published.metadata, streams, requester=requester
-            )
-        errors = [e for e in response.errors if e.severity is Severity.ERROR]
-        if response.status is ResponseStatus.FAILURE or errors:
-            raise _refused(errors or response.errors, 400, "invalid")
+        response = self._publish(
+            environ, published, refusal=400, transaction=AuditTransaction.PROVIDE_BUNDLE
+        )
         entries = []
         for status_line, location in published.locations:
             answer: dict[str, Any] = {"status": status_line}
@@ -650,7 +636,88 @@ class MhdApplication:
             "type": "transaction-response",
             "entry": entries,
         }
+        patient = published.metadata.submission_sets[0].patient_id
         return self._resource(environ, bundle, patient=patient)
+
+    def _simplified_publish(self, environ: dict[str, Any]) -> _Response:
+        """ITI-105: one DocumentReference with its document inline, published as the ITI-65
+        Bundle it stands for (`mhd.simplified`); 201 with the created DocumentReference."""
+        body, media = self._upload(environ, "ITI-105", "DocumentReference")
+        reference = read_resource(body, media, "DocumentReference")
+        assert self.repository is not None  # _upload refused otherwise
+        bundle = simplified_bundle(reference, self.repository.repository_unique_id)
+        try:
+            published = publish_request(bundle)
+        except FhirError as exc:  # metadata a resource cannot carry: 422 to a create
+            if exc.status == 400:
+                exc.status = 422
+            raise
+        self._publish(
+            environ, published, refusal=422, transaction=AuditTransaction.SIMPLIFIED_PUBLISH
+        )
+        entry = published.metadata.documents[0]
+        base = self._base(environ)
+        requester = environ.get("xds.requester")
+        asked = f"_id={resource_id(entry.entry_uuid)}"
+        found = self._run(
+            GetDocumentsQuery(uuids=(entry.entry_uuid,)),
+            "DocumentReference",
+            asked,
+            requester,
+            audit=False,
+        )
+        (created,) = self._resources(base, found or [entry], "DocumentReference", asked, requester)
+        return self._resource(
+            environ,
+            created,
+            patient=entry.patient_id,
+            status=201,
+            headers=[("Location", f"{base}{self.fhir_path}/DocumentReference/{created['id']}")],
+        )
+
+    def _upload(self, environ: dict[str, Any], transaction: str, kind: str) -> tuple[bytes, str]:
+        """The body of a publication (a Bundle, a DocumentReference), with its media type."""
+        if self.repository is None:
+            raise FhirError(
+                501, "no repository is served here to store documents", code="not-supported"
+            )
+        media = _media(environ)
+        if media not in (FHIR_JSON, FHIR_XML, "application/json", "application/xml", "text/xml"):
+            raise FhirError(
+                415,
+                f"{transaction} takes {FHIR_JSON} or {FHIR_XML}, not {media or '(none)'}",
+                code="invalid",
+            )
+        length = _content_length(environ, missing=-1)
+        if length is None or length < 0:
+            raise FhirError(411, f"a {kind} needs a Content-Length", code="invalid")
+        if length > MAX_BUNDLE_BYTES:
+            raise FhirError(413, f"{kind} over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
+        return environ["wsgi.input"].read(length), media
+
+    def _publish(
+        self,
+        environ: dict[str, Any],
+        published: Published,
+        *,
+        refusal: int,
+        transaction: AuditTransaction,
+    ) -> Any:
+        """One ITI-41 on the co-located repository, audited as `transaction` (ITI-65 or
+        ITI-105); a refusal answers `refusal` with one OperationOutcome issue per XDS error,
+        and leaves nothing."""
+        assert self.repository is not None
+        streams = {key: io.BytesIO(data) for key, data in published.documents.items()}
+        patient = published.metadata.submission_sets[0].patient_id
+        requester = self._requester(environ, patient)
+        with audited_as({AuditTransaction.REGISTER: transaction}):
+            response = self.repository.provide_and_register(
+                published.metadata, streams, requester=requester
+            )
+        errors = [e for e in response.errors if e.severity is Severity.ERROR]
+        if response.status is ResponseStatus.FAILURE or errors:
+            raise _refused(errors or response.errors, refusal, "invalid")
+        return response
 
     # --- ITI-68 ------------------------------------------------------------------------------
 
@@ -715,10 +782,16 @@ class MhdApplication:
     # --- rendering ---------------------------------------------------------------------------
 
     def _resource(
-        self, environ: dict[str, Any], resource: dict[str, Any], *, patient: str | None = None
+        self,
+        environ: dict[str, Any],
+        resource: dict[str, Any],
+        *,
+        patient: str | None = None,
+        status: int = 200,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> _Response:
-        body, headers = self._render(environ, resource)
-        return _Response(200, headers, [body], patient)
+        body, rendered = self._render(environ, resource)
+        return _Response(status, [*rendered, *headers], [body], patient)
 
     def _render(
         self, environ: dict[str, Any], resource: dict[str, Any]

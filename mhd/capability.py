@@ -60,6 +60,10 @@ def capability_statement(base: str) -> dict[str, Any]:
                             {"code": "read"},
                             {"code": "search-type"},
                             {"code": "patch"},
+                            {
+                                "code": "create",
+                                "documentation": "ITI-105 Simplified Publish",
+                            },
                         ],
                         "conditionalUpdate": True,
                         "searchParam": _params(DOCUMENT_PARAMETERS),

@@ -71,33 +71,45 @@ class Published:
 
 def read_bundle(body: bytes, media: str) -> Resource:
     """The Bundle as JSON-ready data, checked against the R4B models; 400 when unreadable."""
-    from fhir.resources.R4B.bundle import Bundle
+    data = read_resource(body, media, "Bundle")
+    if data.get("type") != "transaction":
+        raise FhirError(400, "ITI-65 takes a Bundle of type transaction", code="invalid")
+    return data
+
+
+def read_resource(body: bytes, media: str, kind: str) -> Resource:
+    """A resource of `kind` (Bundle, DocumentReference) as JSON-ready data, checked against
+    the R4B models; 400 when unreadable or of another kind."""
+    from fhir.resources.R4B import get_fhir_model_class
     from pydantic import ValidationError
 
+    model_class = get_fhir_model_class(kind)
     if len(body) > MAX_BUNDLE_BYTES:
-        raise FhirError(413, f"Bundle over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
+        raise FhirError(413, f"{kind} over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
     try:
         if "xml" in media:
             from ebrim.safexml import XMLLimits, parse_xml
 
             parse_xml(body, XMLLimits(max_bytes=MAX_BUNDLE_BYTES))  # hardened first: no DTD
-            model = Bundle.model_validate_xml(body)
+            model = model_class.model_validate_xml(body)
             data: Resource = json.loads(model.model_dump_json())
         else:
             data = json.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("the body is not a JSON object")
-            Bundle.model_validate(data)
+            if data.get("resourceType") != kind:
+                raise ValueError(f"the body is a {data.get('resourceType')}, not a {kind}")
+            model_class.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
         where = ".".join(str(part) for part in first.get("loc", ()))
         raise FhirError(
-            400, f"not a valid FHIR Bundle: {where}: {first['msg']}", code="structure"
+            400, f"not a valid FHIR {kind}: {where}: {first['msg']}", code="structure"
         ) from None
     except (ValueError, XMLRejected) as exc:  # JSON errors, the hardened parser's refusals
-        raise FhirError(400, f"not a readable FHIR Bundle: {exc}", code="structure") from None
-    if data.get("resourceType") != "Bundle" or data.get("type") != "transaction":
-        raise FhirError(400, "ITI-65 takes a Bundle of type transaction", code="invalid")
+        raise FhirError(400, f"not a readable FHIR {kind}: {exc}", code="structure") from None
+    if data.get("resourceType") != kind:
+        raise FhirError(400, f"a {kind} is expected here", code="invalid")
     return data
 
 

@@ -52,6 +52,7 @@ class AuditTransaction(StrEnum):
     FIND_DOCUMENT_REFERENCES = "ITI-67"
     RETRIEVE_DOCUMENT = "ITI-68"
     PROVIDE_BUNDLE = "ITI-65"  # MHD: a publication, registered as the ITI-41/42 it becomes
+    SIMPLIFIED_PUBLISH = "ITI-105"  # MHD: one DocumentReference with its document inline
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Every resource returned is held against the FHIR R4B models of `fhir.resources`.
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import hashlib
 import json
@@ -31,7 +32,7 @@ from lxml import etree
 
 from atna.message import AuditSource, render_audit_message
 from ebrim.model import Association, Metadata
-from ebrim.storedquery import GetDocumentsQuery, StoredQueryRequest
+from ebrim.storedquery import GetDocumentsQuery, GetSubmissionSetsQuery, StoredQueryRequest
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from ebrim.xdsb import DocumentLocator
 from registry import create_engine_for
@@ -799,3 +800,151 @@ def test_lists_name_their_members_and_related_finds_by_reference_id(
     )
     assert refused.status_code == 400
     assert "related:identifier" in refused.json()["issue"][0]["diagnostics"]
+
+
+# --- ITI-105 -----------------------------------------------------------------------------------
+
+
+def simplified(content: bytes = HELLO) -> dict[str, Any]:
+    """The Comprehensive example's DocumentReference as a Simplified Publish: the document
+    inline, no entryUUID identifier."""
+    reference = copy.deepcopy(publishable(content=content)["entry"][2]["resource"])
+    reference.pop("id")
+    reference["identifier"] = [
+        i for i in reference.get("identifier", []) if "urn:uuid:" not in i.get("value", "")
+    ]
+    attachment = reference["content"][0]["attachment"]
+    attachment.pop("url", None)
+    attachment["data"] = base64.b64encode(content).decode()
+    return reference
+
+
+def simplified_publish(
+    server: ServerProcess, reference: dict[str, Any] | bytes, media: str = "application/fhir+json"
+) -> requests.Response:
+    body = reference if isinstance(reference, bytes) else json.dumps(reference).encode()
+    return requests.post(
+        f"{server.url}/fhir/DocumentReference",
+        data=body,
+        headers={"Content-Type": media},
+        timeout=TIMEOUT,
+    )
+
+
+def test_iti105_publishes_one_document_found_and_retrieved_on_both_sides(
+    server: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    content = b"published the simple way " + os.urandom(64)
+    reference = simplified(content)
+
+    answer = simplified_publish(server, reference)
+
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    DocumentReference.model_validate(created)
+    assert answer.headers["Location"] == f"{server.url}/fhir/DocumentReference/{created['id']}"
+    assert created["masterIdentifier"]["value"] == reference["masterIdentifier"]["value"]
+    assert "data" not in created["content"][0]["attachment"]
+    url = created["content"][0]["attachment"]["url"]
+    assert requests.get(url, timeout=TIMEOUT).content == content  # ITI-68
+
+    client = XdsClient(server.url, timeout=(5, TIMEOUT))
+    unique_id = reference["masterIdentifier"]["value"].removeprefix("urn:oid:")
+    (entry,) = client.query(
+        StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,)))
+    ).metadata.documents  # ITI-18
+    assert entry.entry_uuid == f"urn:uuid:{created['id']}"
+    locator = DocumentLocator(entry.repository_unique_id, unique_id)
+    retrieved = client.retrieve([locator], lambda _: server.data / "iti105.bin")
+    assert retrieved.documents[0].path.read_bytes() == content  # ITI-43
+    sets = client.query(
+        StoredQueryRequest(GetSubmissionSetsQuery(uuids=(entry.entry_uuid,)))
+    ).metadata.submission_sets
+    assert len(sets) == 1 and sets[0].unique_id.startswith("2.25.")
+    assert sets[0].content_type_code is not None and sets[0].authors
+
+    event = next(e for e in reversed(audit_events(server, request)) if e.transaction == "ITI-105")
+    assert event.outcome.name == "SUCCESS" and event.submission_set_id == sets[0].unique_id
+    assert_dicom_audit_valid(render_audit_message(event, SOURCE))
+
+
+def _with(reference: dict[str, Any], change: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(reference)
+    change(changed)
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "fragment"),
+    [
+        (lambda r: r.update(status="superseded"), 422, "status current"),
+        (lambda r: r.pop("masterIdentifier"), 422, "masterIdentifier"),
+        (lambda r: r["content"][0]["attachment"].pop("data"), 422, "attachment.data"),
+        (
+            lambda r: r["content"][0]["attachment"].update(url="http://elsewhere/doc"),
+            422,
+            "no url",
+        ),
+        (
+            lambda r: r["identifier"].append(
+                {
+                    "type": {"coding": [{"code": "entryUUID"}]},
+                    "system": "urn:ietf:rfc:3986",
+                    "value": f"urn:uuid:{uuid.uuid4()}",
+                }
+            ),
+            422,
+            "entryUUID",
+        ),
+        (lambda r: r["content"][0]["attachment"].update(size=1), 422, "XDSRepositoryMetadataError"),
+        (lambda r: r.pop("category"), 422, "XDSRepositoryMetadataError"),
+        (lambda r: r.update(status=7), 400, "not a valid FHIR DocumentReference"),
+        (lambda r: r.update(resourceType="Bundle"), 400, "not a DocumentReference"),
+    ],
+)
+def test_iti105_refusals_name_the_rule_and_leave_nothing(
+    server: ServerProcess, change: Any, status: int, fragment: str
+) -> None:
+    reference = _with(simplified(b"refused " + os.urandom(16)), change)
+
+    answer = simplified_publish(server, reference)
+
+    assert answer.status_code == status, answer.text
+    assert fragment in answer.text
+    OperationOutcome.model_validate(answer.json())
+    unique_id = (reference.get("masterIdentifier") or {}).get("value", "").removeprefix("urn:oid:")
+    if unique_id:
+        client = XdsClient(server.url, timeout=(5, TIMEOUT))
+        found = client.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(unique_id,))))
+        assert not found.metadata.documents
+
+
+def test_iti105_in_xml(server: ServerProcess) -> None:
+    reference = simplified(b"in XML " + os.urandom(8))
+    xml = DocumentReference.model_validate(reference).model_dump_xml()
+
+    answer = simplified_publish(server, xml, media="application/fhir+xml")
+
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        # subject Patient/fr-patient-123: a literal reference this server cannot resolve
+        ("DocumentReference-PDSmSimplifiedExample.json", "XDSUnknownPatientId"),
+        # no category, securityLabel, format, facility, setting, language: codes XDS requires
+        (
+            "DocumentReference-example-td2-iti105-publication-simplifiee.json",
+            "XDSRepositoryMetadataError",
+        ),
+    ],
+)
+def test_the_official_iti105_examples_are_refused_for_a_stated_reason(
+    server: ServerProcess, name: str, reason: str
+) -> None:
+    answer = simplified_publish(server, example(name))
+
+    assert answer.status_code == 422, answer.text
+    codes = [i["details"]["coding"][0]["code"] for i in answer.json()["issue"] if "details" in i]
+    assert reason in codes, answer.text
