@@ -249,6 +249,8 @@ class MhdApplication:
             total, page = self._document_page(search, asked, requester)
         else:
             objects = self._run(search.query, kind, asked, requester)
+            if search.archived_only:  # only documents are archived
+                objects = []
             if kind == "DocumentReference":
                 objects = self._kept(objects, search)
             objects.sort(key=_newest_first)

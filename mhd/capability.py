@@ -27,7 +27,10 @@ _TYPES = {
 _UNSERVED = {
     "patient", "related:identifier", "targetCommunityIdList", "_count", "_offset", "_format",
 }  # fmt: skip
-_NOTES = {"related": "with the :identifier modifier only (the referenceIdList)"}
+_NOTES = {
+    "related": "with the :identifier modifier only (the referenceIdList)",
+    "isArchived": "PDSm: the DMP's Archived status (current with pdsm-ext-is-archived)",
+}
 
 
 def _params(names: frozenset[str]) -> list[dict[str, str]]:

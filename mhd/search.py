@@ -16,7 +16,10 @@ translation follows MHD's tables 2:3.67.4.1.3.1-1 and 2:3.66.4.1.3.1-1:
 - `author.family`/`author.given` become an XCN pattern (``%^family^given%``);
 - `related:identifier=system|value` (the referenceIdList, ``context.related``) makes it a
   FindDocumentsByReferenceId; the identifier matches whatever its CXi type; repetitions
-  are ANDed, comma-separated values ORed.
+  are ANDed, comma-separated values ORed;
+- PDSm's `isArchived` (the DMP's Archived status, shown as ``current`` with the extension):
+  without it ``status=current`` finds archived documents too, ``true`` only them, ``false``
+  none of them; submission sets and folders are never archived.
 
 Parameters MHD does not define are ignored (FHIR search rules) and left out of the `self`
 link; a defined parameter this responder cannot answer (`related` or `patient` as a
@@ -46,6 +49,7 @@ Params = Mapping[str, Sequence[str]]
 STATUS_SYSTEM = "http://hl7.org/fhir/document-reference-status"
 LIST_STATUS_SYSTEM = "http://hl7.org/fhir/list-status"
 RELATED = "related:identifier"
+IS_ARCHIVED = "isArchived"  # PDSm's search parameter on its extension
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 _STATUSES = {
@@ -75,6 +79,7 @@ class Search:
     used: dict[str, list[str]] = field(default_factory=dict)
     patient_id: str | None = None  # for GetDocuments by identifier: the patient to keep
     statuses: tuple[str, ...] = ()
+    archived_only: bool = False  # PDSm's isArchived=true on a List search: nothing is
 
 
 _DOCUMENT_TOKENS = {
@@ -89,7 +94,7 @@ DOCUMENT_PARAMETERS = frozenset(
     {
         "patient", "patient.identifier", "status", "creation", "date", "period",
         "author.given", "author.family", "identifier", "related", RELATED, "_count", "_offset",
-        "_format", "targetCommunityIdList",
+        "_format", "targetCommunityIdList", IS_ARCHIVED,
         *_DOCUMENT_TOKENS, *_AND_OR_TOKENS,
     }
 )  # fmt: skip
@@ -97,7 +102,7 @@ LIST_PARAMETERS = frozenset(
     {
         "patient", "patient.identifier", "status", "code", "date", "designationType",
         "source.given", "source.family", "sourceId", "identifier", "_count", "_offset",
-        "_format",
+        "_format", IS_ARCHIVED,
     }
 )  # fmt: skip
 
@@ -112,7 +117,7 @@ def document_search(params: Params) -> Search:
             "identifier), not a resource reference"
         )
     patient = _patient(params)
-    statuses = _statuses(params, _STATUSES, STATUS_SYSTEM)
+    statuses = _archived(params, _statuses(params, _STATUSES, STATUS_SYSTEM))
     identifiers = _values(params, "identifier")
     if identifiers:
         uuids, unique_ids = document_identifiers(identifiers)
@@ -157,6 +162,7 @@ def list_search(params: Params) -> Search:
     patient = _patient(params)
     list_statuses = {"current": _STATUSES["current"], "superseded": _STATUSES["superseded"]}
     statuses = _statuses(params, list_statuses, LIST_STATUS_SYSTEM)
+    archived_only = _boolean(params, IS_ARCHIVED) is True
     designation = _token_lists(params, "designationType")
     if len(designation) > 1:
         raise SearchError("designationType is given more than once: separate values by commas")
@@ -171,6 +177,7 @@ def list_search(params: Params) -> Search:
             ),
             page,
             used,
+            archived_only=archived_only,
         )
     pattern = _person_pattern(params, "source")
     sources = tuple(
@@ -187,6 +194,7 @@ def list_search(params: Params) -> Search:
         ),
         page,
         used,
+        archived_only=archived_only,
     )
 
 
@@ -256,6 +264,30 @@ def _statuses(params: Params, known: Mapping[str, str], system: str) -> tuple[st
             raise SearchError(f"status {code!r} is not one of {', '.join(known)}")
         out.append(known[code])
     return tuple(dict.fromkeys(out))
+
+
+def _archived(params: Params, statuses: tuple[str, ...]) -> tuple[str, ...]:
+    """PDSm's isArchived: a DMP archived document is ``current`` with the extension set
+    (status Archived in XDS). Without the parameter ``current`` finds both; ``true`` only the
+    archived, ``false`` only the others."""
+    archived = _boolean(params, IS_ARCHIVED)
+    approved = AvailabilityStatus.APPROVED.value
+    if archived is True:
+        if approved not in statuses:
+            raise SearchError(f"{IS_ARCHIVED}=true: archived documents are current; ask for them")
+        return (AvailabilityStatus.ARCHIVED.value,)
+    if archived is None and approved in statuses:
+        return (*statuses, AvailabilityStatus.ARCHIVED.value)
+    return statuses
+
+
+def _boolean(params: Params, name: str) -> bool | None:
+    values = {v.rpartition("|")[2].lower() for v in _values(params, name)}
+    if not values:
+        return None
+    if len(values) > 1 or not values <= {"true", "false"}:
+        raise SearchError(f"{name} is true or false")
+    return values == {"true"}
 
 
 def _token_lists(params: Params, name: str) -> list[tuple[Code, ...]]:

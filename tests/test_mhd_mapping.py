@@ -32,6 +32,7 @@ from soap.settings import SecurityMode, SoapSettings
 UUID = "urn:uuid:0d6b1a9e-1c1e-4c7a-9d7e-1b2f6c0b0a01"
 APPROVED = AvailabilityStatus.APPROVED.value
 DEPRECATED = AvailabilityStatus.DEPRECATED.value
+ARCHIVED = AvailabilityStatus.ARCHIVED.value
 
 
 def entry(**changes: Any):
@@ -173,7 +174,7 @@ def test_iti67_parameters_become_find_documents() -> None:
     query = search.query
     assert isinstance(query, FindDocumentsQuery)
     assert query.patient_id == "E2E-1^^^&1.3.6.1.4.1.21367.13.20.1000&ISO"
-    assert query.statuses == (APPROVED, DEPRECATED)
+    assert query.statuses == (APPROVED, DEPRECATED, ARCHIVED)  # archived: current too (PDSm)
     assert query.class_codes == (Code("11488-4", "2.16.840.1.113883.6.1"), Code("X", "1.2.3"))
     assert query.event_codes == ((Code("E1", ""),), (Code("E2", "1.2"),))
     assert (query.creation_time.from_, query.creation_time.to) == ("20240101", "20240131230000")
@@ -192,7 +193,7 @@ def test_identifier_becomes_get_documents() -> None:
         }
     )
     assert search.query == GetDocumentsQuery(unique_ids=("1.2.3.4",))
-    assert search.statuses == (APPROVED,)
+    assert search.statuses == (APPROVED, ARCHIVED)
 
 
 def test_a_repeated_single_valued_token_is_refused() -> None:
