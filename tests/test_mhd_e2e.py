@@ -526,6 +526,24 @@ def test_a_bundle_that_is_not_fhir_is_a_400(server: ServerProcess) -> None:
     assert "transaction" in wrong_type.json()["issue"][0]["diagnostics"]
 
 
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [("not base64!", "is not base64"), (12, "not a valid FHIR Bundle"), (None, "has no data")],
+)
+def test_a_binary_whose_data_is_not_base64_is_refused(
+    server: ServerProcess, data: Any, fragment: str
+) -> None:
+    """The model check sees a placeholder for the document (its cost is the bytes); the
+    bytes themselves are decoded strictly where they are read."""
+    bundle = publishable(content=b"never stored")
+    bundle["entry"][3]["resource"]["data"] = data
+
+    answer = provide(server, bundle)
+
+    assert answer.status_code == 400, answer.text
+    assert fragment in answer.text
+
+
 def test_the_dmp_record_check_follows_the_record(server: ServerProcess) -> None:
     """PDSm4DMP TD0.2: Patient?identifier= answers nothing without a record, then `active`
     as the record is opened and closed."""
