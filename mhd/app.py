@@ -44,6 +44,7 @@ from ebrim.storedquery import (
 from ebrim.storedquery.params import StoredQueryRequest
 from ebrim.update import UpdateSource, new_version, status_change
 from ebrim.vocabulary import AssociationType, ResponseStatus, ReturnType
+from mhd.models import model_class
 from mhd.outcome import FhirError, operation_outcome
 from mhd.publish import (
     MAX_BUNDLE_BYTES,
@@ -907,10 +908,8 @@ def _wants_xml(environ: dict[str, Any]) -> bool:
 
 def _xml(resource: dict[str, Any]) -> bytes:
     """The XML form, through the R4B models (which also check the resource's structure)."""
-    from fhir.resources.R4B import get_fhir_model_class
-
-    model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    xml: bytes = model.model_dump_xml()  # type: ignore[assignment]  # typed str, is bytes
+    model = model_class(resource["resourceType"]).model_validate(resource)
+    xml: bytes = model.model_dump_xml()  # typed Any here: it is bytes
     return xml
 
 

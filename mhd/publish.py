@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -45,6 +44,7 @@ from ebrim.model import (
     SubmissionSet,
 )
 from ebrim.vocabulary import AssociationType, ObjectType
+from mhd.models import InvalidResource, check, model_class
 from mhd.outcome import FhirError
 from mhd.resources import DESIGNATION_TYPE, INTENDED_RECIPIENT, SOURCE_ID, resource_id
 from mhd.systems import URN_OID, is_oid, scheme_of
@@ -80,10 +80,9 @@ def read_bundle(body: bytes, media: str) -> Resource:
 
 def read_resource(body: bytes, media: str, kind: str) -> Resource:
     """A resource of `kind` (Bundle, DocumentReference) as JSON-ready data, checked against
-    the R4B models; 400 when unreadable or of another kind."""
+    the R4B models (`mhd.models`); 400 when unreadable or of another kind."""
     from pydantic import ValidationError
 
-    model_class = _model_class(kind)
     if len(body) > MAX_BUNDLE_BYTES:
         raise FhirError(413, f"{kind} over {MAX_BUNDLE_BYTES} bytes", code="too-costly")
     try:
@@ -91,7 +90,7 @@ def read_resource(body: bytes, media: str, kind: str) -> Resource:
             from ebrim.safexml import XMLLimits, parse_xml
 
             parse_xml(body, XMLLimits(max_bytes=MAX_BUNDLE_BYTES))  # hardened first: no DTD
-            model = model_class.model_validate_xml(body)
+            model = model_class(kind).model_validate_xml(body)
             data: Resource = json.loads(model.model_dump_json())
         else:
             data = json.loads(body)
@@ -99,64 +98,20 @@ def read_resource(body: bytes, media: str, kind: str) -> Resource:
                 raise ValueError("the body is not a JSON object")
             if data.get("resourceType") != kind:
                 raise ValueError(f"the body is a {data.get('resourceType')}, not a {kind}")
-            model_class.model_validate(_without_payloads(data))
+            check(data)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
         where = ".".join(str(part) for part in first.get("loc", ()))
         raise FhirError(
             400, f"not a valid FHIR {kind}: {where}: {first['msg']}", code="structure"
         ) from None
+    except InvalidResource as exc:
+        raise FhirError(400, f"not a valid FHIR {kind}: {exc}", code="structure") from None
     except (ValueError, XMLRejected) as exc:  # JSON errors, the hardened parser's refusals
         raise FhirError(400, f"not a readable FHIR {kind}: {exc}", code="structure") from None
     if data.get("resourceType") != kind:
         raise FhirError(400, f"a {kind} is expected here", code="invalid")
     return data
-
-
-@functools.cache
-def _model_class(kind: str) -> Any:
-    """The R4B model of `kind`. fhir_core resolves the class of every nested resource
-    (contained ones, Bundle entries) with pydantic's `import_string`, which first tries the
-    dotted path as a module and fails, uncached, on each call: a quarter of a Bundle's
-    validation. The mapping is fixed, so it is resolved once."""
-    import fhir_core.types
-    from fhir.resources.R4B import get_fhir_model_class
-
-    if not hasattr(fhir_core.types.import_string, "cache_info"):
-        fhir_core.types.import_string = functools.cache(fhir_core.types.import_string)
-    return get_fhir_model_class(kind)
-
-
-_PLACEHOLDER = "AAAA"  # valid base64: the model checks the element is there, not the document
-
-
-def _without_payloads(resource: Resource) -> Resource:
-    """`resource` with each document's base64 (a Binary's ``data``, an attachment's) cut to
-    a placeholder, for the model check: the bytes are decoded strictly (`_b64`) where they
-    are read, and matching megabytes against the model's base64 pattern is the check's
-    largest cost. Copies what it changes; `resource` is untouched."""
-    kind = resource.get("resourceType")
-    if kind == "Binary" and isinstance(resource.get("data"), str):
-        return {**resource, "data": _PLACEHOLDER}
-    if kind == "DocumentReference" and isinstance(resource.get("content"), list):
-        content = [
-            {**c, "attachment": {**c["attachment"], "data": _PLACEHOLDER}}
-            if isinstance(c, dict)
-            and isinstance(c.get("attachment"), dict)
-            and isinstance(c["attachment"].get("data"), str)
-            else c
-            for c in resource["content"]
-        ]
-        return {**resource, "content": content}
-    if kind == "Bundle" and isinstance(resource.get("entry"), list):
-        entries = [
-            {**e, "resource": _without_payloads(e["resource"])}
-            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-            else e
-            for e in resource["entry"]
-        ]
-        return {**resource, "entry": entries}
-    return resource
 
 
 def publish_request(bundle: Resource) -> Published:
