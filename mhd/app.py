@@ -931,6 +931,8 @@ def _logged(
     try:
         yield from body
     finally:
+        if patient != "-":
+            environ["xds.patient"] = patient  # for the console's capture (`web.capture`)
         requester = environ.get("xds.requester")
         client = environ.get("xds.client")
         structure = (client.structure_id if client is not None else None) or (

@@ -13,6 +13,7 @@ Public API::
     result = registry.query(parse_adhoc_query_request(xml))   # ITI-18: QueryResult
 """
 
+from registry import exchanges_schema as _exchanges  # noqa: F401  (its table, in the metadata)
 from registry.actor import Registry, Submitted
 from registry.patients import PatientError, Patients
 from registry.queries import QueryResult

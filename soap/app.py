@@ -164,6 +164,7 @@ class SoapApplication:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
         outcome = _Outcome(uuid.uuid4().hex[:16])
+        environ["xds.outcome"] = outcome  # for the console's capture (`web.capture`)
         path = (environ.get("PATH_INFO") or "/").rstrip("/")
         endpoint = self.endpoints.get(path)
         method = environ.get("REQUEST_METHOD", "GET")

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+import cda
+
 DATA = Path(__file__).resolve().parent / "data"
 IHE = DATA / "ihe"
 CDA_EXAMPLES = DATA / "cda" / "examples"
-CDA_SCHEMA = DATA / "cda" / "schema"
+CDA_SCHEMA = Path(cda.__file__).parent / "schema"  # shipped: the console validates CDA
 
 # libxml2 reads the catalog variable when it first resolves a URI; xml.xsd must come from disk.
 os.environ.setdefault("XML_CATALOG_FILES", str(IHE / "schema" / "catalog.xml"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,8 @@ def test_provide_and_register_checked_with_repository_codes(
     # The official example's sourceId is not an OID (ITI TF-3 4.2.3.3.9): refused, under ITI-41.
     assert main(["validate", str(example)]) == EXIT_INVALID
     out = capsys.readouterr().out
-    assert "ITI-41 submission" in out and "XDSRepositoryMetadataError" in out
+    assert "ITI-41 Provide and Register" in out and "XDSRepositoryMetadataError" in out
+    assert "schema XDS.b_DocumentRepository.xsd: valid" in out
 
 
 def test_registry_response_xml_valid_against_rs_xsd(capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,7 +62,7 @@ def test_registry_response_xml_valid_against_rs_xsd(capsys: pytest.CaptureFixtur
 def test_stored_query_request_checked(capsys: pytest.CaptureFixture[str]) -> None:
     example = IHE / "examples" / "XDS.b_RegistryStoredQueryRequest.xml"
     assert main(["validate", str(example)]) == EXIT_INVALID
-    assert "XDSRegistryError: $XDSDocumentEntryPatientId" in capsys.readouterr().out
+    assert "XDSRegistryError at $XDSDocumentEntryPatientId" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -81,7 +83,46 @@ def test_other_xml_unreadable(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     path = tmp_path / "other.xml"
     path.write_bytes(b"<html/>")
     assert main(["validate", str(path)]) == EXIT_UNREADABLE
-    assert "not an XDS request" in capsys.readouterr().err
+    assert "not an XDS message nor a CDA document" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", ["json", "xml"])
+def test_the_report_in_json_and_xml(form: str, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = DATA / "rich_submission.xml"
+    assert main(["validate", "--profile", "dmp", "--report", form, str(broken)]) == EXIT_INVALID
+    out = capsys.readouterr().out
+    if form == "json":
+        report = json.loads(out)
+        assert report["status"] == "FAILED" and report["schema_valid"] is True
+        assert {f["code"] for f in report["findings"]} == {"XDSRegistryMetadataError"}
+        assert any(f["location"] == "Document01" for f in report["findings"])
+    else:
+        root = parse_xml(out.encode())
+        assert root.get("status") == "FAILED"
+        assert root.find("finding").get("code") == "XDSRegistryMetadataError"
+
+
+def test_a_schema_error_is_reported_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = (
+        (DATA / "rich_submission.xml")
+        .read_bytes()
+        .replace(b"<rim:Name>", b"<rim:Nonsense/><rim:Name>", 1)
+    )
+    path = tmp_path / "not-schema-valid.xml"
+    path.write_bytes(broken)
+    assert main(["validate", str(path)]) == EXIT_INVALID
+    out = capsys.readouterr().out
+    assert "schema lcm.xsd: not valid" in out and "ERROR XSD at line" in out
+
+
+def test_a_cda_document_is_checked_against_the_cda_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = next((DATA / "cda" / "examples").rglob("*.xml"))
+    main(["validate", str(example)])
+    assert "CDA R2 document" in capsys.readouterr().out
 
 
 def test_console_script_installed_and_runs() -> None:

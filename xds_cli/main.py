@@ -10,15 +10,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from ebrim.errors import MetadataRejected, Transaction, XDSError, XMLRejected
-from ebrim.model import Metadata, RegistryResponse
-from ebrim.parse import parse_submit_objects_request
+from ebrim.errors import ErrorCode, Severity, XDSError
+from ebrim.model import RegistryResponse
 from ebrim.profile import Profile
 from ebrim.render import render_registry_response
-from ebrim.safexml import XMLLimits, parse_xml
-from ebrim.storedquery import parse_adhoc_query_request
-from ebrim.validate import validate
-from ebrim.vocabulary import Namespace, ResponseStatus
 from pki.cli import add_pki_commands
 from xds_cli.commands import add_client_commands
 from xds_cli.connection import ConnectionOptionsError
@@ -27,10 +22,6 @@ from xds_cli.examples import add_example_command
 from xds_cli.lifecycle import add_lifecycle_commands
 from xds_cli.records import add_record_commands
 from xds_cli.settings import add_serve_options, serve_settings
-
-SUBMIT = f"{{{Namespace.LCM.value}}}SubmitObjectsRequest"
-PROVIDE_AND_REGISTER = f"{{{Namespace.XDSB.value}}}ProvideAndRegisterDocumentSetRequest"
-ADHOC_QUERY = f"{{{Namespace.QUERY.value}}}AdhocQueryRequest"
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as the shell reports it
@@ -41,8 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser(
         "validate",
-        help="check a SubmitObjectsRequest, ProvideAndRegisterDocumentSetRequest or "
-        "AdhocQueryRequest file and print the RegistryResponse it would get",
+        help="check an XDS message (ITI-41/42/18/43/57/62/86 request or response, bare, in its "
+        "SOAP envelope or MTOM) or a CDA document: schema, metadata rules, XDS error codes",
     )
     check.add_argument("file", type=Path, help="the XML message (the SOAP body's content)")
     check.add_argument(
@@ -52,8 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="rules to apply: plain IHE XDS.b, or the French DMP's (default generic)",
     )
     check.add_argument("--xml", action="store_true", help="print the rs:RegistryResponse as XML")
+    check.add_argument(
+        "--report",
+        choices=["text", "json", "xml"],
+        default="text",
+        help="the validation report's form (the console's downloads are the same)",
+    )
     check.set_defaults(
-        run=lambda args: validate_file(args.file, Profile(args.profile), show_xml=args.xml)
+        run=lambda args: validate_file(
+            args.file, Profile(args.profile), show_xml=args.xml, report_format=args.report
+        )
     )
     serve = commands.add_parser("serve", help="run the registry and repository (gunicorn)")
     add_serve_options(serve)
@@ -109,72 +108,50 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(settings)
 
 
-def validate_file(path: Path, profile: Profile, *, show_xml: bool = False) -> int:
-    """Check one message file; exit status 0 valid, 1 invalid, 2 unreadable."""
+def validate_file(
+    path: Path, profile: Profile, *, show_xml: bool = False, report_format: str = "text"
+) -> int:
+    """Check one message or CDA file (`web.validation`, the console's engine); exit status
+    0 valid, 1 invalid, 2 unreadable."""
+    from web.validation import Unreadable, validate_message
+
     try:
-        root = parse_xml(path.read_bytes(), XMLLimits(huge_tree=True))
+        report = validate_message(path.read_bytes(), profile)
     except OSError as exc:
         print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
         return EXIT_UNREADABLE
-    except XMLRejected as exc:
+    except Unreadable as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-
-    if root.tag == ADHOC_QUERY:
-        errors = _check_query(root)
-    elif root.tag in (SUBMIT, PROVIDE_AND_REGISTER):
-        errors = _check_submission(root, profile)
+    if report_format == "json":
+        print(report.as_json())
+    elif report_format == "xml":
+        print(report.as_xml().decode())
     else:
-        print(f"{path}: not an XDS request: root element is {root.tag}", file=sys.stderr)
-        return EXIT_UNREADABLE
-
-    for error in errors:
-        print(f"  {error}")
+        print(report.as_text())
+    errors = [
+        XDSError(
+            _error_code(f.code),
+            f.message,
+            f.location,
+            Severity.WARNING if f.severity == "warning" else Severity.ERROR,
+        )
+        for f in report.findings
+    ]
     response = RegistryResponse.from_errors(errors)
-    print(f"{path}: {response.status.name}")
+    if report_format == "text":
+        print(f"{path}: {response.status.name}")
     if show_xml:
         print(etree.tostring(render_registry_response(response), pretty_print=True).decode())
-    return EXIT_INVALID if response.status is ResponseStatus.FAILURE else EXIT_VALID
+    return EXIT_VALID if report.valid else EXIT_INVALID
 
 
-def _check_submission(root: etree._Element, profile: Profile) -> list[XDSError]:
-    transaction = Transaction.ITI_42
-    if root.tag == PROVIDE_AND_REGISTER:
-        transaction = Transaction.ITI_41
-        found = root.find(SUBMIT)
-        if found is None:
-            return [
-                XDSError(
-                    transaction.metadata_error,
-                    "ProvideAndRegisterDocumentSetRequest has no SubmitObjectsRequest",
-                )
-            ]
-        root = found
+def _error_code(code: str) -> ErrorCode:
+    """A finding's XDS error code; a schema error is reported as XDSRegistryMetadataError."""
     try:
-        metadata = parse_submit_objects_request(root, transaction=transaction)
-    except MetadataRejected as exc:
-        return list(exc.errors)
-    print(_describe(metadata, transaction))
-    return validate(metadata, transaction=transaction, profile=profile)
-
-
-def _check_query(root: etree._Element) -> list[XDSError]:
-    try:
-        request = parse_adhoc_query_request(root)
-    except MetadataRejected as exc:
-        return list(exc.errors)
-    print(f"stored query {type(request.query).__name__}, returnType {request.return_type.value}")
-    return []
-
-
-def _describe(metadata: Metadata, transaction: Transaction) -> str:
-    submission_set = metadata.submission_set
-    patient = submission_set.patient_id if submission_set else "?"
-    return (
-        f"{transaction.value} submission for patient {patient}: "
-        f"{len(metadata.documents)} document(s), {len(metadata.folders)} folder(s), "
-        f"{len(metadata.associations)} association(s)"
-    )
+        return ErrorCode(code)
+    except ValueError:
+        return ErrorCode.XDSRegistryMetadataError
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ import ipaddress
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ebrim.profile import Profile
 from registry import RegistrySettings
@@ -20,6 +22,9 @@ from repository import RepositorySettings
 from soap import SoapSettings
 from soap.settings import SecurityMode
 from xds_cli.options import add_path_options
+
+if TYPE_CHECKING:
+    from web.capture import CaptureSettings
 
 REPOSITORY_ID_FILE = "repository-id"
 
@@ -92,6 +97,10 @@ class ServeSettings:
     audit_key: Path | None = None
     audit_source_id: str | None = None
     audit_site_id: str | None = None
+    capture: bool | None = None  # the console's message capture; None: on for embedded SQLite
+    capture_hours: float = 24.0
+    capture_max_mb: int = 256
+    console_operators: tuple[str, ...] = ()  # under --tls: client certificates allowed
 
     @property
     def read_limits(self) -> ReadLimits:
@@ -128,6 +137,19 @@ class ServeSettings:
         if self.tls_cert and self.tls_key:
             return self.tls_cert, self.tls_key
         return None
+
+    @property
+    def capture_settings(self) -> CaptureSettings:
+        """Capture is on when asked, or by default on the embedded SQLite database (an
+        integrator's machine); off by default on a production database."""
+        from web.capture import CaptureSettings
+
+        enabled = self.capture if self.capture is not None else self.database_url is None
+        return CaptureSettings(
+            enabled=enabled,
+            retention=timedelta(hours=self.capture_hours),
+            max_total_bytes=self.capture_max_mb * 1024 * 1024,
+        )
 
     @property
     def host(self) -> str:
@@ -247,6 +269,7 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     )
     _add_security_options(parser)
     _add_audit_options(parser)
+    add_console_options(parser)
 
 
 def _add_audit_options(parser: argparse.ArgumentParser) -> None:
@@ -354,6 +377,40 @@ def _add_security_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_console_options(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    group = parser.add_argument_group(
+        "console", "the web console at /console (loopback only; under --tls, operators only)"
+    )
+    group.add_argument(
+        "--capture",
+        choices=["auto", "on", "off"],
+        default=env("XDS_CAPTURE", "auto"),
+        help="keep message bodies for the console's message log (XDS_CAPTURE; auto: on with "
+        "the embedded SQLite database, off with --database)",
+    )
+    group.add_argument(
+        "--capture-hours",
+        type=float,
+        default=float(env("XDS_CAPTURE_HOURS", "24")),
+        help="how long captured messages are kept (XDS_CAPTURE_HOURS, default 24)",
+    )
+    group.add_argument(
+        "--capture-max-mb",
+        type=int,
+        default=int(env("XDS_CAPTURE_MAX_MB", "256")),
+        help="compressed size of all captured messages, the oldest dropped first (default 256)",
+    )
+    group.add_argument(
+        "--console-operator",
+        action="append",
+        default=[o for o in env("XDS_CONSOLE_OPERATORS", "").split(",") if o],
+        help="under --tls, a client certificate that may open the console: its subject "
+        "(RFC 4514, e.g. CN=Ops,O=Hospital) or SHA-256 fingerprint (hex); repeatable "
+        "(XDS_CONSOLE_OPERATORS, comma-separated)",
+    )
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -420,6 +477,10 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         audit_key=args.audit_key,
         audit_source_id=args.audit_source_id,
         audit_site_id=args.audit_site_id,
+        capture={"on": True, "off": False}.get(args.capture),
+        capture_hours=args.capture_hours,
+        capture_max_mb=args.capture_max_mb,
+        console_operators=tuple(o.strip() for o in args.console_operator if o.strip()),
     )
 
 

@@ -141,8 +141,13 @@ class MllpServerThread:
         settings: RegistrySettings,
         host: str = "127.0.0.1",
         port: int = 0,
+        wrap: Callable[[Handler], Handler] | None = None,
     ) -> None:
-        self._server = MllpServer(feed_handler(patients, settings), settings.mllp_max_message_bytes)
+        """`wrap` decorates the ITI-8 handler (the console's capture, `web.capture`)."""
+        handler = feed_handler(patients, settings)
+        self._server = MllpServer(
+            wrap(handler) if wrap else handler, settings.mllp_max_message_bytes
+        )
         self._host, self._port = host, port
         self._thread = threading.Thread(target=self._run, name="mllp-feed", daemon=True)
         self._ready = threading.Event()
