@@ -86,6 +86,11 @@ RECORD_ACTIONS = {
 }
 
 
+CONSOLE_PREFIX = "console:"  # what an operator saw in the web console (`web.console`)
+CONSOLE_SYSTEM = "urn:xds-registry:console"
+CONSOLE_ACTIONS = {"ViewMessage": "R", "DownloadMessage": "R", "ViewDocument": "R"}
+
+
 def event_kind(transaction: str) -> EventKind:
     """The coded description of an audited transaction; ValueError for an unknown one."""
     kind = EVENT_KINDS.get(transaction)
@@ -95,6 +100,10 @@ def event_kind(transaction: str) -> EventKind:
     if transaction.startswith(RECORDS_PREFIX) and operation in RECORD_ACTIONS:
         event_type = Coded(operation, RECORDS_SYSTEM, f"Record management: {operation}")
         return EventKind(PATIENT_RECORD, RECORD_ACTIONS[operation], event_type, Role.DESTINATION)
+    seen = transaction.removeprefix(CONSOLE_PREFIX)
+    if transaction.startswith(CONSOLE_PREFIX) and seen in CONSOLE_ACTIONS:
+        event_type = Coded(seen, CONSOLE_SYSTEM, f"Console: {seen}")
+        return EventKind(PATIENT_RECORD, CONSOLE_ACTIONS[seen], event_type, Role.SOURCE)
     raise ValueError(f"no DICOM audit event is defined for transaction {transaction!r}")
 
 

@@ -20,11 +20,13 @@ import logging
 import os
 import ssl
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.engine import Engine
 
+from ebrim.profile import Profile
 from mhd.app import MhdApplication, combined
 from pki.assertion import AssertionVerifier, Software
 from registry import Registry, create_engine_for, migrate
@@ -37,6 +39,8 @@ from soap.app import WSGIApp
 from soap.client import ForwardingSigner, RemoteRegistry
 from soap.client.exchange import SoapExchange
 from soap.settings import SecurityMode
+from web.capture import CaptureMiddleware, ExchangeLog
+from web.console import ConsoleApplication, ConsoleSettings, Endpoint
 from xds_cli.intake import worker_class
 from xds_cli.parent_death import die_with_parent
 from xds_cli.settings import Role, ServeSettings, repository_id
@@ -76,8 +80,74 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
     )
     if registry is None:
         return soap_app
+    assert engine is not None
     mhd_app = MhdApplication(registry, repository, settings=soap_settings, verifier=verifier)
-    return combined(soap_app, mhd_app)
+    capture = ExchangeLog(engine, settings.capture_settings)
+    console = ConsoleApplication(
+        engine,
+        settings=ConsoleSettings(
+            tls=settings.tls,
+            operators=settings.console_operators,
+            endpoints=endpoints_of(settings, repo_id),
+            profile=settings.profile,
+        ),
+        soap_settings=soap_settings,
+        capture=capture,
+        repository=repository,
+    )
+    served = CaptureMiddleware(combined(soap_app, mhd_app), capture)
+
+    def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if console.serves(environ.get("PATH_INFO", "")):
+            return console(environ, start_response)
+        return served(environ, start_response)
+
+    return application
+
+
+def endpoints_of(settings: ServeSettings, repo_id: str | None) -> tuple[Endpoint, ...]:
+    """What an integrator types into Gazelle's configuration (the console's endpoints page)."""
+    base = settings.base_url
+    soap = settings.soap_settings()
+    out = [
+        Endpoint("Registry: ITI-42 Register, ITI-18 Stored Query", base + soap.registry_path),
+        Endpoint("Registry WSDL", base + soap.registry_path + "?wsdl"),
+        Endpoint("ITI-57 Update Document Set", base + soap.update_path),
+        Endpoint("ITI-62 Delete Document Set", base + soap.delete_path),
+    ]
+    if settings.role.has_repository:
+        out += [
+            Endpoint(
+                "Repository: ITI-41 Provide and Register, ITI-43 Retrieve",
+                base + soap.repository_path,
+            ),
+            Endpoint("Repository WSDL", base + soap.repository_path + "?wsdl"),
+            Endpoint("ITI-86 Remove Documents", base + soap.remove_documents_path),
+            Endpoint("repositoryUniqueId", repo_id or "", "the repository's OID"),
+        ]
+    out += [
+        Endpoint("MHD FHIR base (ITI-65, ITI-66, ITI-67, ITI-105)", base + "/fhir"),
+        Endpoint("MHD CapabilityStatement", base + "/fhir/metadata"),
+        Endpoint("Record management (DMP)", base + soap.records_path),
+    ]
+    if settings.mllp_port:
+        out.append(
+            Endpoint(
+                "ITI-8 Patient Identity Feed (MLLP)",
+                f"{settings.host}:{settings.mllp_port}",
+                "plain TCP, HL7 v2.5",
+            )
+        )
+    if settings.profile is Profile.DMP:
+        out.append(
+            Endpoint("Patient assigning authority (INS-NIR)", "1.2.250.1.213.1.4.10", "DMP profile")
+        )
+    else:
+        out.append(
+            Endpoint("Patient assigning authority", "any OID", "patients are fed by ITI-8 first")
+        )
+    out.append(Endpoint("TLS", "mutual TLS" if settings.tls else "off (plain HTTP)", ""))
+    return tuple(out)
 
 
 def _repository(
@@ -284,6 +354,13 @@ def _announce(settings: ServeSettings, repo_id: str | None) -> None:
             _safe(settings),
         )
     if settings.role.has_registry:
+        capture = settings.capture_settings
+        log.info(
+            "console: %s/console (%s); message capture %s",
+            base,
+            "operators' client certificates" if settings.tls else "from this machine only",
+            f"on, kept {settings.capture_hours:g} h" if capture.enabled else "off",
+        )
         log.info(
             "MHD: FHIR R4 at %s/fhir (ITI-65, ITI-67, ITI-66, metadata), ITI-68 at %s/mhd/document",
             base,

@@ -35,6 +35,7 @@ from atna.senders import open_sender
 from atna.syslog import parse_destination
 from registry import Registry, create_engine_for
 from registry.feed import MllpServerThread
+from web.capture import ExchangeLog, capturing_feed
 from xds_cli.parent_death import die_with_parent
 from xds_cli.settings import ServeSettings
 
@@ -149,11 +150,13 @@ def start_feed(settings: ServeSettings) -> MllpServerThread | None:
         return None
     registry_settings = settings.registry_settings()
     engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
+    capture = ExchangeLog(engine, settings.capture_settings)
     feed = MllpServerThread(
         Registry(engine, registry_settings).patients,
         registry_settings,
         host=settings.host,
         port=settings.mllp_port,
+        wrap=capturing_feed(capture) if capture.settings.enabled else None,
     )
     host, port = feed.start()
     log.info("ITI-8 patient feed (MLLP) on %s:%d", host, port)
