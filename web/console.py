@@ -148,14 +148,16 @@ class ConsoleApplication:
             if subject.lower() in allowed or fingerprint in allowed:
                 return subject
             return None
-        if address in self.soap_settings.trusted_proxies or _relayed(environ):
-            return None
         try:
-            if ipaddress.ip_address(address).is_loopback:
-                return f"local operator ({address})"
+            ip = ipaddress.ip_address(address)
         except ValueError:
             return None
-        return None
+        proxies = [
+            ipaddress.ip_network(p, strict=False) for p in self.soap_settings.trusted_proxies
+        ]
+        if _relayed(environ) or any(ip in network for network in proxies):
+            return None  # relayed: its real client is elsewhere
+        return f"local operator ({address})" if ip.is_loopback else None
 
     # --- routing -----------------------------------------------------------------------------
 
