@@ -403,3 +403,24 @@ def test_a_large_upload_over_tls_goes_through_the_intake(server, pki) -> None:
     response = client_.provide_and_register(metadata, {metadata.documents[0].entry_uuid: content})
     assert response.status.name == "SUCCESS", response
     assert time.monotonic() - started < 30
+
+
+# --- the console under TLS ----------------------------------------------------------------
+
+
+def test_the_console_opens_only_for_an_operator_certificate(pki, tmp_path) -> None:
+    from cryptography import x509
+
+    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+    operator = x509.load_pem_x509_certificate(pki.hospital.tls_cert.read_bytes())
+    args = [*_tls_args(pki), "--console-operator", operator.subject.rfc4514_string()]
+    with ServerProcess(
+        tmp_path / "console", args=args, ca=pki.ca.chain, client_cert=hospital
+    ) as running:
+        page = f"{running.url}/console/endpoints"
+        opened = requests.get(page, cert=hospital, verify=str(pki.ca.chain), timeout=20)
+        rival = (pki.rival.tls_cert, pki.rival.tls_key)
+        refused = requests.get(page, cert=rival, verify=str(pki.ca.chain), timeout=20)
+
+    assert opened.status_code == 200 and "repositoryUniqueId" in opened.text
+    assert refused.status_code == 403 and "repositoryUniqueId" not in refused.text
