@@ -22,7 +22,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -228,26 +228,12 @@ class ExchangeLog:
 
 
 def _captured(row: Any) -> Captured:
-    return Captured(
-        id=row["id"],
-        started_at=row["started_at"],
-        interface=row["interface"],
-        endpoint=row["endpoint"],
-        transaction=row["transaction"],
-        action=row["action"],
-        patient_id=row["patient_id"],
-        outcome=row["outcome"],
-        http_status=row["http_status"],
-        error_codes=tuple(row["error_codes"].split()),
-        duration_ms=row["duration_ms"],
-        requester=row["requester"],
-        client_address=row["client_address"],
-        request_type=row["request_type"],
-        request_size=row["request_size"],
-        response_type=row["response_type"],
-        response_size=row["response_size"],
-        truncated=row["truncated"],
-    )
+    """A row without its bodies (`ExchangeLog.get` adds them)."""
+    values = {f.name: row[f.name] for f in fields(Captured) if f.name in row}
+    values["error_codes"] = tuple(row["error_codes"].split())
+    values.pop("request_body", None)
+    values.pop("response_body", None)
+    return Captured(**values)
 
 
 def _inflate(data: bytes | None) -> bytes | None:

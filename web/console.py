@@ -340,32 +340,11 @@ class ConsoleApplication:
             ).first()
             if known is None:
                 return self._page("missing.html", status="404 Not Found")
-            docs = [
-                _decoded(r)
-                for r in conn.execute(
-                    select(documents.c.body, documents.c.status)
-                    .where(documents.c.patient_id == patient_id)
-                    .order_by(documents.c.creation_time.desc())
-                    .limit(500)
-                )
-            ]
-            sets = [
-                _decoded(r)
-                for r in conn.execute(
-                    select(submission_sets.c.body, submission_sets.c.status)
-                    .where(submission_sets.c.patient_id == patient_id)
-                    .order_by(submission_sets.c.submission_time.desc())
-                    .limit(200)
-                )
-            ]
-            folder_rows = [
-                _decoded(r)
-                for r in conn.execute(
-                    select(folders.c.body, folders.c.status).where(
-                        folders.c.patient_id == patient_id
-                    )
-                )
-            ]
+            docs = _objects(conn, documents, patient_id, documents.c.creation_time, 500)
+            sets = _objects(
+                conn, submission_sets, patient_id, submission_sets.c.submission_time, 200
+            )
+            folder_rows = _objects(conn, folders, patient_id, folders.c.last_update_time, 200)
         return self._page(
             "patient.html",
             patient=known,
@@ -475,6 +454,19 @@ class ConsoleApplication:
 def _relayed(environ: dict[str, Any]) -> bool:
     """A request that came through a proxy: its loopback address is not its client's."""
     return any(k in environ for k in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"))
+
+
+def _objects(
+    conn: Any, table: Any, patient_id: str, newest: Any, limit: int
+) -> list[dict[str, Any]]:
+    """A patient's objects of one kind, newest first."""
+    rows = conn.execute(
+        select(table.c.body, table.c.status)
+        .where(table.c.patient_id == patient_id)
+        .order_by(newest.desc())
+        .limit(limit)
+    )
+    return [_decoded(row) for row in rows]
 
 
 def _decoded(row: Any) -> dict[str, Any]:
