@@ -160,3 +160,42 @@ def test_client_verb_refuses_half_a_client_certificate(tmp_path, capsys) -> None
     code = xds_main(["query", "--patient", "1^^^&1.2&ISO", "--tls-cert", str(tmp_path / "c.pem")])
     assert code == 2
     assert "--tls-cert and --tls-key go together" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "status"),
+    [
+        ("MU_example01_update.xml", "ITI-57 Update Document Set request", "FAILED"),
+        ("MU_example01_query_result.xml", "ITI-18 Registry Stored Query response", "PASSED"),
+        ("RMD_RemoveDocumentsRequest.xml", "ITI-86 Remove Documents request", "PASSED"),
+        ("RMD_RemoveMetadataRequest_SOAP.xml", "ITI-62 Delete Document Set request", "PASSED"),
+        ("RMD_RemoveMetadataResponse_SOAP.xml", "RegistryResponse", "PASSED"),
+        ("XDS.b_RegisterDocumentSet-bRequest_SOAP.xml", "ITI-42 Register", "FAILED"),
+        (
+            "XDS.b_RetrieveDocumentSetRequest_SOAP.xml",
+            "ITI-43 Retrieve Document Set request",
+            "PASSED",
+        ),
+        (
+            "XDS.b_RetrieveDocumentSetResponse.xml",
+            "ITI-43 Retrieve Document Set response",
+            "PASSED",
+        ),
+        (
+            "XDS.b_RegistryStoredQueryResponse_SOAP.xml",
+            "ITI-18 Registry Stored Query response",
+            "PASSED",
+        ),
+        ("XDSSD_XDS-SD.PDF.xml", "CDA R2 document", "PASSED"),
+    ],
+)
+def test_the_official_examples_are_recognised(
+    name: str, kind: str, status: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each official example is found for what it is, in or out of its SOAP envelope, and
+    validates against its schema; those refused are refused by metadata rules (their
+    sourceIds and patient ids are not OIDs here, their stored-query values unquoted)."""
+    main(["validate", "--report", "json", str(IHE / "examples" / name)])
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"].startswith(kind) and report["status"] == status
+    assert report["schema_valid"] is True

@@ -144,6 +144,13 @@ def test_the_endpoints_page_and_the_audit_trail(server: ServerProcess, browser: 
     assert f"127.0.0.1:{server.mllp_port}" in text
     shot(browser, "endpoints")
 
+    browser.get(f"{server.url}/console/messages?transaction=ITI-8")
+    feeds = browser.find_elements(By.CSS_SELECTOR, "table.log tbody tr")
+    assert feeds and "hl7v2" in feeds[-1].text and "Success" in feeds[-1].text
+    feeds[-1].find_element(By.LINK_TEXT, "ITI-8").click()
+    assert "MSH|" in browser.find_element(By.ID, "request").text
+    assert "MSA|AA" in browser.find_element(By.ID, "response").text
+
     browser.get(f"{server.url}/console/audit?transaction=console:ViewMessage")
     rows = browser.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert rows, "viewing a captured message leaves an audit event"
