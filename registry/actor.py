@@ -25,8 +25,8 @@ from ebrim.model import (
 from ebrim.storedquery import StoredQueryRequest, render_adhoc_query_request
 from ebrim.validate import validate
 from ebrim.validate.update import validate_update
+from ebrim.vocabulary import AssociationType, ResponseStatus
 from ebrim.vocabulary import ClassificationScheme as Scheme
-from ebrim.vocabulary import ResponseStatus
 from pki.assertion import Requester
 from registry import audit, express, store
 from registry.audit import AuditEvent, AuditTransaction, Outcome
@@ -316,8 +316,25 @@ class Registry:
         requester: Requester | None,
         metadata: Metadata,
     ) -> None:
-        """The success event of a write, in its own transaction."""
-        audit.write_event(conn, self._event_about(transaction, requester, metadata), self._now())
+        """The success event of a write, in its own transaction. A status change names the
+        entries it changes (the targets of its UpdateAvailabilityStatus associations), so that
+        the trail tells each document's history."""
+        changes = [
+            a
+            for a in metadata.associations
+            if a.association_type == AssociationType.UPDATE_AVAILABILITY_STATUS.value
+        ]
+        detail = "; ".join(
+            f"status {_slot(a, 'OriginalStatus')} -> {_slot(a, 'NewStatus')}" for a in changes
+        )
+        event = self._event_about(
+            transaction,
+            requester,
+            metadata,
+            detail=detail or None,
+            object_ids=[a.target for a in changes],
+        )
+        audit.write_event(conn, event, self._now())
 
     def _event_about(
         self,
@@ -667,3 +684,9 @@ def _with_findings(findings: list[XDSError], response: RegistryResponse) -> Regi
 
 
 __all__ = ["Consultation", "Registry", "Submitted"]
+
+
+def _slot(association: Association, name: str) -> str:
+    """The short value of an association's slot (a status URN's last part)."""
+    values = next((slot.values for slot in association.extra_slots if slot.name == name), ())
+    return values[0].rsplit(":", 1)[-1] if values else "?"

@@ -65,6 +65,8 @@ def test_each_transaction_writes_one_event_with_who_and_what(registry: Registry)
     assert (query.structure_id, query.authentication_mode) == ("19999999999", "DIRECTE")
     assert not query.emergency
     assert (deletion.transaction, deletion.outcome) == ("ITI-57", Outcome.SUCCESS)
+    assert deletion.document_ids == (doc["uuid"],)  # the entry whose status changed
+    assert deletion.detail == "status Approved -> Deleted"
 
 
 def test_an_emergency_access_is_flagged_in_the_history(registry: Registry) -> None:

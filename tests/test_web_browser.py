@@ -121,6 +121,8 @@ def test_a_cda_opens_rendered_and_inert(server: ServerProcess, browser: WebDrive
     browser.find_element(By.PARTIAL_LINK_TEXT, header.patient_id.split("^")[0]).click()
     shot(browser, "patient")
     browser.find_element(By.LINK_TEXT, header.title).click()
+    history = browser.find_element(By.CSS_SELECTOR, "table.history").text
+    assert "ITI-42" in history  # its registration, from the audit trail
     shot(browser, "document")
     view = browser.find_element(By.ID, "open-document").get_attribute("href")
     assert view is not None

@@ -386,7 +386,21 @@ class ConsoleApplication:
                     )
                 )
             ).all()
-        return self._page("document.html", doc=doc, versions=versions, links=links)
+            history = conn.execute(
+                select(audit_events)
+                .where(
+                    or_(
+                        *(
+                            audit_events.c.document_ids.contains(f'"{name}"', autoescape=True)
+                            for name in {doc.get("unique_id"), entry_uuid, doc.get("logical_id")}
+                            if name
+                        )
+                    )
+                )
+                .order_by(audit_events.c.id)
+                .limit(500)
+            ).all()
+        return self._page("document.html", doc=doc, versions=versions, links=links, history=history)
 
     def _view_document(self, environ: dict[str, Any], entry_uuid: str) -> _Response:
         with self.engine.connect() as conn:
