@@ -14,6 +14,7 @@ Public API::
 """
 
 from registry import exchanges_schema as _exchanges  # noqa: F401  (its table, in the metadata)
+from registry import portal_schema as _portal  # noqa: F401  (its tables, in the metadata)
 from registry.actor import Registry, Submitted
 from registry.patients import PatientError, Patients
 from registry.queries import QueryResult

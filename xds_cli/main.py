@@ -20,6 +20,7 @@ from xds_cli.connection import ConnectionOptionsError
 from xds_cli.demo import add_demo_command
 from xds_cli.examples import add_example_command
 from xds_cli.lifecycle import add_lifecycle_commands
+from xds_cli.portal import add_portal_command
 from xds_cli.records import add_record_commands
 from xds_cli.settings import add_serve_options, serve_settings
 
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_demo_command(commands)
     add_example_command(commands)
     add_pki_commands(commands)
+    add_portal_command(commands)
     args, extras = parser.parse_known_args(argv)
     if extras:
         # argparse reports them against `xds`; the usage that helps is the verb's.

@@ -22,15 +22,12 @@ from ebrim.model import (
     SubmissionSet,
 )
 from ebrim.vocabulary import AssociationType, ObjectType, SubmissionSetStatus
+from registry.policy.visibility import FLAG_NAMES, FLAG_SYSTEM
 
 LOINC = "2.16.840.1.113883.6.1"
 DEFAULT_SOURCE_ID = "1.3.6.1.4.1.21367.2005.3.7"
-MASKING_SYSTEM = "1.2.250.1.213.1.1.4.13"
-MASKING_FLAGS = {
-    "MASQUE_PS": "Masqué aux professionnels de santé",
-    "INVISIBLE_PATIENT": "Non visible par le patient",
-    "INVISIBLE_REPRESENTANTS_LEGAUX": "Non visible par les représentants légaux du patient",
-}
+MASKING_SYSTEM = FLAG_SYSTEM
+MASKING_FLAGS = FLAG_NAMES
 DOCUMENT_ID = "Document01"
 SUBMISSION_SET_ID = "SubmissionSet01"
 

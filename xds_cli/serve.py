@@ -41,6 +41,8 @@ from soap.client.exchange import SoapExchange
 from soap.settings import SecurityMode
 from web.capture import CaptureMiddleware, ExchangeLog
 from web.console import ConsoleApplication, ConsoleSettings, Endpoint
+from web.portal import PortalApplication, PortalSettings
+from web.sessions import Sessions
 from xds_cli.intake import worker_class
 from xds_cli.parent_death import die_with_parent
 from xds_cli.settings import Role, ServeSettings, repository_id
@@ -96,10 +98,21 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
         repository=repository,
     )
     served = CaptureMiddleware(combined(soap_app, mhd_app), capture)
+    portal = PortalApplication(
+        registry,
+        repository,
+        Sessions(engine),
+        PortalSettings(
+            links=settings.portal_links, secure_cookie=settings.tls, source_id=repo_id or "2.25.0"
+        ),
+    )
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if console.serves(environ.get("PATH_INFO", "")):
+        path = environ.get("PATH_INFO", "")
+        if console.serves(path):
             return console(environ, start_response)
+        if portal.serves(path):
+            return portal(environ, start_response)
         return served(environ, start_response)
 
     return application

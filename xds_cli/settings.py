@@ -101,6 +101,7 @@ class ServeSettings:
     capture_hours: float = 24.0
     capture_max_mb: int = 256
     console_operators: tuple[str, ...] = ()  # under --tls: client certificates allowed
+    portal_links: bool = False  # the patient portal's one-time login links (`xds portal link`)
 
     @property
     def read_limits(self) -> ReadLimits:
@@ -270,6 +271,7 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     _add_security_options(parser)
     _add_audit_options(parser)
     add_console_options(parser)
+    add_portal_options(parser)
 
 
 def _add_audit_options(parser: argparse.ArgumentParser) -> None:
@@ -411,6 +413,17 @@ def add_console_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_portal_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("portal", "the patient's pages at /portal")
+    group.add_argument(
+        "--portal-links",
+        action="store_true",
+        default=_flag(os.environ.get("XDS_PORTAL_LINKS")),
+        help="accept the one-time login links `xds portal link PATIENT-ID` prints "
+        "(XDS_PORTAL_LINKS=1; off by default)",
+    )
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -481,6 +494,7 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         capture_hours=args.capture_hours,
         capture_max_mb=args.capture_max_mb,
         console_operators=tuple(o.strip() for o in args.console_operator if o.strip()),
+        portal_links=args.portal_links,
     )
 
 

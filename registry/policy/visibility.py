@@ -36,6 +36,11 @@ FLAG_SYSTEM = "1.2.250.1.213.1.1.4.13"
 MASQUE_PS = Code("MASQUE_PS", FLAG_SYSTEM)
 INVISIBLE_PATIENT = Code("INVISIBLE_PATIENT", FLAG_SYSTEM)
 INVISIBLE_REPRESENTANTS_LEGAUX = Code("INVISIBLE_REPRESENTANTS_LEGAUX", FLAG_SYSTEM)
+FLAG_NAMES = {  # their display names in the ANS table TRE_A07 (metadata carries them)
+    "MASQUE_PS": "Masqué aux professionnels de santé",
+    "INVISIBLE_PATIENT": "Non visible par le patient",
+    "INVISIBLE_REPRESENTANTS_LEGAUX": "Non visible par les représentants légaux du patient",
+}
 DELETED = AvailabilityStatus.DELETED.value
 
 HIDING_FLAGS: dict[RequesterKind, tuple[Code, ...]] = {

@@ -1,0 +1,213 @@
+"""The patient's pages (/portal/patient) in Debian's chromium, on the registry's policy.
+
+`xds serve --security required` (signed VIHFs on every SOAP request) with `--portal-links`:
+the patient opens the record and authorises two doctors over SOAP; a doctor submits a
+document; the patient logs in with `xds portal link`, hides it from professionals; the
+colleague's ITI-18 no longer finds it while its author's still does; the patient reads
+the colleague's access in the history. Then what must be refused is: a forged cookie, a
+form without its CSRF token, another patient's document.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from e2e_support import TIMEOUT, feed
+from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
+
+from cda import read_header
+from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
+from ebrim.vocabulary import AvailabilityStatus
+from pki.assertion import AuthenticationMode, Code
+from soap.client import XdsClient
+from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
+from xds_cli.metadata import from_cda
+from xds_cli.server import ServerProcess
+
+AUTHOR = "801234567897"  # the author the demo CDA names
+COLLEAGUE = "899700777777"
+DIRECT = AuthenticationMode.DIRECT
+SHOTS = __import__("os").environ.get("XDS_CONSOLE_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return make_pki(tmp_path_factory.mktemp("portal-pki"))
+
+
+def client(server: ServerProcess, pki: DevPki, professional: str, **changes) -> XdsClient:
+    signed = lambda _patient: vihf(  # noqa: E731
+        pki, professional_id=professional, authentication_mode=DIRECT, **changes
+    )
+    return XdsClient(server.url, assertions=signed, timeout=(5, TIMEOUT))
+
+
+@pytest.fixture(scope="module")
+def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    args = ["--security", "required", "--assertion-ca", str(pki.ca.chain), "--portal-links"]
+    with ServerProcess(tmp_path_factory.mktemp("portal"), args=args) as running:
+        feed(running, INS)
+        feed(running, OTHER_INS)
+        own = [Code("ONESELF", "2.16.840.1.113883.5.111")]
+        patient = client(running, pki, "PATIENT-1", roles=own)
+        assert patient.records.open(INS).success
+        assert patient.records.grant(INS, AUTHOR).success
+        assert patient.records.grant(INS, COLLEAGUE).success
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,900",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def login_link(server: ServerProcess, patient: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "xds_cli.main", "portal", "link", patient,
+         "--data", str(server.data), "--url", server.url],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def found_by(server: ServerProcess, pki: DevPki, professional: str) -> set[str]:
+    query = FindDocumentsQuery(patient_id=INS, statuses=(AvailabilityStatus.APPROVED.value,))
+    result = client(server, pki, professional).query(StoredQueryRequest(query))
+    assert result.response.status.name == "SUCCESS", result.response.errors
+    return {d.unique_id or "" for d in result.metadata.documents}
+
+
+def shot(browser: WebDriver, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(SHOTS) / f"portal-{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def submitted(server: ServerProcess, pki: DevPki) -> str:
+    """A document of the patient, submitted by its author over ITI-41."""
+    header = read_header(cda_bytes())
+    metadata = from_cda(header, class_code=CLASS_CODE, source_id=SOURCE_ID)
+    answer = client(server, pki, AUTHOR).provide_and_register(
+        metadata, {metadata.documents[0].entry_uuid: cda_bytes()}
+    )
+    assert answer.status.name == "SUCCESS", answer.errors
+    return metadata.documents[0].unique_id or ""
+
+
+def test_the_patient_hides_a_document_and_sees_who_looked(
+    server: ServerProcess, pki: DevPki, browser: WebDriver, submitted: str
+) -> None:
+    assert submitted in found_by(server, pki, COLLEAGUE)
+
+    browser.get(login_link(server, INS))
+    assert browser.current_url.endswith("/portal/patient")  # the token left the address bar
+    assert "token" not in browser.current_url
+    shot(browser, "documents")
+    row = browser.find_element(By.CSS_SELECTOR, "table.documents tbody tr")
+    row.find_element(By.CSS_SELECTOR, "button.mask").click()
+    WebDriverWait(browser, TIMEOUT).until(staleness_of(row))  # the form's answer arrived
+
+    assert (
+        "hidden from professionals" in browser.find_element(By.CSS_SELECTOR, "table.documents").text
+    )
+    assert submitted not in found_by(server, pki, COLLEAGUE)  # ITI-18 over SOAP, the policy's
+    assert submitted in found_by(server, pki, AUTHOR)  # the author still sees it
+
+    browser.get(browser.current_url.replace("/portal/patient", "/portal/patient/history"))
+    history = browser.find_element(By.CSS_SELECTOR, "table.history").text
+    assert "looked for documents in your record" in history
+    assert "You changed a document" in history
+    shot(browser, "history")
+
+    browser.get(browser.current_url.replace("/portal/patient/history", "/portal/patient"))
+    button = browser.find_element(By.CSS_SELECTOR, "button.unmask")
+    button.click()
+    WebDriverWait(browser, TIMEOUT).until(staleness_of(button))
+    assert submitted in found_by(server, pki, COLLEAGUE)
+
+
+def test_the_patient_opens_a_document_rendered(
+    server: ServerProcess, browser: WebDriver, submitted: str
+) -> None:
+    browser.get(login_link(server, INS))
+    browser.find_element(By.CSS_SELECTOR, "table.documents tbody a").click()
+    assert read_header(cda_bytes()).title in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.execute_script("return document.scripts.length") == 0
+
+
+def test_what_must_be_refused(server: ServerProcess, submitted: str) -> None:
+    forged = requests.get(
+        f"{server.url}/portal/patient", cookies={"xds_portal": "forged"}, timeout=TIMEOUT
+    )
+    assert forged.status_code == 401 and "My documents" not in forged.text
+
+    link = login_link(server, INS)
+    session = requests.Session()
+    landed = session.get(link, timeout=TIMEOUT)
+    assert landed.status_code == 200 and "My documents" in landed.text
+    assert session.get(link, timeout=TIMEOUT).status_code == 403  # a link opens one session
+    cookie = next(c for c in session.cookies if c.name == "xds_portal")
+    assert cookie.has_nonstandard_attr("HttpOnly") or "HttpOnly" in str(cookie._rest)
+    entry = re.search(r"/portal/patient/documents/([0-9a-f-]{36})\"", landed.text)
+    assert entry is not None
+    document = entry.group(1)
+
+    no_csrf = session.post(
+        f"{server.url}/portal/patient/documents/{document}/mask", timeout=TIMEOUT
+    )
+    assert no_csrf.status_code == 403
+
+    other = requests.Session()
+    other.get(login_link(server, OTHER_INS), timeout=TIMEOUT)
+    foreign = other.get(f"{server.url}/portal/patient/documents/{document}", timeout=TIMEOUT)
+    assert foreign.status_code == 404 and "cannot" not in foreign.text.lower().replace(
+        "no such document", ""
+    )
+    csrf = re.search(r'name="csrf" value="([^"]+)"', other.get(f"{server.url}/portal/patient").text)
+    assert csrf is not None
+    masked = other.post(
+        f"{server.url}/portal/patient/documents/{document}/mask",
+        data={"csrf": csrf.group(1)},
+        timeout=TIMEOUT,
+        allow_redirects=False,
+    )
+    assert masked.status_code == 404  # another patient's document: not theirs to change
+
+
+def test_links_are_off_unless_asked(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path / "nolinks") as running:
+        feed(running, INS)
+        link = login_link(running, INS)
+        answer = requests.get(link, timeout=TIMEOUT)
+    assert answer.status_code == 403 and "off" in answer.text

@@ -1,0 +1,404 @@
+"""The patient's pages at /portal/patient, on the registry's own policy and audit.
+
+Every page acts through the registry's API with a `Requester` that is the patient (the
+role ONESELF, the patient's id as subject), exactly as a signed VIHF of the patient would
+over SOAP: the consultation policy chooses what is listed and opened (INVISIBLE_PATIENT
+documents stay hidden), ITI-57's version policy decides a masking change (MASQUE_PS is the
+patient's to set or lift), and each action leaves its audit event. Nothing here reads or
+writes the registry's tables around that.
+
+How the patient logs in: a one-time link from `xds portal link PATIENT-ID`, when the
+server runs with ``--portal-links`` (off by default; OpenID Connect is the production way
+and is not here yet). The session is a cookie (`web.sessions`); every form carries the
+session's CSRF token; no patient identifier goes into a URL (documents are named by their
+entryUUID, checked against the session's patient on every request).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cda import CSP as DOCUMENT_CSP
+from cda import CdaError, render_html
+from ebrim.model import Code as MetadataCode
+from ebrim.model import DocumentEntry
+from ebrim.storedquery import FindDocumentsQuery, GetDocumentsQuery, StoredQueryRequest
+from ebrim.update import UpdateSource, new_version
+from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
+from pki.assertion import Requester
+from pki.assertion.model import Code
+from registry.policy.decide import RequesterKind
+from registry.policy.visibility import FLAG_NAMES, MASQUE_PS
+from registry.times import now_dtm
+from repository.api import DocumentRequest
+from web.console import PAGE_CSP
+from web.sessions import COOKIE, Session, Sessions, csrf_ok
+
+log = logging.getLogger("web.portal")
+StartResponse = Callable[..., Any]
+PREFIX = "/portal"
+ONESELF = Code("ONESELF", "2.16.840.1.113883.5.111", "Soi-même")  # the patient's own role
+_VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
+_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+    ("X-Frame-Options", "DENY"),
+]
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    links: bool = False  # one-time login links (`xds portal link`)
+    secure_cookie: bool = False  # under TLS
+    source_id: str = "2.25.0"  # the sourceId of the ITI-57 submissions the pages make
+
+
+class _Answer:
+    def __init__(
+        self,
+        status: str,
+        body: bytes,
+        media: str = "text/html; charset=utf-8",
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        self.status, self.body, self.media, self.headers = status, body, media, list(headers)
+
+
+def patient_requester(patient_id: str) -> Requester:
+    """The patient acting for themselves, as the policy reads a patient's VIHF."""
+    return Requester(
+        assertion_id=f"portal-{uuid.uuid4()}",
+        issuer="xds-portal",
+        signer="xds-portal session",
+        professional_id=patient_id.split("^", 1)[0],
+        name="patient",
+        roles=(ONESELF,),
+        structure_id=None,
+        organisation=None,
+        authentication_mode=None,
+        purpose_of_use=None,
+        patient_id=patient_id,
+        sector=None,
+        software=None,
+        vihf_version=None,
+        issue_instant=datetime.now(UTC),
+    )
+
+
+class PortalApplication:
+    def __init__(
+        self,
+        registry: Any,
+        repository: Any,
+        sessions: Sessions,
+        settings: PortalSettings,
+    ) -> None:
+        self.registry = registry
+        self.repository = repository
+        self.sessions = sessions
+        self.settings = settings
+        self.templates = Environment(
+            loader=FileSystemLoader(Path(str(files("web") / "templates"))),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+
+    @staticmethod
+    def serves(path: str) -> bool:
+        return path == PREFIX or path.startswith(PREFIX + "/")
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        try:
+            answer = self._route(environ)
+        except Exception:
+            log.exception("portal page failed")
+            answer = _Answer("500 Internal Server Error", b"portal error\n", "text/plain")
+        headers = [
+            ("Content-Type", answer.media),
+            ("Content-Length", str(len(answer.body))),
+            *_HEADERS,
+            *answer.headers,
+        ]
+        if not any(name == "Content-Security-Policy" for name, _ in answer.headers):
+            headers.append(("Content-Security-Policy", PAGE_CSP))
+        start_response(answer.status, headers)
+        return [answer.body]
+
+    # --- routing -----------------------------------------------------------------------------
+
+    def _route(self, environ: dict[str, Any]) -> _Answer:
+        path = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/")
+        parts = [unquote(p) for p in path.split("/")] if path else []
+        method = environ.get("REQUEST_METHOD", "GET")
+        if parts == ["login"]:
+            return self._login(environ)
+        if parts == ["static", "console.css"]:
+            return _Answer(
+                "200 OK", (files("web") / "static" / "console.css").read_bytes(), "text/css"
+            )
+        secret = _cookie(environ)
+        session = self.sessions.find(secret)
+        if session is None or session.kind != "patient":
+            return self._page("portal_login.html", status="401 Unauthorized")
+        if method == "POST":
+            form = _form(environ)
+            if not csrf_ok(session, form.get("csrf")):
+                return self._page(
+                    "portal_message.html",
+                    session=session,
+                    status="403 Forbidden",
+                    message="This form has expired or did not come from this site.",
+                )
+            match parts:
+                case ["logout"]:
+                    self.sessions.close(secret)
+                    return _redirect(f"{PREFIX}/login", clear=True)
+                case ["patient", "documents", entry_uuid, "mask"]:
+                    return self._mask(session, entry_uuid, masked=True)
+                case ["patient", "documents", entry_uuid, "unmask"]:
+                    return self._mask(session, entry_uuid, masked=False)
+            return self._page(
+                "portal_message.html",
+                session=session,
+                status="404 Not Found",
+                message="Nothing here.",
+            )
+        match parts:
+            case [] | ["patient"]:
+                return self._documents(session)
+            case ["patient", "documents", entry_uuid]:
+                return self._document(session, entry_uuid)
+            case ["patient", "history"]:
+                return self._history(session)
+        return self._page(
+            "portal_message.html", session=session, status="404 Not Found", message="Nothing here."
+        )
+
+    def _page(self, name: str, *, status: str = "200 OK", **context: Any) -> _Answer:
+        html = self.templates.get_template(name).render(prefix=PREFIX, **context)
+        return _Answer(status, html.encode())
+
+    # --- login -------------------------------------------------------------------------------
+
+    def _login(self, environ: dict[str, Any]) -> _Answer:
+        token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [None])[-1]
+        if token is None:
+            return self._page("portal_login.html")
+        if not self.settings.links:
+            return self._page(
+                "portal_login.html", status="403 Forbidden", problem="Login links are off."
+            )
+        patient = self.sessions.redeem(token)
+        if patient is None:
+            return self._page(
+                "portal_login.html", status="403 Forbidden", problem="This link is used or expired."
+            )
+        secret = self.sessions.open("patient", patient)
+        flags = "; Secure" if self.settings.secure_cookie else ""
+        cookie = f"{COOKIE}={secret}; Path={PREFIX}; HttpOnly; SameSite=Strict{flags}"
+        return _redirect(f"{PREFIX}/patient", cookie=cookie)  # the token leaves the address bar
+
+    # --- the patient's pages -------------------------------------------------------------------
+
+    def _visible(self, session: Session, query: Any) -> list[DocumentEntry]:
+        result = self.registry.query(
+            StoredQueryRequest(query), requester=patient_requester(session.subject)
+        )
+        if result.response.status is ResponseStatus.FAILURE:
+            raise _Refused(result.response.errors[0].message)
+        return list(result.metadata.documents) if result.metadata else []
+
+    def _documents(self, session: Session) -> _Answer:
+        query = FindDocumentsQuery(patient_id=session.subject, statuses=_VISIBLE)
+        try:
+            docs = self._visible(session, query)
+        except _Refused as refused:
+            return self._page("portal_message.html", session=session, message=str(refused))
+        docs.sort(key=lambda d: d.creation_time or "", reverse=True)
+        return self._page(
+            "portal_documents.html",
+            session=session,
+            documents=docs,
+            masked=_masked,
+            describe=_describe,
+        )
+
+    def _mine(self, session: Session, entry_uuid: str) -> DocumentEntry | None:
+        """The patient's own visible document of this entryUUID (another patient's: None)."""
+        if not entry_uuid.startswith("urn:uuid:"):
+            entry_uuid = f"urn:uuid:{entry_uuid}"
+        try:
+            found = self._visible(session, GetDocumentsQuery(uuids=(entry_uuid,)))
+        except _Refused:
+            return None
+        from ebrim.hl7 import patient_key
+
+        mine = [d for d in found if patient_key(d.patient_id or "") == patient_key(session.subject)]
+        return mine[0] if mine else None
+
+    def _document(self, session: Session, entry_uuid: str) -> _Answer:
+        doc = self._mine(session, entry_uuid)
+        if doc is None or self.repository is None:
+            return self._page(
+                "portal_message.html",
+                session=session,
+                status="404 Not Found",
+                message="No such document in your record.",
+            )
+        consultation = self.registry.consultation(patient_requester(session.subject))
+        request = DocumentRequest(doc.repository_unique_id or "", doc.unique_id or "")
+        result = self.repository.retrieve([request], visible=consultation.visible)
+        self.registry.audit_retrieve(
+            patient_requester(session.subject),
+            consultation,
+            [doc.unique_id or ""],
+            success=bool(result.documents),
+        )
+        if not result.documents:
+            return self._page(
+                "portal_message.html",
+                session=session,
+                status="404 Not Found",
+                message="This document cannot be read.",
+            )
+        with result.documents[0].open() as stream:
+            data = stream.read()
+        try:
+            html = render_html(data)
+        except CdaError:
+            return _Answer(
+                "200 OK",
+                data,
+                "application/octet-stream",
+                [("Content-Disposition", 'attachment; filename="document"')],
+            )
+        return _Answer("200 OK", html.encode(), headers=[("Content-Security-Policy", DOCUMENT_CSP)])
+
+    def _mask(self, session: Session, entry_uuid: str, *, masked: bool) -> _Answer:
+        doc = self._mine(session, entry_uuid)
+        if doc is None:
+            return self._page(
+                "portal_message.html",
+                session=session,
+                status="404 Not Found",
+                message="No such document in your record.",
+            )
+        codes = tuple(c for c in doc.confidentiality_codes if c.code != MASQUE_PS.code)
+        if masked:
+            flag = MetadataCode(MASQUE_PS.code, MASQUE_PS.scheme, FLAG_NAMES[MASQUE_PS.code])
+            codes = (*codes, flag)
+        source = UpdateSource(f"2.25.{uuid.uuid4().int}", self.settings.source_id, now_dtm())
+        metadata = new_version(doc, source, confidentiality_codes=codes)
+        response = self.registry.update(metadata, requester=patient_requester(session.subject))
+        if response.status is not ResponseStatus.SUCCESS:
+            reason = "; ".join(e.message for e in response.errors) or "refused"
+            return self._page(
+                "portal_message.html",
+                session=session,
+                status="403 Forbidden",
+                message=f"Not done: {reason}",
+            )
+        return _redirect(f"{PREFIX}/patient")
+
+    def _history(self, session: Session) -> _Answer:
+        events = self.registry.audit_history(session.subject, viewer_kind=RequesterKind.PATIENT)
+        events = [e for e in events if not e.transaction.startswith("console:")]
+        return self._page(
+            "portal_history.html", session=session, events=list(reversed(events)), say=_in_words
+        )
+
+
+class _Refused(Exception):
+    pass
+
+
+def _masked(doc: DocumentEntry) -> bool:
+    return any(c.code == MASQUE_PS.code for c in doc.confidentiality_codes)
+
+
+def _describe(doc: DocumentEntry) -> dict[str, str]:
+    author = doc.authors[0] if doc.authors else None
+    person = (author.person or "").split("^") if author else []
+    name = " ".join(p for p in (person[2:3] + person[1:2]) if p) if person else ""
+    place = author.institutions[0].split("^")[0] if author and author.institutions else ""
+    created = doc.creation_time or ""
+    return {
+        "title": doc.title.value if doc.title else "(untitled)",
+        "type": (doc.type_code.display_name or doc.type_code.code) if doc.type_code else "",
+        "author": name,
+        "establishment": place,
+        "date": f"{created[6:8]}/{created[4:6]}/{created[0:4]}" if len(created) >= 8 else "",
+        "status": (doc.status or "").rsplit(":", 1)[-1],
+    }
+
+
+_WORDS = {
+    "ITI-18": "looked for documents in your record",
+    "ITI-67": "looked for documents in your record",
+    "ITI-43": "opened a document",
+    "ITI-68": "opened a document",
+    "ITI-41": "added a document",
+    "ITI-42": "added a document",
+    "ITI-65": "added a document",
+    "ITI-105": "added a document",
+    "ITI-57": "changed a document",
+    "ITI-62": "deleted a document",
+}
+
+
+def _in_words(event: Any) -> str:
+    """One line of the access history as the patient reads it."""
+    who = event.professional_name or event.professional_id or "someone"
+    if event.requester_kind == RequesterKind.PATIENT.value:
+        who = "You"
+    what = _WORDS.get(event.transaction, event.transaction.removeprefix("records:"))
+    where = f" ({event.structure_id})" if event.structure_id else ""
+    emergency = " — in an emergency" if event.emergency else ""
+    refused = " — refused" if event.outcome.value != "success" else ""
+    return f"{who}{where} {what}{emergency}{refused}"
+
+
+def _cookie(environ: dict[str, Any]) -> str | None:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(environ.get("HTTP_COOKIE", ""))
+    except Exception:
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else None
+
+
+def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) -> _Answer:
+    headers = [("Location", location)]
+    if cookie:
+        headers.append(("Set-Cookie", cookie))
+    if clear:
+        headers.append(
+            ("Set-Cookie", f"{COOKIE}=; Path={PREFIX}; Max-Age=0; HttpOnly; SameSite=Strict")
+        )
+    return _Answer("303 See Other", b"", "text/plain", headers)
+
+
+def _form(environ: dict[str, Any]) -> dict[str, str]:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return {}
+    if length <= 0 or length > 64 * 1024:
+        return {}
+    body = environ["wsgi.input"].read(length).decode("utf-8", "replace")
+    return {k: v[-1] for k, v in parse_qs(body).items()}
+
+
+__all__ = ["PREFIX", "PortalApplication", "PortalSettings", "patient_requester"]
