@@ -59,7 +59,7 @@ def records_operations(registry: RecordsActor) -> dict[str, Operation]:
                 parsed = parse_request(request.payload, action)
             except RecordRequestError as exc:
                 raise sender(str(exc)) from None
-            answer = _perform(registry, parsed, request.requester)
+            answer = perform(registry, parsed, request.requester)
             status = "Success" if answer.success else "Failure"
             return Reply(render_answer(answer), status, patient_id=parsed.patient_id)
 
@@ -76,9 +76,11 @@ def records_operations(registry: RecordsActor) -> dict[str, Operation]:
     }
 
 
-def _perform(
+def perform(
     registry: RecordsActor, request: RecordRequest, requester: Requester | None
 ) -> RecordAnswer:
+    """One record-management action, decided, applied and audited: the SOAP operation's
+    work, and the patient portal's (`web.portal`), so that both enforce the same."""
     kind = registry.policy.kind_of(requester) if requester is not None else RequesterKind.PATIENT
     decision = decide_management(requester, request.action.value, kind)
     patient = request.patient_id
@@ -156,4 +158,4 @@ def _audit(
     registry.record_event(event)
 
 
-__all__ = ["RecordsActor", "records_operations"]
+__all__ = ["RecordsActor", "perform", "records_operations"]

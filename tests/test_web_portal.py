@@ -211,3 +211,28 @@ def test_links_are_off_unless_asked(tmp_path: Path) -> None:
         link = login_link(running, INS)
         answer = requests.get(link, timeout=TIMEOUT)
     assert answer.status_code == 403 and "off" in answer.text
+
+
+def test_the_patient_blocks_a_professional_who_is_then_refused(
+    server: ServerProcess, pki: DevPki, browser: WebDriver, submitted: str
+) -> None:
+    browser.get(login_link(server, INS))
+    browser.get(browser.current_url.replace("/portal/patient", "/portal/patient/record"))
+    assert COLLEAGUE in browser.find_element(By.CSS_SELECTOR, "table.authorisations").text
+    browser.find_element(By.ID, "block-who").send_keys(COLLEAGUE)
+    button = browser.find_element(By.ID, "block")
+    button.click()
+    WebDriverWait(browser, TIMEOUT).until(staleness_of(button))
+    assert COLLEAGUE in browser.find_element(By.CSS_SELECTOR, "ul.blocked").text
+    shot(browser, "record")
+
+    query = FindDocumentsQuery(patient_id=INS, statuses=(AvailabilityStatus.APPROVED.value,))
+    refused = client(server, pki, COLLEAGUE).query(StoredQueryRequest(query))
+    assert refused.response.status.name == "FAILURE"
+    assert refused.response.errors[0].code.value == "LocalPolicyRestrictionError"
+    assert submitted in found_by(server, pki, AUTHOR)
+
+    unblock = browser.find_element(By.CSS_SELECTOR, "ul.blocked button")
+    unblock.click()
+    WebDriverWait(browser, TIMEOUT).until(staleness_of(unblock))
+    assert submitted in found_by(server, pki, COLLEAGUE)

@@ -42,6 +42,8 @@ from registry.policy.decide import RequesterKind
 from registry.policy.visibility import FLAG_NAMES, MASQUE_PS
 from registry.times import now_dtm
 from repository.api import DocumentRequest
+from soap.records_operations import perform
+from soap.records_xml import RecordAction, RecordRequest
 from web.console import PAGE_CSP
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
@@ -49,6 +51,13 @@ log = logging.getLogger("web.portal")
 StartResponse = Callable[..., Any]
 PREFIX = "/portal"
 ONESELF = Code("ONESELF", "2.16.840.1.113883.5.111", "Soi-même")  # the patient's own role
+_RECORD_ACTIONS = {
+    "block": RecordAction.BLOCK,
+    "unblock": RecordAction.UNBLOCK,
+    "revoke": RecordAction.REVOKE,
+    "oppose": RecordAction.OPPOSE_EMERGENCY_ACCESS,
+    "close": RecordAction.CLOSE,
+}
 _VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
 _HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
@@ -168,6 +177,8 @@ class PortalApplication:
                     return self._mask(session, entry_uuid, masked=True)
                 case ["patient", "documents", entry_uuid, "unmask"]:
                     return self._mask(session, entry_uuid, masked=False)
+                case ["patient", "record", action] if action in _RECORD_ACTIONS:
+                    return self._record_action(session, _RECORD_ACTIONS[action], form)
             return self._page(
                 "portal_message.html",
                 session=session,
@@ -181,6 +192,8 @@ class PortalApplication:
                 return self._document(session, entry_uuid)
             case ["patient", "history"]:
                 return self._history(session)
+            case ["patient", "record"]:
+                return self._record(session)
         return self._page(
             "portal_message.html", session=session, status="404 Not Found", message="Nothing here."
         )
@@ -317,6 +330,38 @@ class PortalApplication:
         return self._page(
             "portal_history.html", session=session, events=list(reversed(events)), say=_in_words
         )
+
+    def _record(self, session: Session, problem: str | None = None) -> _Answer:
+        records = self.registry.records
+        return self._page(
+            "portal_record.html",
+            session=session,
+            record=records.state(session.subject),
+            authorisations=records.authorisations(session.subject),
+            problem=problem,
+            status="200 OK" if problem is None else "403 Forbidden",
+        )
+
+    def _record_action(
+        self, session: Session, action: RecordAction, form: dict[str, str]
+    ) -> _Answer:
+        """A change to the record, as the SOAP operation makes it (policy, audit)."""
+        grantee = form.get("professional", "").strip() or None
+        if (
+            action in (RecordAction.BLOCK, RecordAction.UNBLOCK, RecordAction.REVOKE)
+            and not grantee
+        ):
+            return self._record(session, problem="Give the professional's identifier (RPPS).")
+        request = RecordRequest(
+            action,
+            session.subject,
+            grantee_id=grantee,
+            opposed=form.get("opposed", "true") == "true",
+        )
+        answer = perform(self.registry, request, patient_requester(session.subject))
+        if not answer.success:
+            return self._record(session, problem=answer.error or "refused")
+        return _redirect(f"{PREFIX}/patient/record")
 
 
 class _Refused(Exception):
