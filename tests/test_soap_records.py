@@ -20,7 +20,7 @@ from registry import Registry
 from registry.audit import AuditEvent, Outcome
 from registry.records import Authorisation, GranteeKind, RecordState, RecordStatus
 from soap import make_app
-from soap.records_operations import _perform
+from soap.records_operations import perform
 from soap.records_xml import (
     NS,
     RecordAction,
@@ -160,17 +160,17 @@ def test_endpoint_answers_a_malformed_request_with_a_sender_fault(registry) -> N
 def test_policy_refuses_a_professional_closing_the_record(registry) -> None:
     registry.records.open(PATIENT, consent_by="the patient")
     doctor = requester("810000000001")
-    answer = _perform(registry, RecordRequest(RecordAction.CLOSE, PATIENT), doctor)
+    answer = perform(registry, RecordRequest(RecordAction.CLOSE, PATIENT), doctor)
     assert (answer.success, answer.error_code) == (False, "LocalPolicyRestrictionError")
     assert registry.records.state(PATIENT).is_open
 
 
 def test_professional_with_indirect_authentication_cannot_open(registry) -> None:
     indirect = requester("810000000001", mode="INDIRECTE")
-    answer = _perform(registry, RecordRequest(RecordAction.OPEN, PATIENT), indirect)
+    answer = perform(registry, RecordRequest(RecordAction.OPEN, PATIENT), indirect)
     assert not answer.success and "DIRECTE" in (answer.error or "")
     direct = requester("810000000001")
-    assert _perform(registry, RecordRequest(RecordAction.OPEN, PATIENT), direct).success
+    assert perform(registry, RecordRequest(RecordAction.OPEN, PATIENT), direct).success
 
 
 def test_history_hides_secret_events_from_a_legal_representative(registry) -> None:
@@ -179,5 +179,5 @@ def test_history_hides_secret_events_from_a_legal_representative(registry) -> No
     history = RecordRequest(RecordAction.ACCESS_HISTORY, PATIENT)
     guardian = requester("G1", kind="legal_representative")
     own = requester("P1", kind="patient")
-    assert len(_perform(registry, history, guardian).events) == 1
-    assert len(_perform(registry, history, own).events) == 2
+    assert len(perform(registry, history, guardian).events) == 1
+    assert len(perform(registry, history, own).events) == 2
