@@ -149,6 +149,42 @@ def issue_establishment(
     )
 
 
+@dataclass(frozen=True)
+class Professional:
+    """A professional's personal authentication certificate (the CPS card's, in shape)."""
+
+    cert: Path
+    key: Path
+    professional_id: str
+
+
+def issue_professional(
+    ca: CA,
+    folder: Path,
+    *,
+    professional_id: str,
+    name: str,
+    structure_id: str,
+    profession: str = "10",
+    days: int = 365,
+) -> Professional:
+    """Issue a personal TLS client certificate shaped like a CPS card's authentication one:
+    the national id (RPPS, or ADELI) in serialNumber, the name in CN, the profession code
+    (TRE_G15) in title and the structure in OU (`pki.professional` reads them back)."""
+    issuer, issuer_key = ca.issuer()
+    key = new_key()
+    subject = profiles.personal_name(
+        name, professional_id=professional_id, profession=profession, unit=structure_id
+    )
+    cert = profiles.leaf_certificate(subject, key, issuer, issuer_key, usage="auth_cli", days=days)
+    out = Path(folder) / "professionals" / _safe(professional_id)
+    return Professional(
+        cert=write_certs(out / "auth.pem", cert),
+        key=write_key(out / "auth.key", key),
+        professional_id=professional_id,
+    )
+
+
 def issue_server(
     ca: CA,
     folder: Path,

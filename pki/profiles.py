@@ -31,6 +31,22 @@ def name(common_name: str, *, organisation: str, unit: str | None = None) -> x50
     return x509.Name(attributes)
 
 
+def personal_name(
+    common_name: str, *, professional_id: str, profession: str, unit: str
+) -> x509.Name:
+    """A personal certificate's subject: the person, their national id, profession and
+    structure (as IGC-Santé's "Personne physique" authentication certificates carry them)."""
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+            x509.NameAttribute(NameOID.TITLE, profession),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, professional_id),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
 def _key_usage(
     *, sign: bool = False, encipher: bool = False, ca: bool = False, non_repudiation: bool = False
 ) -> x509.KeyUsage:

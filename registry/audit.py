@@ -149,6 +149,8 @@ def event_for(
             "authentication_mode": requester.authentication_mode,
             "professional_role": _role(requester),
         }
+    if requester is not None and requester.reason:
+        detail = "; ".join(filter(None, [f"reason: {requester.reason}", detail]))
     return AuditEvent(
         transaction=transaction,
         outcome=outcome,

@@ -44,7 +44,9 @@ from registry.times import now_dtm
 from repository.api import DocumentRequest
 from soap.records_operations import perform
 from soap.records_xml import RecordAction, RecordRequest
+from soap.settings import SoapSettings
 from web.console import PAGE_CSP
+from web.pro import PURPOSES, ProPages
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
 log = logging.getLogger("web.portal")
@@ -113,11 +115,17 @@ class PortalApplication:
         repository: Any,
         sessions: Sessions,
         settings: PortalSettings,
+        soap_settings: SoapSettings | None = None,
     ) -> None:
         self.registry = registry
         self.repository = repository
         self.sessions = sessions
         self.settings = settings
+        self.pro = (
+            ProPages(registry, repository, sessions, soap_settings)
+            if soap_settings is not None
+            else None
+        )
         self.templates = Environment(
             loader=FileSystemLoader(Path(str(files("web") / "templates"))),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -156,6 +164,8 @@ class PortalApplication:
             return _Answer(
                 "200 OK", (files("web") / "static" / "console.css").read_bytes(), "text/css"
             )
+        if parts[:1] == ["pro"]:
+            return self._pro(environ, parts[1:], method)
         secret = _cookie(environ)
         session = self.sessions.find(secret)
         if session is None or session.kind != "patient":
@@ -328,8 +338,74 @@ class PortalApplication:
         events = self.registry.audit_history(session.subject, viewer_kind=RequesterKind.PATIENT)
         events = [e for e in events if not e.transaction.startswith("console:")]
         return self._page(
-            "portal_history.html", session=session, events=list(reversed(events)), say=_in_words
+            "portal_history.html",
+            session=session,
+            events=list(reversed(events)),
+            say=_in_words,
+            reason=_reason,
         )
+
+    # --- the professional's pages --------------------------------------------------------------
+
+    def _pro(self, environ: dict[str, Any], parts: list[str], method: str) -> _Answer:
+        pro = self.pro
+        who = pro.professional(environ) if pro is not None else None
+        if pro is None or who is None:
+            return self._page("pro_refused.html", status="403 Forbidden")
+        session, cookie = pro.session(environ, who)
+        headers = [("Set-Cookie", cookie)] if cookie else []
+        page: dict[str, Any] = {"who": who, "session": session, "purposes": PURPOSES}
+        if method == "GET" and not parts:
+            answer = self._page("pro_search.html", asked={}, **page)
+        elif method == "POST" and parts in (["search"], ["open"]):
+            form = _form(environ)
+            if cookie or not pro.csrf_ok(session, form):
+                answer = self._page(
+                    "pro_search.html",
+                    asked={},
+                    status="403 Forbidden",
+                    problem="This form has expired: search again.",
+                    **page,
+                )
+            elif parts == ["search"]:
+                docs, problem, asked = pro.search(who, form)
+                status = "200 OK" if problem is None else "403 Forbidden"
+                answer = self._page(
+                    "pro_search.html",
+                    status=status,
+                    documents=docs,
+                    problem=problem,
+                    asked=asked,
+                    describe=_describe,
+                    **page,
+                )
+            else:
+                opened = pro.open(who, form)
+                if isinstance(opened, str):
+                    answer = self._page(
+                        "pro_search.html",
+                        status="403 Forbidden",
+                        problem=opened,
+                        asked=form,
+                        **page,
+                    )
+                else:
+                    data, csp = opened
+                    if csp:
+                        answer = _Answer("200 OK", data, headers=[("Content-Security-Policy", csp)])
+                    else:
+                        answer = _Answer(
+                            "200 OK",
+                            data,
+                            "application/octet-stream",
+                            [("Content-Disposition", 'attachment; filename="document"')],
+                        )
+        else:
+            answer = self._page(
+                "portal_message.html", status="404 Not Found", message="Nothing here."
+            )
+        answer.headers += headers
+        return answer
 
     def _record(self, session: Session, problem: str | None = None) -> _Answer:
         records = self.registry.records
@@ -412,6 +488,16 @@ def _in_words(event: Any) -> str:
     emergency = " — in an emergency" if event.emergency else ""
     refused = " — refused" if event.outcome.value != "success" else ""
     return f"{who}{where} {what}{emergency}{refused}"
+
+
+def _reason(event: Any) -> str:
+    """The reason an emergency access gave (the professional's own words), or ''."""
+    if not event.emergency:
+        return ""
+    for part in (event.detail or "").split("; "):
+        if part.startswith("reason: "):
+            return part.removeprefix("reason: ")
+    return event.purpose_of_use or ""
 
 
 def _cookie(environ: dict[str, Any]) -> str | None:

@@ -105,6 +105,7 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
         PortalSettings(
             links=settings.portal_links, secure_cookie=settings.tls, source_id=repo_id or "2.25.0"
         ),
+        soap_settings=soap_settings,
     )
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -53,6 +53,7 @@ class Requester:
     software: Software | None
     vihf_version: str | None
     issue_instant: datetime
+    reason: str | None = None  # an emergency access's reason, given on the professional's page
 
     @property
     def is_emergency(self) -> bool:

@@ -1,0 +1,190 @@
+"""The professional's pages at /portal/pro: find a patient's documents, open one, and in an
+emergency break the glass (or act as centre 15) with a reason the patient will read.
+
+The professional is their personal certificate (a CPS card's, `pki.professional`), read from
+the TLS connection or from a trusted TLS-terminating proxy, as the SOAP side reads an
+establishment's. Every search and every opened document goes through the registry with a
+`Requester` built from that certificate (direct authentication, the profession from the
+certificate, the purpose chosen on the page and, in an emergency, the reason), so the
+consultation policy, its refusals and the audit trail are those of ITI-18 and ITI-43; a
+refusal is shown in the registry's words. A session cookie bound to the certificate's
+professional carries the forms' CSRF token; searches are POSTed, so no patient identifier
+enters a URL or a log line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from typing import Any
+
+from cda import CSP as DOCUMENT_CSP
+from cda import CdaError, render_html
+from ebrim.hl7 import CX
+from ebrim.storedquery import FindDocumentsQuery, GetDocumentsQuery, StoredQueryRequest
+from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
+from pki.assertion import Requester
+from pki.assertion.model import Code
+from pki.assertion.names import (
+    PROFESSION_SYSTEM,
+    PURPOSE_OF_USE_SYSTEM,
+    AuthenticationMode,
+    PurposeOfUse,
+)
+from pki.professional import Professional, professional_of
+from repository.api import DocumentRequest
+from soap.settings import SoapSettings
+from soap.tls import client_identity
+from web.sessions import Session, Sessions, csrf_ok
+
+PRO_COOKIE = "xds_pro"
+PURPOSES = {
+    PurposeOfUse.NORMAL.value: "Normal access",
+    PurposeOfUse.BREAK_THE_GLASS.value: "Emergency: break the glass",
+    PurposeOfUse.EMERGENCY_REGULATION.value: "Emergency regulation (centre 15)",
+}
+_VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
+
+
+def professional_requester(
+    who: Professional, patient_id: str, purpose: str, reason: str | None
+) -> Requester:
+    """The professional as the policy reads a VIHF in direct authentication (their card)."""
+    profession = who.profession or "10"
+    return Requester(
+        assertion_id=f"pro-portal-{uuid.uuid4()}",
+        issuer="xds-pro-portal",
+        signer="personal certificate",
+        professional_id=who.professional_id,
+        name=who.name,
+        roles=(Code(profession, PROFESSION_SYSTEM),),
+        structure_id=who.structure_id,
+        organisation=None,
+        authentication_mode=AuthenticationMode.DIRECT.value,
+        purpose_of_use=Code(purpose, PURPOSE_OF_USE_SYSTEM),
+        patient_id=patient_id,
+        sector=None,
+        software=None,
+        vihf_version=None,
+        issue_instant=datetime.now(UTC),
+        reason=reason if purpose != PurposeOfUse.NORMAL.value else None,
+    )
+
+
+class ProPages:
+    """The /portal/pro pages; `PortalApplication` routes to them."""
+
+    def __init__(
+        self, registry: Any, repository: Any, sessions: Sessions, soap_settings: SoapSettings
+    ) -> None:
+        self.registry = registry
+        self.repository = repository
+        self.sessions = sessions
+        self.soap_settings = soap_settings
+
+    def professional(self, environ: dict[str, Any]) -> Professional | None:
+        client = client_identity(environ, self.soap_settings)
+        return professional_of(client.certificate) if client is not None else None
+
+    def session(self, environ: dict[str, Any], who: Professional) -> tuple[Session, str | None]:
+        """The professional's session, or a new one (and the Set-Cookie value to send)."""
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(environ.get("HTTP_COOKIE", ""))
+        except Exception:
+            jar = SimpleCookie()
+        secret = jar[PRO_COOKIE].value if PRO_COOKIE in jar else None
+        found = self.sessions.find(secret)
+        if (
+            found is not None
+            and found.kind == "professional"
+            and found.subject == who.professional_id
+        ):
+            return found, None
+        secret = self.sessions.open("professional", who.professional_id, who.name)
+        fresh = self.sessions.find(secret)
+        assert fresh is not None
+        secure = "; Secure" if environ.get("wsgi.url_scheme") == "https" else ""
+        return fresh, f"{PRO_COOKIE}={secret}; Path=/portal/pro; HttpOnly; SameSite=Strict{secure}"
+
+    def search(
+        self, who: Professional, form: dict[str, str]
+    ) -> tuple[list[Any], str | None, dict[str, str]]:
+        """The documents the policy shows this professional; or the refusal, in words."""
+        asked = _asked(form)
+        if asked.get("problem"):
+            return [], asked["problem"], asked
+        requester = professional_requester(who, asked["patient"], asked["purpose"], asked["reason"])
+        query = FindDocumentsQuery(patient_id=asked["patient"], statuses=_VISIBLE)
+        result = self.registry.query(StoredQueryRequest(query), requester=requester)
+        if result.response.status is ResponseStatus.FAILURE:
+            return [], result.response.errors[0].message, asked
+        docs = list(result.metadata.documents) if result.metadata else []
+        docs.sort(key=lambda d: d.creation_time or "", reverse=True)
+        return docs, None, asked
+
+    def open(self, who: Professional, form: dict[str, str]) -> tuple[bytes, str] | str:
+        """The document's page (HTML, or the bytes to save), or the refusal in words."""
+        asked = _asked(form)
+        if asked.get("problem"):
+            return asked["problem"]
+        entry = form.get("document", "")
+        requester = professional_requester(who, asked["patient"], asked["purpose"], asked["reason"])
+        found = self.registry.query(
+            StoredQueryRequest(GetDocumentsQuery(uuids=(entry,))), requester=requester
+        )
+        docs = found.metadata.documents if found.metadata else ()
+        if found.response.status is ResponseStatus.FAILURE:
+            return found.response.errors[0].message
+        if not docs or self.repository is None:
+            return "No such document for this patient."
+        doc = docs[0]
+        consultation = self.registry.consultation(requester)
+        request = DocumentRequest(doc.repository_unique_id or "", doc.unique_id or "")
+        result = self.repository.retrieve([request], visible=consultation.visible)
+        self.registry.audit_retrieve(
+            requester, consultation, [doc.unique_id or ""], success=bool(result.documents)
+        )
+        if not result.documents:
+            return "This document cannot be read."
+        with result.documents[0].open() as stream:
+            data = stream.read()
+        try:
+            return render_html(data).encode(), DOCUMENT_CSP
+        except CdaError:
+            return data, ""
+
+    @staticmethod
+    def csrf_ok(session: Session, form: dict[str, str]) -> bool:
+        return csrf_ok(session, form.get("csrf"))
+
+
+def _asked(form: dict[str, str]) -> dict[str, str]:
+    """The search form, checked: a patient id, a purpose, a reason in an emergency."""
+    patient = form.get("patient", "").strip()
+    purpose = form.get("purpose", PurposeOfUse.NORMAL.value)
+    reason = form.get("reason", "").strip()
+    out = {"patient": patient, "purpose": purpose, "reason": reason}
+    if purpose not in PURPOSES:
+        out["problem"] = "Choose how you access the record."
+    elif not patient or len(patient) > 256:
+        out["problem"] = "Give the patient's identifier (INS)."
+    elif purpose != PurposeOfUse.NORMAL.value and len(reason) < 10:
+        out["problem"] = (
+            "An emergency access needs its reason (10 characters at least): "
+            "the patient will read it."
+        )
+    else:
+        try:
+            cx = CX.parse(patient)
+        except ValueError:
+            cx = None
+        if cx is None or not cx.id_number or not cx.assigning_authority.universal_id:
+            out["problem"] = (
+                "The patient's identifier is id^^^&OID&ISO (an INS: …&1.2.250.1.213.1.4.10&ISO)."
+            )
+    return out
+
+
+__all__ = ["PRO_COOKIE", "PURPOSES", "ProPages", "professional_requester"]
