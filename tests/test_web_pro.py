@@ -153,6 +153,9 @@ def test_a_refusal_in_words_then_the_glass_broken_with_a_reason_the_patient_read
         browser.get(link)
         browser.get(f"{server.url}/portal/patient/history")
         history = browser.find_element(By.CSS_SELECTOR, "table.history").text
+        shots = __import__("os").environ.get("XDS_CONSOLE_SCREENSHOTS")
+        if shots:
+            browser.save_screenshot(str(Path(shots) / "portal-emergency-history.png"))
     finally:
         browser.quit()
     assert "MARTIN Paul" in history and "in an emergency" in history
