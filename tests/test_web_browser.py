@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from a11y_support import serious_violations
 from conftest import DATA
 from e2e_support import feed, submission
 from selenium import webdriver
@@ -187,3 +188,15 @@ def test_with_capture_off_no_body_is_stored(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(exchanges)).scalar_one() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["", "messages", "messages/1", "validate", "patients", "audit", "endpoints"],
+)
+def test_the_console_pages_pass_an_accessibility_check(
+    server: ServerProcess, browser: WebDriver, page: str
+) -> None:
+    browser.set_script_timeout(TIMEOUT)
+    browser.get(f"{server.url}/console/{page}")
+    assert serious_violations(browser) == []

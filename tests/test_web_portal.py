@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from a11y_support import serious_violations
 from e2e_support import TIMEOUT, feed
 from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
 from selenium import webdriver
@@ -236,3 +237,13 @@ def test_the_patient_blocks_a_professional_who_is_then_refused(
     unblock.click()
     WebDriverWait(browser, TIMEOUT).until(staleness_of(unblock))
     assert submitted in found_by(server, pki, COLLEAGUE)
+
+
+@pytest.mark.parametrize("page", ["patient", "patient/history", "patient/record"])
+def test_the_patient_pages_pass_an_accessibility_check(
+    server: ServerProcess, browser: WebDriver, submitted: str, page: str
+) -> None:
+    browser.set_script_timeout(TIMEOUT)
+    browser.get(login_link(server, INS))
+    browser.get(f"{server.url}/portal/{page}")
+    assert serious_violations(browser) == []

@@ -1,0 +1,27 @@
+"""axe-core (Deque, MPL-2.0, 4.14.1, copied into tests/data/axe) run in the page by Selenium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from selenium.webdriver.remote.webdriver import WebDriver
+
+AXE = (Path(__file__).parent / "data" / "axe" / "axe.min.js").read_text(encoding="utf-8")
+
+
+def serious_violations(browser: WebDriver) -> list[dict[str, Any]]:
+    """The page's serious and critical accessibility violations (WCAG 2 A/AA rules)."""
+    browser.execute_script(AXE)  # through WebDriver: the page's CSP does not apply
+    result = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"]}})
+           .then(r => done(r.violations), e => done([{id: "axe-error", impact: "critical",
+                                                        description: String(e), nodes: []}]));"""
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "description": v["description"],
+         "nodes": [n.get("html", "")[:200] for n in v.get("nodes", [])][:3]}
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]  # fmt: skip
