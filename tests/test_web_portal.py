@@ -134,6 +134,7 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     browser.get(login_link(server, INS))
     assert browser.current_url.endswith("/portal/patient")  # the token left the address bar
     assert "token" not in browser.current_url
+    browser.get(f"{server.url}/portal/patient?lang=en")  # French first; these checks read English
     shot(browser, "documents")
     row = browser.find_element(By.CSS_SELECTOR, "table.documents tbody tr")
     row.find_element(By.CSS_SELECTOR, "button.mask").click()
@@ -145,13 +146,13 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     assert submitted not in found_by(server, pki, COLLEAGUE)  # ITI-18 over SOAP, the policy's
     assert submitted in found_by(server, pki, AUTHOR)  # the author still sees it
 
-    browser.get(browser.current_url.replace("/portal/patient", "/portal/patient/history"))
+    browser.get(f"{server.url}/portal/patient/history")
     history = browser.find_element(By.CSS_SELECTOR, "table.history").text
     assert "looked for documents in your record" in history
     assert "You changed a document" in history
     shot(browser, "history")
 
-    browser.get(browser.current_url.replace("/portal/patient/history", "/portal/patient"))
+    browser.get(f"{server.url}/portal/patient")
     button = browser.find_element(By.CSS_SELECTOR, "button.unmask")
     button.click()
     WebDriverWait(browser, TIMEOUT).until(staleness_of(button))
@@ -171,12 +172,12 @@ def test_what_must_be_refused(server: ServerProcess, submitted: str) -> None:
     forged = requests.get(
         f"{server.url}/portal/patient", cookies={"xds_portal": "forged"}, timeout=TIMEOUT
     )
-    assert forged.status_code == 401 and "My documents" not in forged.text
+    assert forged.status_code == 401 and "Mes documents" not in forged.text
 
     link = login_link(server, INS)
     session = requests.Session()
     landed = session.get(link, timeout=TIMEOUT)
-    assert landed.status_code == 200 and "My documents" in landed.text
+    assert landed.status_code == 200 and "Mes documents" in landed.text  # French first
     assert session.get(link, timeout=TIMEOUT).status_code == 403  # a link opens one session
     cookie = next(c for c in session.cookies if c.name == "xds_portal")
     assert cookie.has_nonstandard_attr("HttpOnly") or "HttpOnly" in str(cookie._rest)
@@ -211,14 +212,14 @@ def test_links_are_off_unless_asked(tmp_path: Path) -> None:
         feed(running, INS)
         link = login_link(running, INS)
         answer = requests.get(link, timeout=TIMEOUT)
-    assert answer.status_code == 403 and "off" in answer.text
+    assert answer.status_code == 403 and "désactivés" in answer.text
 
 
 def test_the_patient_blocks_a_professional_who_is_then_refused(
     server: ServerProcess, pki: DevPki, browser: WebDriver, submitted: str
 ) -> None:
     browser.get(login_link(server, INS))
-    browser.get(browser.current_url.replace("/portal/patient", "/portal/patient/record"))
+    browser.get(f"{server.url}/portal/patient/record?lang=en")
     assert COLLEAGUE in browser.find_element(By.CSS_SELECTOR, "table.authorisations").text
     browser.find_element(By.ID, "block-who").send_keys(COLLEAGUE)
     button = browser.find_element(By.ID, "block")
@@ -247,3 +248,27 @@ def test_the_patient_pages_pass_an_accessibility_check(
     browser.get(login_link(server, INS))
     browser.get(f"{server.url}/portal/{page}")
     assert serious_violations(browser) == []
+
+
+def test_french_first_english_on_request(server: ServerProcess, submitted: str) -> None:
+    visitor = requests.Session()
+    french = visitor.get(login_link(server, INS), timeout=TIMEOUT)
+    assert '<html lang="fr">' in french.text and "Masquer aux professionnels" in french.text
+    english = visitor.get(f"{server.url}/portal/patient?lang=en", timeout=TIMEOUT)
+    assert '<html lang="en">' in english.text and "Hide from professionals" in english.text
+    kept = visitor.get(f"{server.url}/portal/patient/history", timeout=TIMEOUT)
+    assert "Who opened my record" in kept.text  # the choice is kept
+
+
+def test_every_text_of_the_portal_has_its_french() -> None:
+    from web.i18n import FRENCH
+    from web.portal import _WORDS
+    from web.pro import PURPOSES
+
+    folder = Path(__file__).parent.parent / "web" / "templates"
+    texts = set(_WORDS.values()) | set(PURPOSES.values())
+    for template in [*folder.glob("portal_*.html"), *folder.glob("pro_*.html")]:
+        source = template.read_text(encoding="utf-8")
+        texts |= set(re.findall(r"""t\(\"([^"]+)\"\)""", source))
+        texts |= set(re.findall(r"""t\('([^']+)'\)""", source))
+    assert texts and not texts - set(FRENCH)

@@ -151,7 +151,7 @@ def test_a_refusal_in_words_then_the_glass_broken_with_a_reason_the_patient_read
             capture_output=True, text=True, timeout=60, check=True,
         ).stdout.strip()  # fmt: skip
         browser.get(link)
-        browser.get(f"{server.url}/portal/patient/history")
+        browser.get(f"{server.url}/portal/patient/history?lang=en")
         history = browser.find_element(By.CSS_SELECTOR, "table.history").text
         shots = __import__("os").environ.get("XDS_CONSOLE_SCREENSHOTS")
         if shots:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
@@ -46,10 +47,12 @@ from soap.records_operations import perform
 from soap.records_xml import RecordAction, RecordRequest
 from soap.settings import SoapSettings
 from web.console import PAGE_CSP
+from web.i18n import DEFAULT, LANG_COOKIE, LANGUAGES, language_of, translator
 from web.pro import PURPOSES, ProPages
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
 log = logging.getLogger("web.portal")
+_LANGUAGE: ContextVar[str] = ContextVar("portal_language", default=DEFAULT)
 StartResponse = Callable[..., Any]
 PREFIX = "/portal"
 ONESELF = Code("ONESELF", "2.16.840.1.113883.5.111", "Soi-même")  # the patient's own role
@@ -136,11 +139,20 @@ class PortalApplication:
         return path == PREFIX or path.startswith(PREFIX + "/")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        asked = parse_qs(environ.get("QUERY_STRING", "")).get("lang", [None])[-1]
+        cookies = _cookies(environ)
+        chosen = _LANGUAGE.set(language_of(asked, cookies.get(LANG_COOKIE)))
         try:
             answer = self._route(environ)
+            if asked in LANGUAGES:
+                answer.headers.append(
+                    ("Set-Cookie", f"{LANG_COOKIE}={asked}; Path={PREFIX}; SameSite=Lax")
+                )
         except Exception:
             log.exception("portal page failed")
             answer = _Answer("500 Internal Server Error", b"portal error\n", "text/plain")
+        finally:
+            _LANGUAGE.reset(chosen)
         headers = [
             ("Content-Type", answer.media),
             ("Content-Length", str(len(answer.body))),
@@ -209,7 +221,10 @@ class PortalApplication:
         )
 
     def _page(self, name: str, *, status: str = "200 OK", **context: Any) -> _Answer:
-        html = self.templates.get_template(name).render(prefix=PREFIX, **context)
+        language = _LANGUAGE.get()
+        html = self.templates.get_template(name).render(
+            prefix=PREFIX, t=translator(language), lang=language, **context
+        )
         return _Answer(status, html.encode())
 
     # --- login -------------------------------------------------------------------------------
@@ -325,12 +340,13 @@ class PortalApplication:
         metadata = new_version(doc, source, confidentiality_codes=codes)
         response = self.registry.update(metadata, requester=patient_requester(session.subject))
         if response.status is not ResponseStatus.SUCCESS:
-            reason = "; ".join(e.message for e in response.errors) or "refused"
+            t = translator(_LANGUAGE.get())
+            reason = "; ".join(e.message for e in response.errors) or t("refused")
             return self._page(
                 "portal_message.html",
                 session=session,
                 status="403 Forbidden",
-                message=f"Not done: {reason}",
+                message=f"{t('Not done:')} {reason}",
             )
         return _redirect(f"{PREFIX}/patient")
 
@@ -479,14 +495,15 @@ _WORDS = {
 
 
 def _in_words(event: Any) -> str:
-    """One line of the access history as the patient reads it."""
-    who = event.professional_name or event.professional_id or "someone"
+    """One line of the access history as the patient reads it, in the page's language."""
+    t = translator(_LANGUAGE.get())
+    who = event.professional_name or event.professional_id or t("someone")
     if event.requester_kind == RequesterKind.PATIENT.value:
-        who = "You"
-    what = _WORDS.get(event.transaction, event.transaction.removeprefix("records:"))
+        who = t("You")
+    what = t(_WORDS.get(event.transaction, event.transaction.removeprefix("records:")))
     where = f" ({event.structure_id})" if event.structure_id else ""
-    emergency = " — in an emergency" if event.emergency else ""
-    refused = " — refused" if event.outcome.value != "success" else ""
+    emergency = f" — {t('in an emergency')}" if event.emergency else ""
+    refused = f" — {t('refused')}" if event.outcome.value != "success" else ""
     return f"{who}{where} {what}{emergency}{refused}"
 
 
@@ -500,14 +517,17 @@ def _reason(event: Any) -> str:
     return event.purpose_of_use or ""
 
 
-def _cookie(environ: dict[str, Any]) -> str | None:
+def _cookies(environ: dict[str, Any]) -> dict[str, str]:
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(environ.get("HTTP_COOKIE", ""))
     except Exception:
-        return None
-    morsel = jar.get(COOKIE)
-    return morsel.value if morsel is not None else None
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def _cookie(environ: dict[str, Any]) -> str | None:
+    return _cookies(environ).get(COOKIE)
 
 
 def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) -> _Answer:
