@@ -29,6 +29,11 @@ FRENCH = {
         "et n'ouvre qu'une session."
     ),
     "Login links are off.": "Les liens de connexion sont désactivés.",
+    "Log in with my health identity": "Me connecter avec mon identité santé",
+    "Continue to my record": "Continuer vers mon dossier",
+    "The identity service cannot be reached.": "Le service d'identité ne répond pas.",
+    "This login has expired: start again.": "Cette connexion a expiré : recommencez.",
+    "Your identity could not be verified.": "Votre identité n'a pas pu être vérifiée.",
     "This link is used or expired.": "Ce lien a déjà servi ou a expiré.",
     "Back to my documents": "Retour à mes documents",
     "Nothing here.": "Rien ici.",

@@ -48,10 +48,13 @@ from soap.records_xml import RecordAction, RecordRequest
 from soap.settings import SoapSettings
 from web.console import PAGE_CSP
 from web.i18n import DEFAULT, LANG_COOKIE, LANGUAGES, language_of, translator
+from web.oidc import OidcClient, OidcError, OidcSettings
 from web.pro import PURPOSES, ProPages
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
 log = logging.getLogger("web.portal")
+OIDC_COOKIE = "xds_oidc"
+INS_AUTHORITY = "1.2.250.1.213.1.4.10"  # the INS-NIR's OID
 _LANGUAGE: ContextVar[str] = ContextVar("portal_language", default=DEFAULT)
 StartResponse = Callable[..., Any]
 PREFIX = "/portal"
@@ -77,6 +80,9 @@ class PortalSettings:
     links: bool = False  # one-time login links (`xds portal link`)
     secure_cookie: bool = False  # under TLS
     source_id: str = "2.25.0"  # the sourceId of the ITI-57 submissions the pages make
+    oidc: OidcSettings | None = None  # the patient's login by OpenID Connect
+    base_url: str = "http://127.0.0.1:8080"  # where the provider sends the patient back
+    ins_authority: str = INS_AUTHORITY  # a bare INS claim is an id in this authority
 
 
 class _Answer:
@@ -124,6 +130,7 @@ class PortalApplication:
         self.repository = repository
         self.sessions = sessions
         self.settings = settings
+        self.oidc = OidcClient(settings.oidc) if settings.oidc is not None else None
         self.pro = (
             ProPages(registry, repository, sessions, soap_settings)
             if soap_settings is not None
@@ -172,6 +179,10 @@ class PortalApplication:
         method = environ.get("REQUEST_METHOD", "GET")
         if parts == ["login"]:
             return self._login(environ)
+        if parts == ["oidc", "start"]:
+            return self._oidc_start()
+        if parts == ["oidc", "callback"]:
+            return self._oidc_callback(environ)
         if parts == ["static", "console.css"]:
             return _Answer(
                 "200 OK", (files("web") / "static" / "console.css").read_bytes(), "text/css"
@@ -220,19 +231,26 @@ class PortalApplication:
             "portal_message.html", session=session, status="404 Not Found", message="Nothing here."
         )
 
-    def _page(self, name: str, *, status: str = "200 OK", **context: Any) -> _Answer:
+    def _page(
+        self,
+        name: str,
+        *,
+        status: str = "200 OK",
+        headers: Iterable[tuple[str, str]] = (),
+        **context: Any,
+    ) -> _Answer:
         language = _LANGUAGE.get()
         html = self.templates.get_template(name).render(
             prefix=PREFIX, t=translator(language), lang=language, **context
         )
-        return _Answer(status, html.encode())
+        return _Answer(status, html.encode(), headers=headers)
 
     # --- login -------------------------------------------------------------------------------
 
     def _login(self, environ: dict[str, Any]) -> _Answer:
         token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [None])[-1]
         if token is None:
-            return self._page("portal_login.html")
+            return self._page("portal_login.html", oidc=self.oidc is not None)
         if not self.settings.links:
             return self._page(
                 "portal_login.html", status="403 Forbidden", problem="Login links are off."
@@ -242,10 +260,72 @@ class PortalApplication:
             return self._page(
                 "portal_login.html", status="403 Forbidden", problem="This link is used or expired."
             )
+        return _redirect(f"{PREFIX}/patient", cookie=self._patient_cookie(patient))
+
+    def _patient_cookie(self, patient: str) -> str:
         secret = self.sessions.open("patient", patient)
         flags = "; Secure" if self.settings.secure_cookie else ""
-        cookie = f"{COOKIE}={secret}; Path={PREFIX}; HttpOnly; SameSite=Strict{flags}"
-        return _redirect(f"{PREFIX}/patient", cookie=cookie)  # the token leaves the address bar
+        return f"{COOKIE}={secret}; Path={PREFIX}; HttpOnly; SameSite=Strict{flags}"
+
+    # --- OpenID Connect ------------------------------------------------------------------------
+
+    def _redirect_uri(self) -> str:
+        return f"{self.settings.base_url.rstrip('/')}{PREFIX}/oidc/callback"
+
+    def _oidc_start(self) -> _Answer:
+        if self.oidc is None:
+            return self._page("portal_login.html", status="404 Not Found")
+        try:
+            url, kept = self.oidc.start(self._redirect_uri())
+        except OidcError as exc:
+            log.warning("OIDC login not started: %s", exc)
+            return self._page(
+                "portal_login.html",
+                status="503 Service Unavailable",
+                oidc=True,
+                problem="The identity service cannot be reached.",
+            )
+        pending = self.sessions.open("pending", kept)
+        flags = "; Secure" if self.settings.secure_cookie else ""
+        cookie = (
+            f"{OIDC_COOKIE}={pending}; Path={PREFIX}/oidc; HttpOnly; SameSite=Lax; Max-Age=600"
+            + flags
+        )
+        return _redirect(url, cookie=cookie)
+
+    def _oidc_callback(self, environ: dict[str, Any]) -> _Answer:
+        secret = _cookies(environ).get(OIDC_COOKIE)
+        pending = self.sessions.find(secret)
+        self.sessions.close(secret)  # one use
+        if self.oidc is None or pending is None or pending.kind != "pending":
+            return self._page(
+                "portal_login.html",
+                status="403 Forbidden",
+                oidc=True,
+                problem="This login has expired: start again.",
+            )
+        query = environ.get("QUERY_STRING", "")
+        callback = f"{self._redirect_uri()}?{query}"
+        try:
+            ins = self.oidc.finish(self._redirect_uri(), callback, pending.subject)
+        except OidcError as exc:
+            log.warning("OIDC login refused: %s", exc)
+            return self._page(
+                "portal_login.html",
+                status="403 Forbidden",
+                oidc=True,
+                problem="Your identity could not be verified.",
+            )
+        patient = ins if "^" in ins else f"{ins}^^^&{self.settings.ins_authority}&ISO"
+        from ebrim.hl7 import patient_key
+
+        cookie = self._patient_cookie(patient_key(patient))
+        clear = f"{OIDC_COOKIE}=; Path={PREFIX}/oidc; Max-Age=0; HttpOnly; SameSite=Lax"
+        # A page of ours moves on: the provider's redirect is cross-site, and a SameSite=Strict
+        # cookie set now would not go with a navigation that chain started.
+        return self._page(
+            "portal_continue.html", headers=[("Set-Cookie", cookie), ("Set-Cookie", clear)]
+        )
 
     # --- the patient's pages -------------------------------------------------------------------
 

@@ -103,7 +103,11 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
         repository,
         Sessions(engine),
         PortalSettings(
-            links=settings.portal_links, secure_cookie=settings.tls, source_id=repo_id or "2.25.0"
+            links=settings.portal_links,
+            secure_cookie=settings.tls,
+            source_id=repo_id or "2.25.0",
+            oidc=settings.oidc_settings,
+            base_url=settings.base_url,
         ),
         soap_settings=soap_settings,
     )

@@ -25,6 +25,7 @@ from xds_cli.options import add_path_options
 
 if TYPE_CHECKING:
     from web.capture import CaptureSettings
+    from web.oidc import OidcSettings
 
 REPOSITORY_ID_FILE = "repository-id"
 
@@ -102,6 +103,10 @@ class ServeSettings:
     capture_max_mb: int = 256
     console_operators: tuple[str, ...] = ()  # under --tls: client certificates allowed
     portal_links: bool = False  # the patient portal's one-time login links (`xds portal link`)
+    oidc_issuer: str | None = None  # the patient's OpenID Connect provider
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_ins_claim: str = "ins"
 
     @property
     def read_limits(self) -> ReadLimits:
@@ -150,6 +155,16 @@ class ServeSettings:
             enabled=enabled,
             retention=timedelta(hours=self.capture_hours),
             max_total_bytes=self.capture_max_mb * 1024 * 1024,
+        )
+
+    @property
+    def oidc_settings(self) -> OidcSettings | None:
+        from web.oidc import OidcSettings
+
+        if not (self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret):
+            return None
+        return OidcSettings(
+            self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret, self.oidc_ins_claim
         )
 
     @property
@@ -422,6 +437,23 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         help="accept the one-time login links `xds portal link PATIENT-ID` prints "
         "(XDS_PORTAL_LINKS=1; off by default)",
     )
+    env = os.environ.get
+    group.add_argument(
+        "--oidc-issuer",
+        default=env("XDS_OIDC_ISSUER"),
+        help="the patients' OpenID Connect provider (its issuer URL; XDS_OIDC_ISSUER)",
+    )
+    group.add_argument("--oidc-client-id", default=env("XDS_OIDC_CLIENT_ID"))
+    group.add_argument(
+        "--oidc-client-secret",
+        default=env("XDS_OIDC_CLIENT_SECRET"),
+        help="better given as XDS_OIDC_CLIENT_SECRET than on the command line",
+    )
+    group.add_argument(
+        "--oidc-ins-claim",
+        default=env("XDS_OIDC_INS_CLAIM", "ins"),
+        help="the claim of the verified identity that carries the patient's INS (default ins)",
+    )
 
 
 def _flag(value: str | None) -> bool:
@@ -453,6 +485,9 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         raise ValueError("--trusted-proxy-header and --trusted-proxies go together")
     if args.audit_syslog:
         _check_audit(args, role)
+    oidc = (args.oidc_issuer, args.oidc_client_id, args.oidc_client_secret)
+    if any(oidc) and not all(oidc):
+        raise ValueError("--oidc-issuer, --oidc-client-id and --oidc-client-secret go together")
     return ServeSettings(
         bind=args.bind,
         workers=args.workers,
@@ -495,6 +530,10 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         capture_max_mb=args.capture_max_mb,
         console_operators=tuple(o.strip() for o in args.console_operator if o.strip()),
         portal_links=args.portal_links,
+        oidc_issuer=args.oidc_issuer,
+        oidc_client_id=args.oidc_client_id,
+        oidc_client_secret=args.oidc_client_secret,
+        oidc_ins_claim=args.oidc_ins_claim,
     )
 
 
