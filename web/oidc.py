@@ -4,7 +4,7 @@ France uses FranceConnect or the health space's identity in production; any cert
 provider works: its issuer, the client id and secret registered there, and the claim that
 carries the patient's INS (`OidcSettings`). The INS is read from the verified identity only:
 the ID token's signature (the provider's JWKS), issuer, audience, expiry and nonce are
-checked by Authlib, then the claim is taken from the ID token, or from the userinfo answer
+checked (Authlib's joserfc), then the claim is taken from the ID token, or from the userinfo answer
 when its `sub` is the ID token's. Never from a form.
 
 What the redirect must remember (state, nonce, PKCE verifier) is kept server-side as a
@@ -21,8 +21,8 @@ from typing import Any
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 
 class OidcError(Exception):
@@ -59,7 +59,7 @@ class OidcClient:
                 metadata = requests.get(
                     f"{issuer}/.well-known/openid-configuration", timeout=self.timeout
                 ).json()
-                keys = JsonWebKey.import_key_set(
+                keys = KeySet.import_key_set(
                     requests.get(metadata["jwks_uri"], timeout=self.timeout).json()
                 )
             except (requests.RequestException, ValueError, KeyError) as exc:
@@ -102,20 +102,26 @@ class OidcClient:
             raise OidcError(f"the provider's answer was refused: {exc}") from exc
         if "id_token" not in token:
             raise OidcError("the provider answered no ID token")
+        algorithms = provider.metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         try:
-            claims = jwt.decode(
+            decoded = jwt.decode(
                 token["id_token"],
                 provider.keys,
-                claims_cls=CodeIDToken,
-                claims_options={
-                    "iss": {"essential": True, "value": self.settings.issuer.rstrip("/")},
-                    "aud": {"essential": True, "value": self.settings.client_id},
-                },
-                claims_params={"nonce": nonce, "client_id": self.settings.client_id},
+                algorithms=[a for a in algorithms if a != "none"],
             )
-            claims.validate(leeway=60)
+            checks = jwt.JWTClaimsRegistry(
+                leeway=60,
+                iss={"essential": True, "value": self.settings.issuer.rstrip("/")},
+                aud={"essential": True, "value": self.settings.client_id},
+                sub={"essential": True},
+                exp={"essential": True},
+                iat={"essential": True},
+                nonce={"essential": True, "value": nonce},
+            )
+            checks.validate(decoded.claims)
         except Exception as exc:
             raise OidcError(f"the ID token is not valid: {exc}") from exc
+        claims = decoded.claims
         ins = claims.get(self.settings.ins_claim)
         if not ins and provider.metadata.get("userinfo_endpoint"):
             info = session.get(provider.metadata["userinfo_endpoint"], timeout=self.timeout).json()

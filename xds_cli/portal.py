@@ -25,10 +25,25 @@ def add_portal_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     link = verbs.add_parser("link", help="print a one-time login link for a patient")
     link.add_argument("patient", help="the patient's id as fed (CX, e.g. 123^^^&1.2.3&ISO)")
     link.add_argument("--minutes", type=float, default=10.0, help="how long it is valid (10)")
-    link.add_argument("--data", type=Path, default=Path(env("XDS_DATA", "xds-data")))
-    link.add_argument("--database", default=env("XDS_DATABASE"))
-    link.add_argument("--database-schema", default=env("XDS_DATABASE_SCHEMA"))
-    link.add_argument("--url", default=env("XDS_URL", "http://127.0.0.1:8080"))
+    link.add_argument(
+        "--data",
+        type=Path,
+        default=Path(env("XDS_DATA", "xds-data")),
+        help="the server's data folder, where its SQLite database is (XDS_DATA)",
+    )
+    link.add_argument(
+        "--database", default=env("XDS_DATABASE"), help="the server's PostgreSQL (XDS_DATABASE)"
+    )
+    link.add_argument(
+        "--database-schema",
+        default=env("XDS_DATABASE_SCHEMA"),
+        help="its schema (XDS_DATABASE_SCHEMA)",
+    )
+    link.add_argument(
+        "--url",
+        default=env("XDS_URL", "http://127.0.0.1:8080"),
+        help="the server's public URL, the link's start (XDS_URL)",
+    )
     link.set_defaults(run=run_link)
 
 

@@ -443,7 +443,11 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         default=env("XDS_OIDC_ISSUER"),
         help="the patients' OpenID Connect provider (its issuer URL; XDS_OIDC_ISSUER)",
     )
-    group.add_argument("--oidc-client-id", default=env("XDS_OIDC_CLIENT_ID"))
+    group.add_argument(
+        "--oidc-client-id",
+        default=env("XDS_OIDC_CLIENT_ID"),
+        help="this portal's client id at the provider (XDS_OIDC_CLIENT_ID)",
+    )
     group.add_argument(
         "--oidc-client-secret",
         default=env("XDS_OIDC_CLIENT_SECRET"),
