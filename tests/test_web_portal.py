@@ -108,6 +108,14 @@ def found_by(server: ServerProcess, pki: DevPki, professional: str) -> set[str]:
     return {d.unique_id or "" for d in result.metadata.documents}
 
 
+def table(browser: WebDriver, server: ServerProcess, css: str) -> str:
+    """The text of the element `css`; when it is missing, the page and the server's log say why."""
+    found = browser.find_elements(By.CSS_SELECTOR, css)
+    page, log = browser.page_source[-1500:], server.log()[-3000:]
+    assert found, f"{css} missing at {browser.current_url}:\n{page}\n{log}"
+    return str(found[0].text)
+
+
 def shot(browser: WebDriver, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -147,7 +155,7 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     assert submitted in found_by(server, pki, AUTHOR)  # the author still sees it
 
     browser.get(f"{server.url}/portal/patient/history")
-    history = browser.find_element(By.CSS_SELECTOR, "table.history").text
+    history = table(browser, server, "table.history")
     assert "looked for documents in your record" in history
     assert "You changed a document" in history
     shot(browser, "history")
@@ -220,7 +228,7 @@ def test_the_patient_blocks_a_professional_who_is_then_refused(
 ) -> None:
     browser.get(login_link(server, INS))
     browser.get(f"{server.url}/portal/patient/record?lang=en")
-    assert COLLEAGUE in browser.find_element(By.CSS_SELECTOR, "table.authorisations").text
+    assert COLLEAGUE in table(browser, server, "table.authorisations")
     browser.find_element(By.ID, "block-who").send_keys(COLLEAGUE)
     button = browser.find_element(By.ID, "block")
     button.click()
@@ -247,7 +255,7 @@ def test_the_patient_pages_pass_an_accessibility_check(
     browser.set_script_timeout(TIMEOUT)
     browser.get(login_link(server, INS))
     browser.get(f"{server.url}/portal/{page}")
-    assert serious_violations(browser) == []
+    assert serious_violations(browser) == [], server.log()[-4000:]
 
 
 def test_french_first_english_on_request(server: ServerProcess, submitted: str) -> None:

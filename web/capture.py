@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 
 from registry.exchanges_schema import exchanges
+from registry.storage import write_transaction
 
 log = logging.getLogger("web.capture")
 StartResponse = Callable[..., Any]
@@ -138,7 +139,7 @@ class ExchangeLog:
             "truncated": request_size > len(request[:limit])
             or response_size > len(response[:limit]),
         }
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             new_id = conn.execute(insert(exchanges).returning(exchanges.c.id), row).scalar_one()
         self._purge_now_and_then()
         return int(new_id)
@@ -147,7 +148,7 @@ class ExchangeLog:
         """Drop what passed the retention time, then the oldest beyond the total size."""
         now = now or datetime.now(UTC)
         removed = 0
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             old = delete(exchanges).where(exchanges.c.started_at < now - self.settings.retention)
             removed += conn.execute(old).rowcount or 0
             sizes = conn.execute(

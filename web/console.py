@@ -37,6 +37,7 @@ from ebrim.profile import Profile
 from registry.audit import AuditEvent, Outcome, write_event
 from registry.records_schema import audit_events
 from registry.schema import associations, documents, folders, patients, submission_sets
+from registry.storage import write_transaction
 from repository.api import DocumentRequest
 from soap.settings import SoapSettings
 from soap.tls import client_identity
@@ -461,7 +462,7 @@ class ConsoleApplication:
             detail=detail,
             source_address=environ.get("REMOTE_ADDR"),
         )
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             write_event(conn, event, datetime.now(UTC))
 
 

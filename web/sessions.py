@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 
 from registry.portal_schema import portal_links, portal_sessions
+from registry.storage import write_transaction
 
 COOKIE = "xds_portal"
 IDLE = timedelta(minutes=30)
@@ -45,7 +46,7 @@ class Sessions:
         """A new session; the secret to set in the cookie."""
         secret = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(delete(portal_sessions).where(portal_sessions.c.expires_at < now))
             conn.execute(
                 insert(portal_sessions),
@@ -67,7 +68,7 @@ class Sessions:
             return None
         now = datetime.now(UTC)
         key = _hash(secret)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             row = conn.execute(
                 select(portal_sessions).where(portal_sessions.c.id_hash == key)
             ).first()
@@ -83,7 +84,7 @@ class Sessions:
 
     def close(self, secret: str | None) -> None:
         if secret:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(
                     delete(portal_sessions).where(portal_sessions.c.id_hash == _hash(secret))
                 )
@@ -91,7 +92,7 @@ class Sessions:
     def link(self, patient_id: str, minutes: float = 10) -> str:
         """A one-time login token for `patient_id`, valid `minutes`."""
         token = secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 insert(portal_links),
                 {
@@ -107,7 +108,7 @@ class Sessions:
         if not token or len(token) > 128:
             return None
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             used = conn.execute(
                 update(portal_links)
                 .where(
