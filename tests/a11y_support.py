@@ -1,4 +1,5 @@
-"""axe-core (Deque, MPL-2.0, 4.14.1, copied into tests/data/axe) run in the page by Selenium."""
+"""Browser-test helpers: axe-core (Deque, MPL-2.0, 4.14.1, copied into tests/data/axe) run in
+the page by Selenium, and a click that waits for the page it leads to."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def serious_violations(browser: WebDriver) -> list[dict[str, Any]]:
         for v in result
         if v.get("impact") in ("serious", "critical")
     ]  # fmt: skip
+
+
+def follow(browser: WebDriver, element: Any, timeout: float = 20) -> None:
+    """Click a link or a submit button and wait for the page it leads to (the old one gone)."""
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    element.click()
+    WebDriverWait(browser, timeout).until(staleness_of(element))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from a11y_support import serious_violations
+from a11y_support import follow, serious_violations
 from conftest import DATA
 from e2e_support import feed, submission
 from selenium import webdriver
@@ -80,7 +80,7 @@ def test_an_iti41_shows_in_the_log_and_opens(server: ServerProcess, browser: Web
     shot(browser, "messages")
     rows = browser.find_elements(By.CSS_SELECTOR, "table.log tbody tr")
     assert rows and "ITI-41" in rows[0].text and "Success" in rows[0].text
-    rows[0].find_element(By.LINK_TEXT, "ITI-41").click()
+    follow(browser, rows[0].find_element(By.LINK_TEXT, "ITI-41"))
 
     assert browser.find_element(By.ID, "outcome").text == "Success"
     request = browser.find_element(By.ID, "request").text
@@ -99,7 +99,7 @@ def test_a_broken_message_pasted_shows_its_error_codes(
     area = browser.find_element(By.ID, "message")
     browser.execute_script("arguments[0].value = arguments[1];", area, broken)
     shot(browser, "validate")
-    browser.find_element(By.ID, "check").click()
+    follow(browser, browser.find_element(By.ID, "check"))
 
     assert browser.find_element(By.ID, "status").text == "FAILED"
     codes = {c.text for c in browser.find_elements(By.CSS_SELECTOR, "table.findings td.code")}
@@ -119,9 +119,9 @@ def test_a_cda_opens_rendered_and_inert(server: ServerProcess, browser: WebDrive
 
     browser.get(f"{server.url}/console/patients")
     shot(browser, "patients")
-    browser.find_element(By.PARTIAL_LINK_TEXT, header.patient_id.split("^")[0]).click()
+    follow(browser, browser.find_element(By.PARTIAL_LINK_TEXT, header.patient_id.split("^")[0]))
     shot(browser, "patient")
-    browser.find_element(By.LINK_TEXT, header.title).click()
+    follow(browser, browser.find_element(By.LINK_TEXT, header.title))
     history = browser.find_element(By.CSS_SELECTOR, "table.history").text
     assert "ITI-42" in history  # its registration, from the audit trail
     shot(browser, "document")
@@ -150,7 +150,7 @@ def test_the_endpoints_page_and_the_audit_trail(server: ServerProcess, browser: 
     browser.get(f"{server.url}/console/messages?transaction=ITI-8")
     feeds = browser.find_elements(By.CSS_SELECTOR, "table.log tbody tr")
     assert feeds and "hl7v2" in feeds[-1].text and "Success" in feeds[-1].text
-    feeds[-1].find_element(By.LINK_TEXT, "ITI-8").click()
+    follow(browser, feeds[-1].find_element(By.LINK_TEXT, "ITI-8"))
     assert "MSH|" in browser.find_element(By.ID, "request").text
     assert "MSA|AA" in browser.find_element(By.ID, "response").text
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from a11y_support import serious_violations
+from a11y_support import follow, serious_violations
 from e2e_support import TIMEOUT, feed
 from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
 from selenium import webdriver
@@ -171,7 +171,7 @@ def test_the_patient_opens_a_document_rendered(
     server: ServerProcess, browser: WebDriver, submitted: str
 ) -> None:
     browser.get(login_link(server, INS))
-    browser.find_element(By.CSS_SELECTOR, "table.documents tbody a").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "table.documents tbody a"))
     assert read_header(cda_bytes()).title in browser.find_element(By.TAG_NAME, "h1").text
     assert browser.execute_script("return document.scripts.length") == 0
 

@@ -19,7 +19,7 @@ import ipaddress
 import json
 import logging
 import mimetypes
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -43,22 +43,13 @@ from soap.settings import SoapSettings
 from soap.tls import client_identity
 from web.capture import ExchangeLog
 from web.messages import part_bytes, parts_of
+from web.pages import Answer
 from web.validation import Unreadable, validate_message
 
 log = logging.getLogger("web.console")
 StartResponse = Callable[..., Any]
 PREFIX = "/console"
 MAX_UPLOAD = 20 * 1024 * 1024
-PAGE_CSP = (
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-_HEADERS = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("Cache-Control", "no-store"),
-    ("X-Frame-Options", "DENY"),
-]
 _STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript"}
 
 
@@ -77,13 +68,6 @@ class ConsoleSettings:
     operators: tuple[str, ...] = ()  # certificate subjects (RFC 4514) or SHA-256 fingerprints
     endpoints: tuple[Endpoint, ...] = ()
     profile: Profile = Profile.GENERIC
-
-
-class _Response:
-    def __init__(
-        self, status: str, body: bytes, media: str, headers: Iterable[tuple[str, str]] = ()
-    ) -> None:
-        self.status, self.body, self.media, self.headers = status, body, media, list(headers)
 
 
 class ConsoleApplication:
@@ -122,17 +106,8 @@ class ConsoleApplication:
                 response = self._route(environ)
         except Exception:
             log.exception("console page failed: %s", environ.get("PATH_INFO"))
-            response = _Response("500 Internal Server Error", b"console error\n", "text/plain")
-        headers = [
-            ("Content-Type", response.media),
-            ("Content-Length", str(len(response.body))),
-            *_HEADERS,
-            *response.headers,
-        ]
-        if not any(name == "Content-Security-Policy" for name, _ in response.headers):
-            headers.append(("Content-Security-Policy", PAGE_CSP))
-        start_response(response.status, headers)
-        return [response.body]
+            response = Answer("500 Internal Server Error", b"console error\n", "text/plain")
+        return response.send(start_response)
 
     # --- who may open it ---------------------------------------------------------------------
 
@@ -162,7 +137,7 @@ class ConsoleApplication:
 
     # --- routing -----------------------------------------------------------------------------
 
-    def _route(self, environ: dict[str, Any]) -> _Response:
+    def _route(self, environ: dict[str, Any]) -> Answer:
         path = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/")
         parts = [unquote(p) for p in path.split("/")] if path else []
         method = environ.get("REQUEST_METHOD", "GET")
@@ -170,7 +145,7 @@ class ConsoleApplication:
         if method == "POST" and parts == ["validate"]:
             return self._validate(environ)
         if method not in ("GET", "HEAD"):
-            return _Response("405 Method Not Allowed", b"GET only here\n", "text/plain")
+            return Answer("405 Method Not Allowed", b"GET only here\n", "text/plain")
         if not parts:
             return self._home()
         match parts:
@@ -198,19 +173,19 @@ class ConsoleApplication:
                 return self._audit(query)
         return self._page("missing.html", status="404 Not Found")
 
-    def _page(self, name: str, *, status: str = "200 OK", **context: Any) -> _Response:
+    def _page(self, name: str, *, status: str = "200 OK", **context: Any) -> Answer:
         html = self.templates.get_template(name).render(
             prefix=PREFIX,
             capture_on=bool(self.capture and self.capture.settings.enabled),
             **context,
         )
-        return _Response(status, html.encode(), "text/html; charset=utf-8")
+        return Answer(status, html.encode(), "text/html; charset=utf-8")
 
-    def _static(self, name: str) -> _Response:
+    def _static(self, name: str) -> Answer:
         data = (files("web") / "static" / name).read_bytes()
-        return _Response("200 OK", data, _STATIC[name])
+        return Answer("200 OK", data, _STATIC[name])
 
-    def _home(self) -> _Response:
+    def _home(self) -> Answer:
         with self.engine.connect() as conn:
             counts = {
                 "patients": conn.execute(select(func.count()).select_from(patients)).scalar(),
@@ -224,7 +199,7 @@ class ConsoleApplication:
 
     # --- message log ------------------------------------------------------------------------
 
-    def _messages(self, query: dict[str, str]) -> _Response:
+    def _messages(self, query: dict[str, str]) -> Answer:
         if self.capture is None:
             return self._page("messages.html", exchanges=[], filters=query, transactions=[])
         before = query.get("before")
@@ -244,7 +219,7 @@ class ConsoleApplication:
             older=found[-1].id if len(found) == 100 else None,
         )
 
-    def _message(self, environ: dict[str, Any], number: str) -> _Response:
+    def _message(self, environ: dict[str, Any], number: str) -> Answer:
         exchange = self.capture.get(int(number)) if self.capture and number.isdigit() else None
         if exchange is None:
             return self._page("missing.html", status="404 Not Found")
@@ -253,7 +228,7 @@ class ConsoleApplication:
         response = parts_of(exchange.response_body or b"", exchange.response_type)
         return self._page("message.html", exchange=exchange, request=request, response=response)
 
-    def _download(self, environ: dict[str, Any], number: str, which: str, index: str) -> _Response:
+    def _download(self, environ: dict[str, Any], number: str, which: str, index: str) -> Answer:
         exchange = self.capture.get(int(number)) if self.capture and number.isdigit() else None
         if exchange is None or not index.isdigit():
             return self._page("missing.html", status="404 Not Found")
@@ -267,7 +242,7 @@ class ConsoleApplication:
         self._audit_view(environ, "console:DownloadMessage", exchange.patient_id, detail)
         extension = mimetypes.guess_extension(part_type.split(";")[0].strip()) or ".bin"
         name = f"exchange-{number}-{which}-{index}{extension}"
-        return _Response(
+        return Answer(
             "200 OK",
             data,
             "application/octet-stream",  # never rendered here: saved
@@ -276,7 +251,7 @@ class ConsoleApplication:
 
     # --- validator ---------------------------------------------------------------------------
 
-    def _validate(self, environ: dict[str, Any]) -> _Response:
+    def _validate(self, environ: dict[str, Any]) -> Answer:
         form = _form(environ)
         data = form.get("file") or form.get("message", "").encode()
         try:
@@ -293,14 +268,14 @@ class ConsoleApplication:
             )
         wanted = form.get("format", "html")
         if wanted == "json":
-            return _Response(
+            return Answer(
                 "200 OK",
                 report.as_json().encode(),
                 "application/json",
                 [("Content-Disposition", 'attachment; filename="validation-report.json"')],
             )
         if wanted == "xml":
-            return _Response(
+            return Answer(
                 "200 OK",
                 report.as_xml(),
                 "application/xml",
@@ -310,7 +285,7 @@ class ConsoleApplication:
 
     # --- record browser ----------------------------------------------------------------------
 
-    def _patients(self, query: dict[str, str]) -> _Response:
+    def _patients(self, query: dict[str, str]) -> Answer:
         wanted = query.get("q", "")
         counts = (
             select(documents.c.patient_id, func.count().label("documents"))
@@ -334,7 +309,7 @@ class ConsoleApplication:
             rows = conn.execute(statement).all()
         return self._page("patients.html", rows=rows, q=wanted)
 
-    def _patient(self, patient_id: str) -> _Response:
+    def _patient(self, patient_id: str) -> Answer:
         with self.engine.connect() as conn:
             known = conn.execute(
                 select(patients).where(patients.c.patient_id == patient_id)
@@ -355,7 +330,7 @@ class ConsoleApplication:
             folders=folder_rows,
         )
 
-    def _document(self, entry_uuid: str) -> _Response:
+    def _document(self, entry_uuid: str) -> Answer:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(documents.c.body, documents.c.status).where(
@@ -403,7 +378,7 @@ class ConsoleApplication:
             ).all()
         return self._page("document.html", doc=doc, versions=versions, links=links, history=history)
 
-    def _view_document(self, environ: dict[str, Any], entry_uuid: str) -> _Response:
+    def _view_document(self, environ: dict[str, Any], entry_uuid: str) -> Answer:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(documents.c.body, documents.c.status, documents.c.patient_id).where(
@@ -423,20 +398,20 @@ class ConsoleApplication:
         try:
             html = render_html(found)
         except CdaError:
-            return _Response(
+            return Answer(
                 "200 OK",
                 found,
                 "application/octet-stream",
                 [("Content-Disposition", 'attachment; filename="document.bin"')],
             )
-        return _Response(
+        return Answer(
             "200 OK",
             html.encode(),
             "text/html; charset=utf-8",
             [("Content-Security-Policy", DOCUMENT_CSP)],
         )
 
-    def _audit(self, query: dict[str, str]) -> _Response:
+    def _audit(self, query: dict[str, str]) -> Answer:
         c = audit_events.c
         statement = select(audit_events).order_by(c.id.desc()).limit(200)
         if query.get("patient"):

@@ -46,9 +46,9 @@ from repository.api import DocumentRequest
 from soap.records_operations import perform
 from soap.records_xml import RecordAction, RecordRequest
 from soap.settings import SoapSettings
-from web.console import PAGE_CSP
 from web.i18n import DEFAULT, LANG_COOKIE, LANGUAGES, language_of, translator
 from web.oidc import OidcClient, OidcError, OidcSettings
+from web.pages import Answer
 from web.pro import PURPOSES, ProPages
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
@@ -67,12 +67,6 @@ _RECORD_ACTIONS = {
     "close": RecordAction.CLOSE,
 }
 _VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
-_HEADERS = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("Cache-Control", "no-store"),
-    ("X-Frame-Options", "DENY"),
-]
 
 
 @dataclass(frozen=True)
@@ -83,17 +77,6 @@ class PortalSettings:
     oidc: OidcSettings | None = None  # the patient's login by OpenID Connect
     base_url: str = "http://127.0.0.1:8080"  # where the provider sends the patient back
     ins_authority: str = INS_AUTHORITY  # a bare INS claim is an id in this authority
-
-
-class _Answer:
-    def __init__(
-        self,
-        status: str,
-        body: bytes,
-        media: str = "text/html; charset=utf-8",
-        headers: Iterable[tuple[str, str]] = (),
-    ) -> None:
-        self.status, self.body, self.media, self.headers = status, body, media, list(headers)
 
 
 def patient_requester(patient_id: str) -> Requester:
@@ -157,23 +140,14 @@ class PortalApplication:
                 )
         except Exception:
             log.exception("portal page failed")
-            answer = _Answer("500 Internal Server Error", b"portal error\n", "text/plain")
+            answer = Answer("500 Internal Server Error", b"portal error\n", "text/plain")
         finally:
             _LANGUAGE.reset(chosen)
-        headers = [
-            ("Content-Type", answer.media),
-            ("Content-Length", str(len(answer.body))),
-            *_HEADERS,
-            *answer.headers,
-        ]
-        if not any(name == "Content-Security-Policy" for name, _ in answer.headers):
-            headers.append(("Content-Security-Policy", PAGE_CSP))
-        start_response(answer.status, headers)
-        return [answer.body]
+        return answer.send(start_response)
 
     # --- routing -----------------------------------------------------------------------------
 
-    def _route(self, environ: dict[str, Any]) -> _Answer:
+    def _route(self, environ: dict[str, Any]) -> Answer:
         path = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/")
         parts = [unquote(p) for p in path.split("/")] if path else []
         method = environ.get("REQUEST_METHOD", "GET")
@@ -184,7 +158,7 @@ class PortalApplication:
         if parts == ["oidc", "callback"]:
             return self._oidc_callback(environ)
         if parts == ["static", "console.css"]:
-            return _Answer(
+            return Answer(
                 "200 OK", (files("web") / "static" / "console.css").read_bytes(), "text/css"
             )
         if parts[:1] == ["pro"]:
@@ -238,16 +212,16 @@ class PortalApplication:
         status: str = "200 OK",
         headers: Iterable[tuple[str, str]] = (),
         **context: Any,
-    ) -> _Answer:
+    ) -> Answer:
         language = _LANGUAGE.get()
         html = self.templates.get_template(name).render(
             prefix=PREFIX, t=translator(language), lang=language, **context
         )
-        return _Answer(status, html.encode(), headers=headers)
+        return Answer(status, html.encode(), headers=headers)
 
     # --- login -------------------------------------------------------------------------------
 
-    def _login(self, environ: dict[str, Any]) -> _Answer:
+    def _login(self, environ: dict[str, Any]) -> Answer:
         token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [None])[-1]
         if token is None:
             return self._page("portal_login.html", oidc=self.oidc is not None)
@@ -272,7 +246,7 @@ class PortalApplication:
     def _redirect_uri(self) -> str:
         return f"{self.settings.base_url.rstrip('/')}{PREFIX}/oidc/callback"
 
-    def _oidc_start(self) -> _Answer:
+    def _oidc_start(self) -> Answer:
         if self.oidc is None:
             return self._page("portal_login.html", status="404 Not Found")
         try:
@@ -293,7 +267,7 @@ class PortalApplication:
         )
         return _redirect(url, cookie=cookie)
 
-    def _oidc_callback(self, environ: dict[str, Any]) -> _Answer:
+    def _oidc_callback(self, environ: dict[str, Any]) -> Answer:
         secret = _cookies(environ).get(OIDC_COOKIE)
         pending = self.sessions.find(secret)
         self.sessions.close(secret)  # one use
@@ -337,7 +311,7 @@ class PortalApplication:
             raise _Refused(result.response.errors[0].message)
         return list(result.metadata.documents) if result.metadata else []
 
-    def _documents(self, session: Session) -> _Answer:
+    def _documents(self, session: Session) -> Answer:
         query = FindDocumentsQuery(patient_id=session.subject, statuses=_VISIBLE)
         try:
             docs = self._visible(session, query)
@@ -365,7 +339,7 @@ class PortalApplication:
         mine = [d for d in found if patient_key(d.patient_id or "") == patient_key(session.subject)]
         return mine[0] if mine else None
 
-    def _document(self, session: Session, entry_uuid: str) -> _Answer:
+    def _document(self, session: Session, entry_uuid: str) -> Answer:
         doc = self._mine(session, entry_uuid)
         if doc is None or self.repository is None:
             return self._page(
@@ -395,15 +369,15 @@ class PortalApplication:
         try:
             html = render_html(data)
         except CdaError:
-            return _Answer(
+            return Answer(
                 "200 OK",
                 data,
                 "application/octet-stream",
                 [("Content-Disposition", 'attachment; filename="document"')],
             )
-        return _Answer("200 OK", html.encode(), headers=[("Content-Security-Policy", DOCUMENT_CSP)])
+        return Answer("200 OK", html.encode(), headers=[("Content-Security-Policy", DOCUMENT_CSP)])
 
-    def _mask(self, session: Session, entry_uuid: str, *, masked: bool) -> _Answer:
+    def _mask(self, session: Session, entry_uuid: str, *, masked: bool) -> Answer:
         doc = self._mine(session, entry_uuid)
         if doc is None:
             return self._page(
@@ -430,7 +404,7 @@ class PortalApplication:
             )
         return _redirect(f"{PREFIX}/patient")
 
-    def _history(self, session: Session) -> _Answer:
+    def _history(self, session: Session) -> Answer:
         events = self.registry.audit_history(session.subject, viewer_kind=RequesterKind.PATIENT)
         events = [e for e in events if not e.transaction.startswith("console:")]
         return self._page(
@@ -443,7 +417,7 @@ class PortalApplication:
 
     # --- the professional's pages --------------------------------------------------------------
 
-    def _pro(self, environ: dict[str, Any], parts: list[str], method: str) -> _Answer:
+    def _pro(self, environ: dict[str, Any], parts: list[str], method: str) -> Answer:
         pro = self.pro
         who = pro.professional(environ) if pro is not None else None
         if pro is None or who is None:
@@ -488,9 +462,9 @@ class PortalApplication:
                 else:
                     data, csp = opened
                     if csp:
-                        answer = _Answer("200 OK", data, headers=[("Content-Security-Policy", csp)])
+                        answer = Answer("200 OK", data, headers=[("Content-Security-Policy", csp)])
                     else:
-                        answer = _Answer(
+                        answer = Answer(
                             "200 OK",
                             data,
                             "application/octet-stream",
@@ -503,7 +477,7 @@ class PortalApplication:
         answer.headers += headers
         return answer
 
-    def _record(self, session: Session, problem: str | None = None) -> _Answer:
+    def _record(self, session: Session, problem: str | None = None) -> Answer:
         records = self.registry.records
         return self._page(
             "portal_record.html",
@@ -516,7 +490,7 @@ class PortalApplication:
 
     def _record_action(
         self, session: Session, action: RecordAction, form: dict[str, str]
-    ) -> _Answer:
+    ) -> Answer:
         """A change to the record, as the SOAP operation makes it (policy, audit)."""
         grantee = form.get("professional", "").strip() or None
         if (
@@ -610,7 +584,7 @@ def _cookie(environ: dict[str, Any]) -> str | None:
     return _cookies(environ).get(COOKIE)
 
 
-def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) -> _Answer:
+def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) -> Answer:
     headers = [("Location", location)]
     if cookie:
         headers.append(("Set-Cookie", cookie))
@@ -618,7 +592,7 @@ def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) 
         headers.append(
             ("Set-Cookie", f"{COOKIE}=; Path={PREFIX}; Max-Age=0; HttpOnly; SameSite=Strict")
         )
-    return _Answer("303 See Other", b"", "text/plain", headers)
+    return Answer("303 See Other", b"", "text/plain", headers)
 
 
 def _form(environ: dict[str, Any]) -> dict[str, str]:
