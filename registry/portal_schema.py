@@ -28,6 +28,8 @@ portal_links = Table(
     Column("patient_id", PID, nullable=False),
     Column("expires_at", WHEN, nullable=False),
     Column("used_at", WHEN, nullable=True),
+    # Revision 0009: the legal representative the link logs in, acting for the patient.
+    Column("representative", PERSON, nullable=True),
 )
 
 __all__ = ["portal_links", "portal_sessions"]

@@ -144,7 +144,8 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     assert "token" not in browser.current_url
     browser.get(f"{server.url}/portal/patient?lang=en")  # French first; these checks read English
     shot(browser, "documents")
-    row = browser.find_element(By.CSS_SELECTOR, "table.documents tbody tr")
+    title = read_header(cda_bytes()).title
+    row = browser.find_element(By.LINK_TEXT, title).find_element(By.XPATH, "./ancestor::tr")
     row.find_element(By.CSS_SELECTOR, "button.mask").click()
     WebDriverWait(browser, TIMEOUT).until(staleness_of(row))  # the form's answer arrived
 
@@ -280,3 +281,40 @@ def test_every_text_of_the_portal_has_its_french() -> None:
         texts |= set(re.findall(r"""t\(\"([^"]+)\"\)""", source))
         texts |= set(re.findall(r"""t\('([^']+)'\)""", source))
     assert texts and not texts - set(FRENCH)
+
+
+def test_a_legal_representative_acts_for_the_patient_within_the_policy(
+    server: ServerProcess, pki: DevPki, browser: WebDriver, submitted: str
+) -> None:
+    """A document the author hid from legal representatives (INVISIBLE_REPRESENTANTS_LEGAUX)
+    shows to the patient and not to their representative, who otherwise acts for them."""
+    original = b'<id root="1.2.250.1.213.1.1.1.46.2023.1.1"/>'
+    data = (
+        cda_bytes()
+        .replace(original, original.replace(b'"/>', b'" extension="REP-1"/>'))
+        .replace(b"<title>NOTE DE VACCINATION</title>", b"<title>NOTE DE VACCINATION (2)</title>")
+    )
+    metadata = from_cda(
+        read_header(data), class_code=CLASS_CODE, source_id=SOURCE_ID,
+        masks=("INVISIBLE_REPRESENTANTS_LEGAUX",),
+    )  # fmt: skip
+    answer = client(server, pki, AUTHOR).provide_and_register(
+        metadata, {metadata.documents[0].entry_uuid: data}
+    )
+    assert answer.status.name == "SUCCESS", answer.errors
+
+    def rows_seen(link: str) -> int:
+        browser.get(link)
+        browser.get(f"{server.url}/portal/patient?lang=en")
+        return len(browser.find_elements(By.CSS_SELECTOR, "table.documents tbody tr"))
+
+    as_patient = rows_seen(login_link(server, INS))
+    done = subprocess.run(
+        [sys.executable, "-m", "xds_cli.main", "portal", "link", INS, "--representative",
+         "PARENT-1", "--data", str(server.data), "--url", server.url],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    as_representative = rows_seen(done.stdout.strip())
+    assert as_representative == as_patient - 1
+    banner = browser.find_element(By.ID, "acting-for").text
+    assert "legal representative" in banner and "PARENT-1" in banner

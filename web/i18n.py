@@ -61,6 +61,10 @@ FRENCH = {
     "What happened": "Ce qui s'est passé",
     "Reason given": "Motif donné",
     "You": "Vous",
+    "A legal representative": "Un représentant légal",
+    "Acting for the patient as their legal representative:": (
+        "Vous agissez pour le patient en tant que représentant légal :"
+    ),
     "someone": "quelqu'un",
     "looked for documents in your record": "a cherché des documents dans votre dossier",
     "opened a document": "a ouvert un document",

@@ -54,11 +54,13 @@ from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
 log = logging.getLogger("web.portal")
 OIDC_COOKIE = "xds_oidc"
+PATIENT, REPRESENTATIVE = "patient", "representative"  # the kinds of a patient-side session
 INS_AUTHORITY = "1.2.250.1.213.1.4.10"  # the INS-NIR's OID
 _LANGUAGE: ContextVar[str] = ContextVar("portal_language", default=DEFAULT)
 StartResponse = Callable[..., Any]
 PREFIX = "/portal"
 ONESELF = Code("ONESELF", "2.16.840.1.113883.5.111", "Soi-même")  # the patient's own role
+GUARD = Code("GUARD", "2.16.840.1.113883.5.111", "Représentant légal")  # acting for the patient
 _RECORD_ACTIONS = {
     "block": RecordAction.BLOCK,
     "unblock": RecordAction.UNBLOCK,
@@ -79,15 +81,17 @@ class PortalSettings:
     ins_authority: str = INS_AUTHORITY  # a bare INS claim is an id in this authority
 
 
-def patient_requester(patient_id: str) -> Requester:
-    """The patient acting for themselves, as the policy reads a patient's VIHF."""
+def patient_requester(patient_id: str, representative: str | None = None) -> Requester:
+    """The patient acting for themselves (the role ONESELF), or their legal representative
+    acting for them (GUARD, under the representative's own id), as the policy reads a
+    patient's or a representative's VIHF."""
     return Requester(
         assertion_id=f"portal-{uuid.uuid4()}",
         issuer="xds-portal",
         signer="xds-portal session",
-        professional_id=patient_id.split("^", 1)[0],
-        name="patient",
-        roles=(ONESELF,),
+        professional_id=representative or patient_id.split("^", 1)[0],
+        name="legal representative" if representative else "patient",
+        roles=(GUARD if representative else ONESELF,),
         structure_id=None,
         organisation=None,
         authentication_mode=None,
@@ -165,7 +169,7 @@ class PortalApplication:
             return self._pro(environ, parts[1:], method)
         secret = _cookie(environ)
         session = self.sessions.find(secret)
-        if session is None or session.kind != "patient":
+        if session is None or session.kind not in (PATIENT, REPRESENTATIVE):
             return self._page("portal_login.html", status="401 Unauthorized")
         if method == "POST":
             form = _form(environ)
@@ -229,15 +233,20 @@ class PortalApplication:
             return self._page(
                 "portal_login.html", status="403 Forbidden", problem="Login links are off."
             )
-        patient = self.sessions.redeem(token)
-        if patient is None:
+        redeemed = self.sessions.redeem(token)
+        if redeemed is None:
             return self._page(
                 "portal_login.html", status="403 Forbidden", problem="This link is used or expired."
             )
-        return _redirect(f"{PREFIX}/patient", cookie=self._patient_cookie(patient))
+        patient, representative = redeemed
+        cookie = self._patient_cookie(patient, representative)
+        return _redirect(f"{PREFIX}/patient", cookie=cookie)
 
-    def _patient_cookie(self, patient: str) -> str:
-        secret = self.sessions.open("patient", patient)
+    def _patient_cookie(self, patient: str, representative: str | None = None) -> str:
+        if representative:
+            secret = self.sessions.open(REPRESENTATIVE, patient, representative)
+        else:
+            secret = self.sessions.open(PATIENT, patient)
         flags = "; Secure" if self.settings.secure_cookie else ""
         return f"{COOKIE}={secret}; Path={PREFIX}; HttpOnly; SameSite=Strict{flags}"
 
@@ -304,9 +313,7 @@ class PortalApplication:
     # --- the patient's pages -------------------------------------------------------------------
 
     def _visible(self, session: Session, query: Any) -> list[DocumentEntry]:
-        result = self.registry.query(
-            StoredQueryRequest(query), requester=patient_requester(session.subject)
-        )
+        result = self.registry.query(StoredQueryRequest(query), requester=_requester(session))
         if result.response.status is ResponseStatus.FAILURE:
             raise _Refused(result.response.errors[0].message)
         return list(result.metadata.documents) if result.metadata else []
@@ -348,11 +355,11 @@ class PortalApplication:
                 status="404 Not Found",
                 message="No such document in your record.",
             )
-        consultation = self.registry.consultation(patient_requester(session.subject))
+        consultation = self.registry.consultation(_requester(session))
         request = DocumentRequest(doc.repository_unique_id or "", doc.unique_id or "")
         result = self.repository.retrieve([request], visible=consultation.visible)
         self.registry.audit_retrieve(
-            patient_requester(session.subject),
+            _requester(session),
             consultation,
             [doc.unique_id or ""],
             success=bool(result.documents),
@@ -392,7 +399,7 @@ class PortalApplication:
             codes = (*codes, flag)
         source = UpdateSource(f"2.25.{uuid.uuid4().int}", self.settings.source_id, now_dtm())
         metadata = new_version(doc, source, confidentiality_codes=codes)
-        response = self.registry.update(metadata, requester=patient_requester(session.subject))
+        response = self.registry.update(metadata, requester=_requester(session))
         if response.status is not ResponseStatus.SUCCESS:
             t = translator(_LANGUAGE.get())
             reason = "; ".join(e.message for e in response.errors) or t("refused")
@@ -405,7 +412,12 @@ class PortalApplication:
         return _redirect(f"{PREFIX}/patient")
 
     def _history(self, session: Session) -> Answer:
-        events = self.registry.audit_history(session.subject, viewer_kind=RequesterKind.PATIENT)
+        viewer = (
+            RequesterKind.LEGAL_REPRESENTATIVE
+            if session.kind == REPRESENTATIVE
+            else RequesterKind.PATIENT
+        )
+        events = self.registry.audit_history(session.subject, viewer_kind=viewer)
         events = [e for e in events if not e.transaction.startswith("console:")]
         return self._page(
             "portal_history.html",
@@ -504,10 +516,17 @@ class PortalApplication:
             grantee_id=grantee,
             opposed=form.get("opposed", "true") == "true",
         )
-        answer = perform(self.registry, request, patient_requester(session.subject))
+        answer = perform(self.registry, request, _requester(session))
         if not answer.success:
             return self._record(session, problem=answer.error or "refused")
         return _redirect(f"{PREFIX}/patient/record")
+
+
+def _requester(session: Session) -> Requester:
+    """Who acts in this session: the patient, or their representative (`Session.name`)."""
+    if session.kind == REPRESENTATIVE:
+        return patient_requester(session.subject, representative=session.name)
+    return patient_requester(session.subject)
 
 
 class _Refused(Exception):
@@ -554,6 +573,8 @@ def _in_words(event: Any) -> str:
     who = event.professional_name or event.professional_id or t("someone")
     if event.requester_kind == RequesterKind.PATIENT.value:
         who = t("You")
+    elif event.requester_kind == RequesterKind.LEGAL_REPRESENTATIVE.value:
+        who = t("A legal representative")
     what = t(_WORDS.get(event.transaction, event.transaction.removeprefix("records:")))
     where = f" ({event.structure_id})" if event.structure_id else ""
     emergency = f" — {t('in an emergency')}" if event.emergency else ""

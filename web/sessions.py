@@ -89,8 +89,9 @@ class Sessions:
                     delete(portal_sessions).where(portal_sessions.c.id_hash == _hash(secret))
                 )
 
-    def link(self, patient_id: str, minutes: float = 10) -> str:
-        """A one-time login token for `patient_id`, valid `minutes`."""
+    def link(self, patient_id: str, minutes: float = 10, representative: str | None = None) -> str:
+        """A one-time login token for `patient_id` (or for `representative` acting for them),
+        valid `minutes`."""
         token = secrets.token_urlsafe(32)
         with write_transaction(self.engine) as conn:
             conn.execute(
@@ -98,13 +99,14 @@ class Sessions:
                 {
                     "token_hash": _hash(token),
                     "patient_id": patient_id,
+                    "representative": representative,
                     "expires_at": datetime.now(UTC) + timedelta(minutes=minutes),
                 },
             )
         return token
 
-    def redeem(self, token: str | None) -> str | None:
-        """The patient of a one-time token, once, while it is valid; None otherwise."""
+    def redeem(self, token: str | None) -> tuple[str, str | None] | None:
+        """The patient (and representative) of a one-time token, once, while it is valid."""
         if not token or len(token) > 128:
             return None
         now = datetime.now(UTC)
@@ -117,9 +119,9 @@ class Sessions:
                     portal_links.c.expires_at >= now,
                 )
                 .values(used_at=now)
-                .returning(portal_links.c.patient_id)
+                .returning(portal_links.c.patient_id, portal_links.c.representative)
             ).first()
-        return used.patient_id if used is not None else None
+        return (used.patient_id, used.representative) if used is not None else None
 
 
 def csrf_ok(session: Session, given: str | None) -> bool:

@@ -26,6 +26,11 @@ def add_portal_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     link.add_argument("patient", help="the patient's id as fed (CX, e.g. 123^^^&1.2.3&ISO)")
     link.add_argument("--minutes", type=float, default=10.0, help="how long it is valid (10)")
     link.add_argument(
+        "--representative",
+        help="log in this legal representative (their id) acting for the patient, as the "
+        "policy allows a GUARD: documents hidden from representatives stay hidden",
+    )
+    link.add_argument(
         "--data",
         type=Path,
         default=Path(env("XDS_DATA", "xds-data")),
@@ -58,7 +63,9 @@ def run_link(args: argparse.Namespace) -> int:
     engine = create_engine_for(url, schema=args.database_schema)
     try:
         migrate(engine)
-        token = Sessions(engine).link(patient_key(args.patient), args.minutes)
+        token = Sessions(engine).link(
+            patient_key(args.patient), args.minutes, representative=args.representative
+        )
     finally:
         engine.dispose()
     print(f"{args.url.rstrip('/')}/portal/login?token={token}")
