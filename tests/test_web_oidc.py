@@ -61,7 +61,7 @@ def server(provider_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iter
         _wait_for(provider_port)
         args = [
             "--oidc-issuer", issuer, "--oidc-client-id", "portal",
-            "--public-url", f"http://127.0.0.1:{port}",
+            "--oidc-represents-claim", "represents", "--public-url", f"http://127.0.0.1:{port}",
         ]  # fmt: skip
         env = {"XDS_OIDC_CLIENT_SECRET": "s3cret-for-tests"}
         with ServerProcess(folder, args=args, port=port, env=env) as running:
@@ -83,9 +83,8 @@ def _wait_for(port: int) -> None:
     raise RuntimeError("the OpenID provider did not start")
 
 
-def test_the_patient_logs_in_with_the_provider_and_lands_on_their_record(
-    server: ServerProcess,
-) -> None:
+def log_in(server: ServerProcess, login: str) -> str:
+    """Log in through the provider in chromium as `login`; the text of the page reached."""
     options = Options()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
@@ -98,7 +97,7 @@ def test_the_patient_logs_in_with_the_provider_and_lands_on_their_record(
         browser.get(f"{server.url}/portal/login?lang=en")
         browser.find_element(By.ID, "oidc-login").click()
         wait.until(presence_of_element_located((By.NAME, "login")))  # the provider's page
-        browser.find_element(By.NAME, "login").send_keys(INS_NUMBER)
+        browser.find_element(By.NAME, "login").send_keys(login)
         browser.find_element(By.NAME, "password").send_keys("any")
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         wait.until(
@@ -107,11 +106,26 @@ def test_the_patient_logs_in_with_the_provider_and_lands_on_their_record(
         if "/portal/patient" not in browser.current_url:  # the provider asks to consent
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         wait.until(lambda b: b.current_url.endswith("/portal/patient"))
-        heading = wait.until(presence_of_element_located((By.TAG_NAME, "h1"))).text
-        assert heading == "My documents"
         assert "code=" not in browser.current_url
+        wait.until(presence_of_element_located((By.TAG_NAME, "h1")))
+        return str(browser.find_element(By.TAG_NAME, "body").text)
     finally:
         browser.quit()
+
+
+def test_the_patient_logs_in_with_the_provider_and_lands_on_their_record(
+    server: ServerProcess,
+) -> None:
+    page = log_in(server, INS_NUMBER)
+    assert "My documents" in page and "legal representative" not in page
+
+
+def test_a_legal_representative_logs_in_for_the_patient_the_provider_names(
+    server: ServerProcess,
+) -> None:
+    page = log_in(server, f"180012B12345678:{INS_NUMBER}")
+    assert "My documents" in page
+    assert "Acting for the patient as their legal representative: 180012B12345678" in page
 
 
 def test_a_callback_without_its_pending_login_opens_nothing(server: ServerProcess) -> None:

@@ -36,6 +36,17 @@ class OidcSettings:
     client_secret: str
     ins_claim: str = "ins"
     scope: str = "openid ins"
+    # A claim naming the patient a legal representative acts for (their INS), when the
+    # provider asserts one; the person's own `ins_claim` is then the representative's id.
+    represents_claim: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who logged in: their INS, and the patient they act for as legal representative."""
+
+    ins: str
+    represents: str | None = None
 
 
 @dataclass
@@ -85,8 +96,8 @@ class OidcClient:
         )
         return url, f"{state}|{nonce}|{verifier}"
 
-    def finish(self, redirect_uri: str, callback_url: str, kept: str) -> str:
-        """The patient's INS from the provider's answer at `callback_url`; OidcError if any
+    def finish(self, redirect_uri: str, callback_url: str, kept: str) -> Identity:
+        """Who the provider's answer at `callback_url` names (verified); OidcError if any
         check fails."""
         state, nonce, verifier = [*kept.split("|"), "", "", ""][:3]
         provider = self._discovered()
@@ -121,15 +132,18 @@ class OidcClient:
             checks.validate(decoded.claims)
         except Exception as exc:
             raise OidcError(f"the ID token is not valid: {exc}") from exc
-        claims = decoded.claims
-        ins = claims.get(self.settings.ins_claim)
-        if not ins and provider.metadata.get("userinfo_endpoint"):
+        claims = dict(decoded.claims)
+        if not claims.get(self.settings.ins_claim) and provider.metadata.get("userinfo_endpoint"):
             info = session.get(provider.metadata["userinfo_endpoint"], timeout=self.timeout).json()
             if info.get("sub") == claims.get("sub"):
-                ins = info.get(self.settings.ins_claim)
+                claims = {**info, **claims}
+        ins = claims.get(self.settings.ins_claim)
         if not isinstance(ins, str) or not ins:
             raise OidcError(f"the verified identity carries no {self.settings.ins_claim!r} claim")
-        return ins
+        represents = claims.get(self.settings.represents_claim or "") or None
+        if represents is not None and not isinstance(represents, str):
+            raise OidcError(f"the {self.settings.represents_claim!r} claim is not one INS")
+        return Identity(ins, represents)
 
     def _session(self, redirect_uri: str, **kw: Any) -> OAuth2Session:
         return OAuth2Session(
@@ -142,4 +156,4 @@ class OidcClient:
         )
 
 
-__all__ = ["OidcClient", "OidcError", "OidcSettings"]
+__all__ = ["Identity", "OidcClient", "OidcError", "OidcSettings"]

@@ -290,7 +290,7 @@ class PortalApplication:
         query = environ.get("QUERY_STRING", "")
         callback = f"{self._redirect_uri()}?{query}"
         try:
-            ins = self.oidc.finish(self._redirect_uri(), callback, pending.subject)
+            identity = self.oidc.finish(self._redirect_uri(), callback, pending.subject)
         except OidcError as exc:
             log.warning("OIDC login refused: %s", exc)
             return self._page(
@@ -299,16 +299,23 @@ class PortalApplication:
                 oidc=True,
                 problem="Your identity could not be verified.",
             )
-        patient = ins if "^" in ins else f"{ins}^^^&{self.settings.ins_authority}&ISO"
         from ebrim.hl7 import patient_key
 
-        cookie = self._patient_cookie(patient_key(patient))
+        if identity.represents:  # a legal representative, acting for the patient named
+            patient = self._cx(identity.represents)
+            cookie = self._patient_cookie(patient_key(patient), representative=identity.ins)
+        else:
+            cookie = self._patient_cookie(patient_key(self._cx(identity.ins)))
         clear = f"{OIDC_COOKIE}=; Path={PREFIX}/oidc; Max-Age=0; HttpOnly; SameSite=Lax"
         # A page of ours moves on: the provider's redirect is cross-site, and a SameSite=Strict
         # cookie set now would not go with a navigation that chain started.
         return self._page(
             "portal_continue.html", headers=[("Set-Cookie", cookie), ("Set-Cookie", clear)]
         )
+
+    def _cx(self, ins: str) -> str:
+        """An INS claim as a patient id: a bare INS is an id in the INS authority."""
+        return ins if "^" in ins else f"{ins}^^^&{self.settings.ins_authority}&ISO"
 
     # --- the patient's pages -------------------------------------------------------------------
 

@@ -107,6 +107,7 @@ class ServeSettings:
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
     oidc_ins_claim: str = "ins"
+    oidc_represents_claim: str | None = None
 
     @property
     def read_limits(self) -> ReadLimits:
@@ -164,7 +165,11 @@ class ServeSettings:
         if not (self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret):
             return None
         return OidcSettings(
-            self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret, self.oidc_ins_claim
+            self.oidc_issuer,
+            self.oidc_client_id,
+            self.oidc_client_secret,
+            self.oidc_ins_claim,
+            represents_claim=self.oidc_represents_claim,
         )
 
     @property
@@ -458,6 +463,12 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         default=env("XDS_OIDC_INS_CLAIM", "ins"),
         help="the claim of the verified identity that carries the patient's INS (default ins)",
     )
+    group.add_argument(
+        "--oidc-represents-claim",
+        default=env("XDS_OIDC_REPRESENTS_CLAIM"),
+        help="the claim naming the patient a legal representative acts for (their INS), "
+        "when the provider asserts one (off by default)",
+    )
 
 
 def _flag(value: str | None) -> bool:
@@ -538,6 +549,7 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         oidc_client_id=args.oidc_client_id,
         oidc_client_secret=args.oidc_client_secret,
         oidc_ins_claim=args.oidc_ins_claim,
+        oidc_represents_claim=args.oidc_represents_claim,
     )
 
 
