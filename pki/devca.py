@@ -150,7 +150,7 @@ def issue_establishment(
 
 
 @dataclass(frozen=True)
-class Professional:
+class ProfessionalCard:
     """A professional's personal authentication certificate (the CPS card's, in shape)."""
 
     cert: Path
@@ -167,7 +167,7 @@ def issue_professional(
     structure_id: str,
     profession: str = "10",
     days: int = 365,
-) -> Professional:
+) -> ProfessionalCard:
     """Issue a personal TLS client certificate shaped like a CPS card's authentication one:
     the national id (RPPS, or ADELI) in serialNumber, the name in CN, the profession code
     (TRE_G15) in title and the structure in OU (`pki.professional` reads them back)."""
@@ -178,7 +178,7 @@ def issue_professional(
     )
     cert = profiles.leaf_certificate(subject, key, issuer, issuer_key, usage="auth_cli", days=days)
     out = Path(folder) / "professionals" / _safe(professional_id)
-    return Professional(
+    return ProfessionalCard(
         cert=write_certs(out / "auth.pem", cert),
         key=write_key(out / "auth.key", key),
         professional_id=professional_id,

@@ -23,6 +23,7 @@ from ebrim.model import (
     SubmissionSet,
 )
 from ebrim.storedquery import StoredQueryRequest, render_adhoc_query_request
+from ebrim.update import new_status, original_status
 from ebrim.validate import validate
 from ebrim.validate.update import validate_update
 from ebrim.vocabulary import AssociationType, ResponseStatus
@@ -325,7 +326,7 @@ class Registry:
             if a.association_type == AssociationType.UPDATE_AVAILABILITY_STATUS.value
         ]
         detail = "; ".join(
-            f"status {_slot(a, 'OriginalStatus')} -> {_slot(a, 'NewStatus')}" for a in changes
+            f"status {_short(original_status(a))} -> {_short(new_status(a))}" for a in changes
         )
         event = self._event_about(
             transaction,
@@ -686,7 +687,6 @@ def _with_findings(findings: list[XDSError], response: RegistryResponse) -> Regi
 __all__ = ["Consultation", "Registry", "Submitted"]
 
 
-def _slot(association: Association, name: str) -> str:
-    """The short value of an association's slot (a status URN's last part)."""
-    values = next((slot.values for slot in association.extra_slots if slot.name == name), ())
-    return values[0].rsplit(":", 1)[-1] if values else "?"
+def _short(status: str | None) -> str:
+    """A status URN's last part ("?" when the slot is missing)."""
+    return status.rsplit(":", 1)[-1] if status else "?"

@@ -50,7 +50,7 @@ def client_identity(environ: dict[str, Any], settings: SoapSettings) -> ClientId
     header = settings.client_cert_header
     if header and settings.trusted_proxies:
         value = environ.get(_environ_key(header))
-        if value and _trusted(environ.get("REMOTE_ADDR"), _networks(settings.trusted_proxies)):
+        if value and is_trusted_proxy(environ.get("REMOTE_ADDR"), settings.trusted_proxies):
             return _identity(_from_header(value), via_proxy=True)
         if value:
             log.warning(
@@ -100,6 +100,11 @@ def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
+def is_trusted_proxy(address: str | None, proxies: tuple[str, ...]) -> bool:
+    """`address` is one of the trusted proxies (addresses or networks)."""
+    return _trusted(address, _networks(proxies))
+
+
 def _trusted(address: str | None, networks: Iterable[IPNetwork]) -> bool:
     if not address:
         return False
@@ -110,4 +115,4 @@ def _trusted(address: str | None, networks: Iterable[IPNetwork]) -> bool:
     return any(ip in network for network in networks)
 
 
-__all__ = ["ClientIdentity", "client_identity"]
+__all__ = ["ClientIdentity", "client_identity", "is_trusted_proxy"]

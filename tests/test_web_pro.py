@@ -27,7 +27,7 @@ from selenium.webdriver.common.by import By
 
 from cda import read_header
 from pki.assertion import AuthenticationMode, Code
-from pki.devca import Professional, issue_professional
+from pki.devca import ProfessionalCard, issue_professional
 from soap.client import XdsClient
 from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
 from xds_cli.metadata import from_cda
@@ -45,7 +45,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
 
 
 @pytest.fixture(scope="module")
-def stranger(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Professional:
+def stranger(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> ProfessionalCard:
     return issue_professional(
         pki.ca, tmp_path_factory.mktemp("pro-card"), professional_id=STRANGER,
         name="MARTIN Paul", structure_id=pki.hospital.structure_id,
@@ -84,7 +84,7 @@ def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         yield running
 
 
-def card(professional: Professional) -> dict[str, str]:
+def card(professional: ProfessionalCard) -> dict[str, str]:
     return {HEADER: quote(professional.cert.read_text())}
 
 
@@ -98,7 +98,7 @@ def test_without_a_personal_certificate_the_pages_are_refused(
 
 
 def test_a_refusal_in_words_then_the_glass_broken_with_a_reason_the_patient_reads(
-    server: ServerProcess, stranger: Professional, tmp_path: Path
+    server: ServerProcess, stranger: ProfessionalCard, tmp_path: Path
 ) -> None:
     pro = requests.Session()
     pro.headers.update(card(stranger))

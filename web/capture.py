@@ -30,19 +30,28 @@ from sqlalchemy import Engine, delete, func, insert, select
 
 from registry.exchanges_schema import exchanges
 from registry.storage import write_transaction
+from soap.operations import (
+    DELETE,
+    PROVIDE_AND_REGISTER,
+    REGISTER,
+    REMOVE_DOCUMENTS,
+    RETRIEVE,
+    STORED_QUERY,
+    UPDATE,
+)
 
 log = logging.getLogger("web.capture")
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 _SOAP_TRANSACTIONS = {
-    "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b": "ITI-41",
-    "urn:ihe:iti:2007:RegisterDocumentSet-b": "ITI-42",
-    "urn:ihe:iti:2007:RegistryStoredQuery": "ITI-18",
-    "urn:ihe:iti:2007:RetrieveDocumentSet": "ITI-43",
-    "urn:ihe:iti:2010:UpdateDocumentSet": "ITI-57",
-    "urn:ihe:iti:2010:DeleteDocumentSet": "ITI-62",
-    "urn:ihe:iti:2017:RemoveDocuments": "ITI-86",
+    PROVIDE_AND_REGISTER: "ITI-41",
+    REGISTER: "ITI-42",
+    STORED_QUERY: "ITI-18",
+    RETRIEVE: "ITI-43",
+    UPDATE: "ITI-57",
+    DELETE: "ITI-62",
+    REMOVE_DOCUMENTS: "ITI-86",
 }
 _ERROR_CODE = re.compile(rb'errorCode="([A-Za-z:_.-]{3,64})"')
 _FHIR_CODE = re.compile(rb'"code":"(XDS[A-Za-z]+|LocalPolicyRestrictionError)"')

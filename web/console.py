@@ -23,16 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from cryptography.hazmat.primitives import hashes
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine, func, or_, select
 
-from cda import CSP as DOCUMENT_CSP
-from cda import CdaError, render_html
 from ebrim.profile import Profile
 from registry.audit import AuditEvent, Outcome, write_event
 from registry.records_schema import audit_events
@@ -40,10 +36,11 @@ from registry.schema import associations, documents, folders, patients, submissi
 from registry.storage import write_transaction
 from repository.api import DocumentRequest
 from soap.settings import SoapSettings
-from soap.tls import client_identity
+from soap.tls import client_identity, is_trusted_proxy
 from web.capture import ExchangeLog
 from web.messages import part_bytes, parts_of
-from web.pages import Answer
+from web.pages import Answer, document_answer, templates
+from web.pages import form as read_form
 from web.validation import Unreadable, validate_message
 
 log = logging.getLogger("web.console")
@@ -85,11 +82,7 @@ class ConsoleApplication:
         self.soap_settings = soap_settings
         self.capture = capture
         self.repository = repository
-        folder = Path(str(files("web") / "templates"))
-        self.templates = Environment(
-            loader=FileSystemLoader(folder),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-        )
+        self.templates = templates()
         self.templates.filters["quote"] = lambda v: quote(str(v), safe="")
 
     @staticmethod
@@ -124,16 +117,13 @@ class ConsoleApplication:
             if subject.lower() in allowed or fingerprint in allowed:
                 return subject
             return None
+        if _relayed(environ) or is_trusted_proxy(address, self.soap_settings.trusted_proxies):
+            return None  # relayed: its real client is elsewhere
         try:
-            ip = ipaddress.ip_address(address)
+            loopback = ipaddress.ip_address(address).is_loopback
         except ValueError:
             return None
-        proxies = [
-            ipaddress.ip_network(p, strict=False) for p in self.soap_settings.trusted_proxies
-        ]
-        if _relayed(environ) or any(ip in network for network in proxies):
-            return None  # relayed: its real client is elsewhere
-        return f"local operator ({address})" if ip.is_loopback else None
+        return f"local operator ({address})" if loopback else None
 
     # --- routing -----------------------------------------------------------------------------
 
@@ -252,7 +242,7 @@ class ConsoleApplication:
     # --- validator ---------------------------------------------------------------------------
 
     def _validate(self, environ: dict[str, Any]) -> Answer:
-        form = _form(environ)
+        form = read_form(environ, MAX_UPLOAD)
         data = form.get("file") or form.get("message", "").encode()
         try:
             profile = Profile(form.get("profile", self.settings.profile.value))
@@ -389,27 +379,13 @@ class ConsoleApplication:
             return self._page("missing.html", status="404 Not Found")
         doc = _decoded(row)
         request = DocumentRequest(doc.get("repository_unique_id") or "", doc.get("unique_id") or "")
-        result = self.repository.retrieve([request])
+        result = self.repository.retrieve([request])  # an operator: no consultation policy
         if not result.documents:
             return self._page("missing.html", status="404 Not Found")
         with result.documents[0].open() as stream:
             found = stream.read()
         self._audit_view(environ, "console:ViewDocument", row.patient_id, entry_uuid)
-        try:
-            html = render_html(found)
-        except CdaError:
-            return Answer(
-                "200 OK",
-                found,
-                "application/octet-stream",
-                [("Content-Disposition", 'attachment; filename="document.bin"')],
-            )
-        return Answer(
-            "200 OK",
-            html.encode(),
-            "text/html; charset=utf-8",
-            [("Content-Security-Policy", DOCUMENT_CSP)],
-        )
+        return document_answer(found, "document.bin")
 
     def _audit(self, query: dict[str, str]) -> Answer:
         c = audit_events.c
@@ -464,35 +440,6 @@ def _decoded(row: Any) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(row.body)
     data["status"] = row.status
     return data
-
-
-def _form(environ: dict[str, Any]) -> dict[str, Any]:
-    """A POSTed form: urlencoded or multipart (a file upload), bounded in size."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length <= 0 or length > MAX_UPLOAD:
-        return {}
-    body = environ["wsgi.input"].read(length)
-    media = environ.get("CONTENT_TYPE", "")
-    if media.startswith("multipart/form-data"):
-        from email.parser import BytesParser
-        from email.policy import HTTP
-
-        message = BytesParser(policy=HTTP).parsebytes(
-            f"Content-Type: {media}\r\n\r\n".encode() + body
-        )
-        out: dict[str, Any] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            if not name:
-                continue
-            payload = part.get_payload(decode=True)
-            data = payload if isinstance(payload, bytes) else b""
-            out[str(name)] = data if part.get_filename() else data.decode("utf-8", "replace")
-        return out
-    return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
 __all__ = ["PREFIX", "ConsoleApplication", "ConsoleSettings", "Endpoint"]

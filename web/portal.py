@@ -7,11 +7,12 @@ documents stay hidden), ITI-57's version policy decides a masking change (MASQUE
 patient's to set or lift), and each action leaves its audit event. Nothing here reads or
 writes the registry's tables around that.
 
-How the patient logs in: a one-time link from `xds portal link PATIENT-ID`, when the
-server runs with ``--portal-links`` (off by default; OpenID Connect is the production way
-and is not here yet). The session is a cookie (`web.sessions`); every form carries the
-session's CSRF token; no patient identifier goes into a URL (documents are named by their
-entryUUID, checked against the session's patient on every request).
+How the patient logs in: by OpenID Connect (`web.oidc`), or by a one-time link from
+`xds portal link PATIENT-ID` when the server runs with ``--portal-links`` (off by default).
+The professional's pages (`web.pro`) are routed from here too. The session is a cookie
+(`web.sessions`); every form carries the session's CSRF token; no patient identifier goes
+into a URL (documents are named by their entryUUID, checked against the session's patient
+on every request).
 """
 
 from __future__ import annotations
@@ -22,16 +23,11 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.cookies import SimpleCookie
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from cda import CSP as DOCUMENT_CSP
-from cda import CdaError, render_html
+from ebrim.hl7 import patient_key
 from ebrim.model import Code as MetadataCode
 from ebrim.model import DocumentEntry
 from ebrim.storedquery import FindDocumentsQuery, GetDocumentsQuery, StoredQueryRequest
@@ -42,14 +38,14 @@ from pki.assertion.model import Code
 from registry.policy.decide import RequesterKind
 from registry.policy.visibility import FLAG_NAMES, MASQUE_PS
 from registry.times import now_dtm
-from repository.api import DocumentRequest
 from soap.records_operations import perform
 from soap.records_xml import RecordAction, RecordRequest
 from soap.settings import SoapSettings
 from web.i18n import DEFAULT, LANG_COOKIE, LANGUAGES, language_of, translator
 from web.oidc import OidcClient, OidcError, OidcSettings
-from web.pages import Answer
+from web.pages import Answer, cookies, document_answer, form, templates
 from web.pro import PURPOSES, ProPages
+from web.reading import read_for
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
 log = logging.getLogger("web.portal")
@@ -66,8 +62,8 @@ _RECORD_ACTIONS = {
     "unblock": RecordAction.UNBLOCK,
     "revoke": RecordAction.REVOKE,
     "oppose": RecordAction.OPPOSE_EMERGENCY_ACCESS,
-    "close": RecordAction.CLOSE,
 }
+MAX_FORM_BYTES = 64 * 1024  # the pages' forms are a few fields
 _VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
 
 
@@ -123,10 +119,7 @@ class PortalApplication:
             if soap_settings is not None
             else None
         )
-        self.templates = Environment(
-            loader=FileSystemLoader(Path(str(files("web") / "templates"))),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-        )
+        self.templates = templates()
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -134,8 +127,7 @@ class PortalApplication:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         asked = parse_qs(environ.get("QUERY_STRING", "")).get("lang", [None])[-1]
-        cookies = _cookies(environ)
-        chosen = _LANGUAGE.set(language_of(asked, cookies.get(LANG_COOKIE)))
+        chosen = _LANGUAGE.set(language_of(asked, cookies(environ).get(LANG_COOKIE)))
         try:
             answer = self._route(environ)
             if asked in LANGUAGES:
@@ -167,13 +159,13 @@ class PortalApplication:
             )
         if parts[:1] == ["pro"]:
             return self._pro(environ, parts[1:], method)
-        secret = _cookie(environ)
+        secret = cookies(environ).get(COOKIE)
         session = self.sessions.find(secret)
         if session is None or session.kind not in (PATIENT, REPRESENTATIVE):
             return self._page("portal_login.html", status="401 Unauthorized")
         if method == "POST":
-            form = _form(environ)
-            if not csrf_ok(session, form.get("csrf")):
+            fields = form(environ, MAX_FORM_BYTES)
+            if not csrf_ok(session, fields.get("csrf")):
                 return self._page(
                     "portal_message.html",
                     session=session,
@@ -189,7 +181,7 @@ class PortalApplication:
                 case ["patient", "documents", entry_uuid, "unmask"]:
                     return self._mask(session, entry_uuid, masked=False)
                 case ["patient", "record", action] if action in _RECORD_ACTIONS:
-                    return self._record_action(session, _RECORD_ACTIONS[action], form)
+                    return self._record_action(session, _RECORD_ACTIONS[action], fields)
             return self._page(
                 "portal_message.html",
                 session=session,
@@ -277,7 +269,7 @@ class PortalApplication:
         return _redirect(url, cookie=cookie)
 
     def _oidc_callback(self, environ: dict[str, Any]) -> Answer:
-        secret = _cookies(environ).get(OIDC_COOKIE)
+        secret = cookies(environ).get(OIDC_COOKIE)
         pending = self.sessions.find(secret)
         self.sessions.close(secret)  # one use
         if self.oidc is None or pending is None or pending.kind != "pending":
@@ -299,8 +291,6 @@ class PortalApplication:
                 oidc=True,
                 problem="Your identity could not be verified.",
             )
-        from ebrim.hl7 import patient_key
-
         if identity.represents:  # a legal representative, acting for the patient named
             patient = self._cx(identity.represents)
             cookie = self._patient_cookie(patient_key(patient), representative=identity.ins)
@@ -348,8 +338,6 @@ class PortalApplication:
             found = self._visible(session, GetDocumentsQuery(uuids=(entry_uuid,)))
         except _Refused:
             return None
-        from ebrim.hl7 import patient_key
-
         mine = [d for d in found if patient_key(d.patient_id or "") == patient_key(session.subject)]
         return mine[0] if mine else None
 
@@ -362,34 +350,15 @@ class PortalApplication:
                 status="404 Not Found",
                 message="No such document in your record.",
             )
-        consultation = self.registry.consultation(_requester(session))
-        request = DocumentRequest(doc.repository_unique_id or "", doc.unique_id or "")
-        result = self.repository.retrieve([request], visible=consultation.visible)
-        self.registry.audit_retrieve(
-            _requester(session),
-            consultation,
-            [doc.unique_id or ""],
-            success=bool(result.documents),
-        )
-        if not result.documents:
+        data = read_for(self.registry, self.repository, _requester(session), doc)
+        if data is None:
             return self._page(
                 "portal_message.html",
                 session=session,
                 status="404 Not Found",
                 message="This document cannot be read.",
             )
-        with result.documents[0].open() as stream:
-            data = stream.read()
-        try:
-            html = render_html(data)
-        except CdaError:
-            return Answer(
-                "200 OK",
-                data,
-                "application/octet-stream",
-                [("Content-Disposition", 'attachment; filename="document"')],
-            )
-        return Answer("200 OK", html.encode(), headers=[("Content-Security-Policy", DOCUMENT_CSP)])
+        return document_answer(data)
 
     def _mask(self, session: Session, entry_uuid: str, *, masked: bool) -> Answer:
         doc = self._mine(session, entry_uuid)
@@ -447,8 +416,8 @@ class PortalApplication:
         if method == "GET" and not parts:
             answer = self._page("pro_search.html", asked={}, **page)
         elif method == "POST" and parts in (["search"], ["open"]):
-            form = _form(environ)
-            if cookie or not pro.csrf_ok(session, form):
+            fields = form(environ, MAX_FORM_BYTES)
+            if cookie or not csrf_ok(session, fields.get("csrf")):
                 answer = self._page(
                     "pro_search.html",
                     asked={},
@@ -457,7 +426,7 @@ class PortalApplication:
                     **page,
                 )
             elif parts == ["search"]:
-                docs, problem, asked = pro.search(who, form)
+                docs, problem, asked = pro.search(who, fields)
                 status = "200 OK" if problem is None else "403 Forbidden"
                 answer = self._page(
                     "pro_search.html",
@@ -469,26 +438,17 @@ class PortalApplication:
                     **page,
                 )
             else:
-                opened = pro.open(who, form)
+                opened = pro.open(who, fields)
                 if isinstance(opened, str):
                     answer = self._page(
                         "pro_search.html",
                         status="403 Forbidden",
                         problem=opened,
-                        asked=form,
+                        asked=fields,
                         **page,
                     )
                 else:
-                    data, csp = opened
-                    if csp:
-                        answer = Answer("200 OK", data, headers=[("Content-Security-Policy", csp)])
-                    else:
-                        answer = Answer(
-                            "200 OK",
-                            data,
-                            "application/octet-stream",
-                            [("Content-Disposition", 'attachment; filename="document"')],
-                        )
+                    answer = document_answer(opened)
         else:
             answer = self._page(
                 "portal_message.html", status="404 Not Found", message="Nothing here."
@@ -508,10 +468,10 @@ class PortalApplication:
         )
 
     def _record_action(
-        self, session: Session, action: RecordAction, form: dict[str, str]
+        self, session: Session, action: RecordAction, fields: dict[str, str]
     ) -> Answer:
         """A change to the record, as the SOAP operation makes it (policy, audit)."""
-        grantee = form.get("professional", "").strip() or None
+        grantee = fields.get("professional", "").strip() or None
         if (
             action in (RecordAction.BLOCK, RecordAction.UNBLOCK, RecordAction.REVOKE)
             and not grantee
@@ -521,7 +481,7 @@ class PortalApplication:
             action,
             session.subject,
             grantee_id=grantee,
-            opposed=form.get("opposed", "true") == "true",
+            opposed=fields.get("opposed", "true") == "true",
         )
         answer = perform(self.registry, request, _requester(session))
         if not answer.success:
@@ -599,19 +559,6 @@ def _reason(event: Any) -> str:
     return event.purpose_of_use or ""
 
 
-def _cookies(environ: dict[str, Any]) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(environ.get("HTTP_COOKIE", ""))
-    except Exception:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
-def _cookie(environ: dict[str, Any]) -> str | None:
-    return _cookies(environ).get(COOKIE)
-
-
 def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) -> Answer:
     headers = [("Location", location)]
     if cookie:
@@ -621,17 +568,6 @@ def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) 
             ("Set-Cookie", f"{COOKIE}=; Path={PREFIX}; Max-Age=0; HttpOnly; SameSite=Strict")
         )
     return Answer("303 See Other", b"", "text/plain", headers)
-
-
-def _form(environ: dict[str, Any]) -> dict[str, str]:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return {}
-    if length <= 0 or length > 64 * 1024:
-        return {}
-    body = environ["wsgi.input"].read(length).decode("utf-8", "replace")
-    return {k: v[-1] for k, v in parse_qs(body).items()}
 
 
 __all__ = ["PREFIX", "PortalApplication", "PortalSettings", "patient_requester"]

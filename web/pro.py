@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from http.cookies import SimpleCookie
 from typing import Any
 
-from cda import CSP as DOCUMENT_CSP
-from cda import CdaError, render_html
 from ebrim.hl7 import CX
 from ebrim.storedquery import FindDocumentsQuery, GetDocumentsQuery, StoredQueryRequest
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
@@ -33,10 +30,11 @@ from pki.assertion.names import (
     PurposeOfUse,
 )
 from pki.professional import Professional, professional_of
-from repository.api import DocumentRequest
 from soap.settings import SoapSettings
 from soap.tls import client_identity
-from web.sessions import Session, Sessions, csrf_ok
+from web.pages import cookies
+from web.reading import read_for
+from web.sessions import Session, Sessions
 
 PRO_COOKIE = "xds_pro"
 PURPOSES = {
@@ -89,12 +87,7 @@ class ProPages:
 
     def session(self, environ: dict[str, Any], who: Professional) -> tuple[Session, str | None]:
         """The professional's session, or a new one (and the Set-Cookie value to send)."""
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(environ.get("HTTP_COOKIE", ""))
-        except Exception:
-            jar = SimpleCookie()
-        secret = jar[PRO_COOKIE].value if PRO_COOKIE in jar else None
+        secret = cookies(environ).get(PRO_COOKIE)
         found = self.sessions.find(secret)
         if (
             found is not None
@@ -124,8 +117,8 @@ class ProPages:
         docs.sort(key=lambda d: d.creation_time or "", reverse=True)
         return docs, None, asked
 
-    def open(self, who: Professional, form: dict[str, str]) -> tuple[bytes, str] | str:
-        """The document's page (HTML, or the bytes to save), or the refusal in words."""
+    def open(self, who: Professional, form: dict[str, str]) -> bytes | str:
+        """The document's bytes, or the refusal in words."""
         asked = _asked(form)
         if asked.get("problem"):
             return asked["problem"]
@@ -139,25 +132,8 @@ class ProPages:
             return found.response.errors[0].message
         if not docs or self.repository is None:
             return "No such document for this patient."
-        doc = docs[0]
-        consultation = self.registry.consultation(requester)
-        request = DocumentRequest(doc.repository_unique_id or "", doc.unique_id or "")
-        result = self.repository.retrieve([request], visible=consultation.visible)
-        self.registry.audit_retrieve(
-            requester, consultation, [doc.unique_id or ""], success=bool(result.documents)
-        )
-        if not result.documents:
-            return "This document cannot be read."
-        with result.documents[0].open() as stream:
-            data = stream.read()
-        try:
-            return render_html(data).encode(), DOCUMENT_CSP
-        except CdaError:
-            return data, ""
-
-    @staticmethod
-    def csrf_ok(session: Session, form: dict[str, str]) -> bool:
-        return csrf_ok(session, form.get("csrf"))
+        data = read_for(self.registry, self.repository, requester, docs[0])
+        return data if data is not None else "This document cannot be read."
 
 
 def _asked(form: dict[str, str]) -> dict[str, str]:

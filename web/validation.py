@@ -349,12 +349,4 @@ def _finding(error: XDSError) -> Finding:
     )
 
 
-def report_of(data: bytes, profile: Profile, content_type: str | None = None) -> dict[str, Any]:
-    """The report as JSON-ready data (the console's downloads, the tests)."""
-    result: dict[str, Any] = json.loads(
-        validate_message(data, profile, content_type=content_type).as_json()
-    )
-    return result
-
-
-__all__ = ["Finding", "Report", "Unreadable", "report_of", "validate_message"]
+__all__ = ["Finding", "Report", "Unreadable", "validate_message"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from ebrim.hl7 import patient_key
 from registry import create_engine_for, migrate
 from web.sessions import Sessions
+from xds_cli.settings import add_database_options, database_of
 
 
 def add_portal_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,20 +30,7 @@ def add_portal_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="log in this legal representative (their id) acting for the patient, as the "
         "policy allows a GUARD: documents hidden from representatives stay hidden",
     )
-    link.add_argument(
-        "--data",
-        type=Path,
-        default=Path(env("XDS_DATA", "xds-data")),
-        help="the server's data folder, where its SQLite database is (XDS_DATA)",
-    )
-    link.add_argument(
-        "--database", default=env("XDS_DATABASE"), help="the server's PostgreSQL (XDS_DATABASE)"
-    )
-    link.add_argument(
-        "--database-schema",
-        default=env("XDS_DATABASE_SCHEMA"),
-        help="its schema (XDS_DATABASE_SCHEMA)",
-    )
+    add_database_options(link)  # the server's, whose database the token goes into
     link.add_argument(
         "--url",
         default=env("XDS_URL", "http://127.0.0.1:8080"),
@@ -56,7 +43,7 @@ def run_link(args: argparse.Namespace) -> int:
     if not 0 < args.minutes <= 24 * 60:
         print("--minutes: between 0 and 1440", file=sys.stderr)
         return 2
-    url = args.database or f"sqlite:///{(args.data / 'registry.sqlite').resolve()}"
+    url = database_of(args.data, args.database)
     if not args.database and not (args.data / "registry.sqlite").exists():
         print(f"no registry database in {args.data}: run xds serve first", file=sys.stderr)
         return 2

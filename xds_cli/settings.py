@@ -178,7 +178,7 @@ class ServeSettings:
 
     @property
     def database(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_folder / 'registry.sqlite').resolve()}"
+        return database_of(self.data_folder, self.database_url)
 
     @property
     def repository_database(self) -> str:
@@ -204,6 +204,32 @@ class ServeSettings:
         )
 
 
+def database_of(data: Path, database_url: str | None) -> str:
+    """The registry's database: `database_url`, or the SQLite file in the data folder."""
+    return database_url or f"sqlite:///{(data / 'registry.sqlite').resolve()}"
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """Where the registry's data is: `xds serve`'s options, and those of the verbs that run
+    beside it on the same database (`xds portal link`)."""
+    env = os.environ.get
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(env("XDS_DATA", "xds-data")),
+        help="folder of the document store, the SQLite database and the repository id "
+        "(XDS_DATA, default ./xds-data)",
+    )
+    parser.add_argument(
+        "--database", default=env("XDS_DATABASE"), help="postgresql://… (default: SQLite in --data)"
+    )
+    parser.add_argument(
+        "--database-schema",
+        default=env("XDS_DATABASE_SCHEMA"),
+        help="PostgreSQL schema of the registry's tables (XDS_DATABASE_SCHEMA)",
+    )
+
+
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
@@ -227,21 +253,7 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         default=env("XDS_ROLE", Role.BOTH.value),
         help="actors this server runs (XDS_ROLE, default both)",
     )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=Path(env("XDS_DATA", "xds-data")),
-        help="folder of the document store, the SQLite database and the repository id "
-        "(XDS_DATA, default ./xds-data)",
-    )
-    parser.add_argument(
-        "--database", default=env("XDS_DATABASE"), help="postgresql://… (default: SQLite in --data)"
-    )
-    parser.add_argument(
-        "--database-schema",
-        default=env("XDS_DATABASE_SCHEMA"),
-        help="PostgreSQL schema of the registry's tables (XDS_DATABASE_SCHEMA)",
-    )
+    add_database_options(parser)
     parser.add_argument(
         "--registry-url",
         default=env("XDS_REGISTRY_URL"),
