@@ -199,3 +199,34 @@ def test_the_official_examples_are_recognised(
     report = json.loads(capsys.readouterr().out)
     assert report["kind"].startswith(kind) and report["status"] == status
     assert report["schema_valid"] is True
+
+
+def test_a_portal_link_needs_a_database_and_a_sensible_validity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patient = "123^^^&1.2.3&ISO"
+    empty = str(tmp_path / "nothing-here")
+    assert main(["portal", "link", patient, "--data", empty]) == 2
+    assert "run xds serve first" in capsys.readouterr().err
+    assert main(["portal", "link", patient, "--minutes", "0", "--data", empty]) == 2
+    assert "--minutes" in capsys.readouterr().err
+
+
+def test_a_whole_mtom_message_is_validated_through_its_envelope() -> None:
+    import io
+
+    from ebrim.profile import Profile
+    from soap.mtom import Attachment, encode_mtom
+    from web.validation import validate_message
+
+    payload = (DATA / "rich_submission.xml").read_bytes()
+    envelope = (
+        b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>'
+        + payload[payload.index(b"<lcm:") if b"<lcm:" in payload else 0 :]
+        + b"</env:Body></env:Envelope>"
+    )
+    content_type, chunks = encode_mtom(
+        envelope, [Attachment("doc@test", "text/plain", lambda: io.BytesIO(b"hello"))]
+    )
+    report = validate_message(b"".join(chunks), Profile.GENERIC, content_type=content_type)
+    assert report.kind.startswith("ITI-42") and report.schema_valid and report.valid

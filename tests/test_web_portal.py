@@ -318,3 +318,50 @@ def test_a_legal_representative_acts_for_the_patient_within_the_policy(
     assert as_representative == as_patient - 1
     banner = browser.find_element(By.ID, "acting-for").text
     assert "legal representative" in banner and "PARENT-1" in banner
+
+
+def test_the_patient_opposes_emergency_access_and_withdraws_an_authorisation(
+    server: ServerProcess, pki: DevPki, submitted: str
+) -> None:
+    """Through the page's forms (with their CSRF token), each change is the SOAP one: the
+    policy then refuses what the patient refused; a block without its professional is a
+    refusal in words."""
+    from pki.assertion import PurposeOfUse
+
+    stranger = "899700555555"
+    visitor = requests.Session()
+    visitor.get(login_link(server, INS), timeout=TIMEOUT)
+    page = visitor.get(f"{server.url}/portal/patient/record?lang=en", timeout=TIMEOUT).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    token = csrf.group(1)
+    query = FindDocumentsQuery(patient_id=INS, statuses=(AvailabilityStatus.APPROVED.value,))
+
+    def emergency_search() -> str:
+        emergency = client(server, pki, stranger, purpose_of_use=PurposeOfUse.BREAK_THE_GLASS)
+        return emergency.query(StoredQueryRequest(query)).response.status.name
+
+    def post(action: str, **fields: str) -> requests.Response:
+        return visitor.post(
+            f"{server.url}/portal/patient/record/{action}",
+            data={"csrf": token, **fields},
+            timeout=TIMEOUT,
+        )
+
+    assert emergency_search() == "SUCCESS"
+    opposed = post("oppose", opposed="true")
+    assert opposed.status_code == 200 and "You oppose access in an emergency" in opposed.text
+    assert emergency_search() == "FAILURE"
+    assert post("oppose", opposed="false").status_code == 200
+    assert emergency_search() == "SUCCESS"
+
+    assert submitted in found_by(server, pki, COLLEAGUE)
+    withdrawn = post("revoke", professional=COLLEAGUE)
+    assert withdrawn.status_code == 200
+    colleague = client(server, pki, COLLEAGUE).query(StoredQueryRequest(query))
+    assert colleague.response.errors[0].code.value == "LocalPolicyRestrictionError"
+    own = [Code("ONESELF", "2.16.840.1.113883.5.111")]
+    assert client(server, pki, "PATIENT-1", roles=own).records.grant(INS, COLLEAGUE).success
+
+    nobody = post("block", professional="  ")
+    assert nobody.status_code == 403 and "professional&#39;s identifier" in nobody.text

@@ -112,6 +112,16 @@ def test_a_refusal_in_words_then_the_glass_broken_with_a_reason_the_patient_read
     assert normal.status_code == 403 and 'id="problem"' in normal.text  # not authorised
     assert "NOTE DE VACCINATION" not in normal.text
 
+    for wrong, words in (
+        ({"patient": "not an INS"}, "id^^^&amp;OID&amp;ISO"),
+        ({"patient": ""}, "patient&#39;s identifier"),
+        ({"purpose": "curiosity"}, "how you access"),
+    ):
+        refused = pro.post(
+            f"{server.url}/portal/pro/search", data={**form, **wrong}, timeout=TIMEOUT
+        )
+        assert refused.status_code == 403 and words in refused.text, refused.text
+
     terse = pro.post(
         f"{server.url}/portal/pro/search",
         data={**form, "purpose": "bris_de_glace"},
