@@ -29,9 +29,20 @@ def serious_violations(browser: WebDriver) -> list[dict[str, Any]]:
 
 
 def follow(browser: WebDriver, element: Any, timeout: float = 20) -> None:
-    """Click a link or a submit button and wait for the page it leads to (the old one gone)."""
-    from selenium.webdriver.support.expected_conditions import staleness_of
+    """Click a link or a submit button and wait for the page it leads to (the old one gone).
+
+    chromedriver tells that the element is gone by a stale-reference error or, when the new
+    page arrived mid-question, by an inspector error ("Node ... does not belong to the
+    document"): both mean the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
+    def gone(_browser: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
     element.click()
-    WebDriverWait(browser, timeout).until(staleness_of(element))
+    WebDriverWait(browser, timeout).until(gone)

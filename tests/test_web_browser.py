@@ -9,18 +9,15 @@ go to $XDS_CONSOLE_SCREENSHOTS when it is set (docs/ holds the committed ones).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from a11y_support import follow, serious_violations
+from browser_support import chromium
 from conftest import DATA
 from e2e_support import feed, submission
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -30,8 +27,6 @@ from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
 from xds_cli.metadata import from_cda
 from xds_cli.server import ServerProcess
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SHOTS = os.environ.get("XDS_CONSOLE_SCREENSHOTS")
 TIMEOUT = 20
 SCRIPT = b"&lt;script&gt;document.title='pwned'&lt;/script&gt;"
@@ -46,17 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(TIMEOUT)
+    driver = chromium()
     try:
         yield driver
     finally:

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from browser_support import chromium
 from e2e_support import TIMEOUT, feed
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import presence_of_element_located
 from selenium.webdriver.support.wait import WebDriverWait
@@ -85,13 +83,7 @@ def _wait_for(port: int) -> None:
 
 def log_in(server: ServerProcess, login: str) -> str:
     """Log in through the provider in chromium as `login`; the text of the page reached."""
-    options = Options()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
+    browser = chromium()
     wait = WebDriverWait(browser, TIMEOUT)
     try:
         browser.get(f"{server.url}/portal/login?lang=en")

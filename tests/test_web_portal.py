@@ -11,7 +11,6 @@ form without its CSRF token, another patient's document.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,11 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 from a11y_support import follow, serious_violations
+from browser_support import chromium
 from e2e_support import TIMEOUT, feed
 from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.expected_conditions import staleness_of
@@ -73,18 +70,7 @@ def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    options = Options()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
+    driver = chromium(size="1400,900")
     try:
         yield driver
     finally:
@@ -365,3 +351,33 @@ def test_the_patient_opposes_emergency_access_and_withdraws_an_authorisation(
 
     nobody = post("block", professional="  ")
     assert nobody.status_code == 403 and "professional&#39;s identifier" in nobody.text
+
+
+def test_the_patient_closes_the_record_in_the_browser_then_reopens_it(
+    server: ServerProcess, pki: DevPki, browser: WebDriver, submitted: str
+) -> None:
+    """Closing withdraws consent: professionals then read nothing (and, under the DMP
+    profile, add nothing: `registry.register`); the patient still reads the record, and
+    reopening it gives consent again."""
+    browser.get(login_link(server, INS))
+    browser.get(f"{server.url}/portal/patient/record?lang=en")
+    follow(browser, browser.find_element(By.ID, "close"))  # the box not ticked
+    assert "Tick the box" in browser.find_element(By.ID, "problem").text
+    assert "open" in browser.find_element(By.ID, "record-status").text
+
+    browser.find_element(By.ID, "close-confirm").click()
+    follow(browser, browser.find_element(By.ID, "close"))
+    try:
+        assert "closed" in browser.find_element(By.ID, "record-status").text
+        assert serious_violations(browser) == []
+        shot(browser, "record-closed")
+        query = FindDocumentsQuery(patient_id=INS, statuses=(AvailabilityStatus.APPROVED.value,))
+        refused = client(server, pki, COLLEAGUE).query(StoredQueryRequest(query))
+        assert refused.response.errors[0].code.value == "LocalPolicyRestrictionError"
+        browser.get(f"{server.url}/portal/patient?lang=en")
+        assert browser.find_elements(By.CSS_SELECTOR, "table.documents tbody tr")
+    finally:
+        browser.get(f"{server.url}/portal/patient/record?lang=en")
+        follow(browser, browser.find_element(By.ID, "reopen"))
+    assert "open" in browser.find_element(By.ID, "record-status").text
+    assert submitted in found_by(server, pki, COLLEAGUE)  # its authorisation kept

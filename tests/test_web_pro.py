@@ -1,42 +1,43 @@
-"""The professional's pages (/portal/pro): a personal certificate, the registry's policy,
-and a break-the-glass reason the patient reads in their history (in chromium).
+"""The professional's pages (/portal/pro) over mutual TLS: the professional's card presented by
+chromium, the registry's policy, and a break-the-glass reason the patient reads in their
+history, the patient's chromium holding no certificate at all.
 
-`xds serve --security required` behind a TLS-terminating proxy (the tests play it: the
-professional's certificate travels in the trusted header, as nginx passes it), so that the
-patient's browser reaches the portal too.
+`xds serve --tls --security required --portal-links`: the patient portal is on, so the
+handshake asks for a certificate without requiring one, and everything but the patient's
+pages still refuses a connection without one (tested here too).
 """
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
-from e2e_support import TIMEOUT, feed
+from a11y_support import follow, serious_violations
+from browser_support import chromium
+from e2e_support import TIMEOUT, feed, pnr_envelope, submission
 from security_support import INS, DevPki, make_pki, vihf
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from cda import read_header
 from pki.assertion import AuthenticationMode, Code
 from pki.devca import ProfessionalCard, issue_professional
 from soap.client import XdsClient
+from soap.tls import REFUSED_WITHOUT_CERTIFICATE
 from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
 from xds_cli.metadata import from_cda
 from xds_cli.server import ServerProcess
 
-HEADER = "X-SSL-Client-Cert"
 AUTHOR = "801234567897"  # the author the demo CDA names, whom the patient authorised
 STRANGER = "899700555555"  # a doctor the patient did not authorise
 REASON = "Unconscious patient brought to the emergency room"
+SHOTS = os.environ.get("XDS_CONSOLE_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
@@ -55,118 +56,162 @@ def stranger(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Professio
 @pytest.fixture(scope="module")
 def server(pki: DevPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     args = [
-        "--security", "required", "--assertion-ca", str(pki.ca.chain), "--portal-links",
-        "--trusted-proxy-header", HEADER, "--trusted-proxies", "127.0.0.1",
+        "--tls", "--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key),
+        "--tls-ca", str(pki.ca.chain), "--tls-crl", str(pki.ca.crl),
+        "--security", "required", "--portal-links",
     ]  # fmt: skip
-    with ServerProcess(tmp_path_factory.mktemp("pro"), args=args) as running:
+    hospital = (pki.hospital.tls_cert, pki.hospital.tls_key)
+    with ServerProcess(
+        tmp_path_factory.mktemp("pro"), args=args, ca=pki.ca.chain, client_cert=hospital
+    ) as running:
         feed(running, INS)
-        own = [Code("ONESELF", "2.16.840.1.113883.5.111")]
-        patient = XdsClient(
-            running.url,
-            assertions=lambda _p: vihf(
-                pki, professional_id="PATIENT-1", roles=own,
-                authentication_mode=AuthenticationMode.DIRECT,
-            ),
-        )  # fmt: skip
+
+        def as_(professional_id: str, roles: list[Code] | None = None) -> XdsClient:
+            extra = {"roles": roles} if roles else {}
+            return XdsClient(
+                running.url, cert=hospital, verify=pki.ca.chain,
+                assertions=lambda _p: vihf(
+                    pki, professional_id=professional_id,
+                    authentication_mode=AuthenticationMode.DIRECT, **extra,
+                ),
+            )  # fmt: skip
+
+        patient = as_("PATIENT-1", [Code("ONESELF", "2.16.840.1.113883.5.111")])
         assert patient.records.open(INS).success
         assert patient.records.grant(INS, AUTHOR).success
-        author = XdsClient(
-            running.url,
-            assertions=lambda _p: vihf(
-                pki, professional_id=AUTHOR, authentication_mode=AuthenticationMode.DIRECT
-            ),
-        )
         metadata = from_cda(read_header(cda_bytes()), class_code=CLASS_CODE, source_id=SOURCE_ID)
-        answer = author.provide_and_register(
+        answer = as_(AUTHOR).provide_and_register(
             metadata, {metadata.documents[0].entry_uuid: cda_bytes()}
         )
         assert answer.status.name == "SUCCESS", answer.errors
         yield running
 
 
-def card(professional: ProfessionalCard) -> dict[str, str]:
-    return {HEADER: quote(professional.cert.read_text())}
+def with_card(pki: DevPki, professional: ProfessionalCard) -> requests.Session:
+    session = requests.Session()
+    session.cert = (str(professional.cert), str(professional.key))
+    session.verify = str(pki.ca.chain)
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE would replace `verify`
+    return session
+
+
+def shot(browser: WebDriver, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(SHOTS) / f"portal-{name}.png"))
 
 
 def test_without_a_personal_certificate_the_pages_are_refused(
     server: ServerProcess, pki: DevPki
 ) -> None:
-    assert requests.get(f"{server.url}/portal/pro", timeout=TIMEOUT).status_code == 403
-    organisation = {HEADER: quote(pki.hospital.tls_cert.read_text())}  # names no person
-    refused = requests.get(f"{server.url}/portal/pro", headers=organisation, timeout=TIMEOUT)
+    ca = str(pki.ca.chain)
+    assert requests.get(f"{server.url}/portal/pro", verify=ca, timeout=TIMEOUT).status_code == 403
+    organisation = (str(pki.hospital.tls_cert), str(pki.hospital.tls_key))  # names no person
+    refused = requests.get(
+        f"{server.url}/portal/pro", cert=organisation, verify=ca, timeout=TIMEOUT
+    )
     assert refused.status_code == 403
 
 
-def test_a_refusal_in_words_then_the_glass_broken_with_a_reason_the_patient_reads(
-    server: ServerProcess, stranger: ProfessionalCard, tmp_path: Path
+def test_outside_the_patients_pages_a_certificate_is_still_required(
+    server: ServerProcess, pki: DevPki
 ) -> None:
-    pro = requests.Session()
-    pro.headers.update(card(stranger))
+    ca = str(pki.ca.chain)
+    envelope = pnr_envelope(submission(INS))
+    soap = requests.post(
+        f"{server.url}/xds/repository",
+        data=envelope,
+        headers={"Content-Type": "application/soap+xml; charset=UTF-8"},
+        verify=ca,
+        timeout=TIMEOUT,
+    )
+    assert soap.status_code == 403 and "env:Sender" in soap.text
+    assert REFUSED_WITHOUT_CERTIFICATE in soap.text
+    for path in ("/console", "/fhir/DocumentReference?patient.identifier=x", "/xds/registry?wsdl"):
+        refused = requests.get(f"{server.url}{path}", verify=ca, timeout=TIMEOUT)
+        assert refused.status_code == 403, path
+        assert REFUSED_WITHOUT_CERTIFICATE in refused.text, path
+    for path, status in (("/portal/login", 200), ("/portal/%70ro", 403), ("//portal//pro/", 403)):
+        answer = requests.get(f"{server.url}{path}", verify=ca, timeout=TIMEOUT)
+        assert answer.status_code == status, path
+
+    foreign = (str(pki.stranger.tls_cert), str(pki.stranger.tls_key))  # another CA's
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{server.url}/portal/login", cert=foreign, verify=ca, timeout=TIMEOUT)
+    revoked = (str(pki.revoked.tls_cert), str(pki.revoked.tls_key))
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{server.url}/portal/login", cert=revoked, verify=ca, timeout=TIMEOUT)
+
+
+def test_wrong_inputs_and_a_missing_token_are_refused_in_words(
+    server: ServerProcess, pki: DevPki, stranger: ProfessionalCard
+) -> None:
+    pro = with_card(pki, stranger)
     page = pro.get(f"{server.url}/portal/pro", timeout=TIMEOUT)
     assert page.status_code == 200 and "MARTIN Paul" in page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf is not None
     form = {"csrf": csrf.group(1), "patient": INS, "purpose": "normal", "reason": ""}
 
-    normal = pro.post(f"{server.url}/portal/pro/search", data=form, timeout=TIMEOUT)
-    assert normal.status_code == 403 and 'id="problem"' in normal.text  # not authorised
-    assert "NOTE DE VACCINATION" not in normal.text
-
     for wrong, words in (
         ({"patient": "not an INS"}, "id^^^&amp;OID&amp;ISO"),
         ({"patient": ""}, "patient&#39;s identifier"),
         ({"purpose": "curiosity"}, "how you access"),
+        ({"purpose": "bris_de_glace"}, "reason"),  # an emergency needs its reason
     ):
         refused = pro.post(
             f"{server.url}/portal/pro/search", data={**form, **wrong}, timeout=TIMEOUT
         )
         assert refused.status_code == 403 and words in refused.text, refused.text
 
-    terse = pro.post(
-        f"{server.url}/portal/pro/search",
-        data={**form, "purpose": "bris_de_glace"},
-        timeout=TIMEOUT,
-    )
-    assert terse.status_code == 403 and "reason" in terse.text  # an emergency needs its reason
-
-    emergency = {**form, "purpose": "bris_de_glace", "reason": REASON}
-    found = pro.post(f"{server.url}/portal/pro/search", data=emergency, timeout=TIMEOUT)
-    assert found.status_code == 200 and "NOTE DE VACCINATION" in found.text
-    entry = re.search(r'name="document" value="([^"]+)"', found.text)
-    assert entry is not None
-    opened = pro.post(
-        f"{server.url}/portal/pro/open",
-        data={**emergency, "document": entry.group(1)},
-        timeout=TIMEOUT,
-    )
-    assert opened.status_code == 200 and "NOTE DE VACCINATION" in opened.text
-    assert "default-src 'none'" in opened.headers["Content-Security-Policy"]
-
-    no_token = pro.post(
-        f"{server.url}/portal/pro/search", data={**emergency, "csrf": "forged"}, timeout=TIMEOUT
-    )
+    emergency = {**form, "purpose": "bris_de_glace", "reason": REASON, "csrf": "forged"}
+    no_token = pro.post(f"{server.url}/portal/pro/search", data=emergency, timeout=TIMEOUT)
     assert no_token.status_code == 403 and "NOTE DE VACCINATION" not in no_token.text
 
-    options = Options()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+
+def test_with_the_card_in_chromium_a_refusal_then_the_glass_broken_the_patient_reads_why(
+    server: ServerProcess, pki: DevPki, stranger: ProfessionalCard, tmp_path: Path
+) -> None:
+    browser = chromium(
+        home=tmp_path / "doctor", trust=pki.ca.chain, card=stranger, origin=server.url
     )
     try:
-        link = subprocess.run(
-            [sys.executable, "-m", "xds_cli.main", "portal", "link", INS,
-             "--data", str(server.data), "--url", server.url],
-            capture_output=True, text=True, timeout=60, check=True,
-        ).stdout.strip()  # fmt: skip
-        browser.get(link)
-        browser.get(f"{server.url}/portal/patient/history?lang=en")
-        history = browser.find_element(By.CSS_SELECTOR, "table.history").text
-        shots = __import__("os").environ.get("XDS_CONSOLE_SCREENSHOTS")
-        if shots:
-            browser.save_screenshot(str(Path(shots) / "portal-emergency-history.png"))
+        browser.get(f"{server.url}/portal/pro?lang=en")
+        assert "MARTIN Paul" in browser.find_element(By.TAG_NAME, "main").text
+        assert serious_violations(browser) == []
+        browser.find_element(By.ID, "patient").send_keys(INS)
+        shot(browser, "pro-search")
+        follow(browser, browser.find_element(By.ID, "search"))
+        problem = browser.find_element(By.ID, "problem").text  # not authorised, in words
+        assert problem and "NOTE DE VACCINATION" not in browser.page_source
+        shot(browser, "pro-refused")
+
+        browser.find_element(By.CSS_SELECTOR, "input[name=purpose][value=bris_de_glace]").click()
+        browser.find_element(By.ID, "reason").send_keys(REASON)
+        follow(browser, browser.find_element(By.ID, "search"))
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.documents tbody tr")
+        assert rows and "NOTE DE VACCINATION" in rows[0].text
+        assert serious_violations(browser) == []
+        shot(browser, "pro-documents")
+        follow(browser, rows[0].find_element(By.CSS_SELECTOR, "button.open"))
+        assert "NOTE DE VACCINATION" in browser.find_element(By.TAG_NAME, "body").text
+        assert browser.execute_script("return document.scripts.length") == 0
+        shot(browser, "pro-document")
     finally:
         browser.quit()
+
+    link = subprocess.run(
+        [sys.executable, "-m", "xds_cli.main", "portal", "link", INS,
+         "--data", str(server.data), "--url", server.url],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.strip()  # fmt: skip
+    patient = chromium(home=tmp_path / "patient", trust=pki.ca.chain)  # no card
+    try:
+        patient.get(link)
+        patient.get(f"{server.url}/portal/patient/history?lang=en")
+        history = patient.find_element(By.CSS_SELECTOR, "table.history").text
+        shot(patient, "emergency-history")
+    finally:
+        patient.quit()
     assert "MARTIN Paul" in history and "in an emergency" in history
     assert REASON in history  # the professional's own words

@@ -101,6 +101,22 @@ FRENCH = {
     "Allow emergency access again": "Autoriser de nouveau l'accès en urgence",
     "Oppose emergency access": "M'opposer à l'accès en urgence",
     "Give the professional's identifier (RPPS).": "Indiquez l'identifiant du professionnel (RPPS).",
+    "Consent and closing": "Consentement et fermeture",
+    "Your record is closed: no professional can read it. Its documents are kept.": (
+        "Votre dossier est fermé : aucun professionnel ne peut le consulter. "
+        "Ses documents sont conservés."
+    ),
+    "Reopen my record (I consent again)": "Rouvrir mon dossier (je donne de nouveau mon accord)",
+    "Closing your record withdraws your consent: no professional can read it any more. "
+    "Its documents are kept, and you can reopen it.": (
+        "Fermer votre dossier retire votre accord : aucun professionnel ne pourra plus le "
+        "consulter. Ses documents sont conservés, et vous pourrez le rouvrir."
+    ),
+    "I want to close my record": "Je veux fermer mon dossier",
+    "Close my record": "Fermer mon dossier",
+    "Tick the box to confirm that you close your record.": (
+        "Cochez la case pour confirmer la fermeture de votre dossier."
+    ),
     # the professional's pages
     "A patient's documents": "Les documents d'un patient",
     "Patient (INS)": "Patient (INS)",

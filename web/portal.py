@@ -62,6 +62,8 @@ _RECORD_ACTIONS = {
     "unblock": RecordAction.UNBLOCK,
     "revoke": RecordAction.REVOKE,
     "oppose": RecordAction.OPPOSE_EMERGENCY_ACCESS,
+    "close": RecordAction.CLOSE,
+    "reopen": RecordAction.REOPEN,
 }
 MAX_FORM_BYTES = 64 * 1024  # the pages' forms are a few fields
 _VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
@@ -125,6 +127,12 @@ class PortalApplication:
     def serves(path: str) -> bool:
         return path == PREFIX or path.startswith(PREFIX + "/")
 
+    @staticmethod
+    def open_to_patients(path: str) -> bool:
+        """The patient's side: reached without a client certificate (the professional's,
+        /portal/pro, never)."""
+        return PortalApplication.serves(path) and _parts(path)[:1] != ["pro"]
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         asked = parse_qs(environ.get("QUERY_STRING", "")).get("lang", [None])[-1]
         chosen = _LANGUAGE.set(language_of(asked, cookies(environ).get(LANG_COOKIE)))
@@ -144,8 +152,7 @@ class PortalApplication:
     # --- routing -----------------------------------------------------------------------------
 
     def _route(self, environ: dict[str, Any]) -> Answer:
-        path = environ.get("PATH_INFO", "")[len(PREFIX) :].strip("/")
-        parts = [unquote(p) for p in path.split("/")] if path else []
+        parts = _parts(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "GET")
         if parts == ["login"]:
             return self._login(environ)
@@ -477,6 +484,10 @@ class PortalApplication:
             and not grantee
         ):
             return self._record(session, problem="Give the professional's identifier (RPPS).")
+        if action is RecordAction.CLOSE and fields.get("confirm") != "yes":
+            return self._record(
+                session, problem="Tick the box to confirm that you close your record."
+            )
         request = RecordRequest(
             action,
             session.subject,
@@ -568,6 +579,12 @@ def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) 
             ("Set-Cookie", f"{COOKIE}=; Path={PREFIX}; Max-Age=0; HttpOnly; SameSite=Strict")
         )
     return Answer("303 See Other", b"", "text/plain", headers)
+
+
+def _parts(path: str) -> list[str]:
+    """The path's segments under /portal, as the routing reads them."""
+    rest = path[len(PREFIX) :].strip("/")
+    return [unquote(p) for p in rest.split("/")] if rest else []
 
 
 __all__ = ["PREFIX", "PortalApplication", "PortalSettings", "patient_requester"]

@@ -39,6 +39,7 @@ from soap.app import WSGIApp
 from soap.client import ForwardingSigner, RemoteRegistry
 from soap.client.exchange import SoapExchange
 from soap.settings import SecurityMode
+from soap.tls import certificate_required
 from web.capture import CaptureMiddleware, ExchangeLog
 from web.console import ConsoleApplication, ConsoleSettings, Endpoint
 from web.portal import PortalApplication, PortalSettings
@@ -120,6 +121,10 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
             return portal(environ, start_response)
         return served(environ, start_response)
 
+    if settings.patients_without_certificate:
+        return certificate_required(
+            application, soap_settings, open_to_all=PortalApplication.open_to_patients
+        )
     return application
 
 
@@ -296,7 +301,11 @@ class XdsServer(BaseApplication):
                 certfile=str(self.settings.tls_cert),
                 keyfile=str(self.settings.tls_key),
                 ca_certs=str(self.settings.tls_ca),
-                cert_reqs=ssl.CERT_REQUIRED,
+                cert_reqs=(
+                    ssl.CERT_OPTIONAL
+                    if self.settings.patients_without_certificate
+                    else ssl.CERT_REQUIRED
+                ),
                 # One context per process, not one per connection (gunicorn's default).
                 ssl_context=lambda _config, _default: context,
             )
@@ -318,7 +327,13 @@ def _die_with_master(_arbiter: Any, worker: Any) -> None:
 def tls_context(settings: ServeSettings) -> ssl.SSLContext:
     """The mutual-TLS server context (`xds_cli.tls`) from the settings' files."""
     assert settings.tls_cert and settings.tls_key and settings.tls_ca
-    return server_context(settings.tls_cert, settings.tls_key, settings.tls_ca, settings.tls_crl)
+    return server_context(
+        settings.tls_cert,
+        settings.tls_key,
+        settings.tls_ca,
+        settings.tls_crl,
+        certificate_required=not settings.patients_without_certificate,
+    )
 
 
 def serve(settings: ServeSettings) -> int:

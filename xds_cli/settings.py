@@ -173,6 +173,11 @@ class ServeSettings:
         )
 
     @property
+    def patients_without_certificate(self) -> bool:
+        """Under --tls, patients reach their portal with no client certificate (it is on)."""
+        return self.tls and (self.portal_links or self.oidc_settings is not None)
+
+    @property
     def host(self) -> str:
         return self.bind.rpartition(":")[0] or "127.0.0.1"
 
