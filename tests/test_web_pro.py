@@ -215,3 +215,40 @@ def test_with_the_card_in_chromium_a_refusal_then_the_glass_broken_the_patient_r
         patient.quit()
     assert "MARTIN Paul" in history and "in an emergency" in history
     assert REASON in history  # the professional's own words
+
+
+def test_the_search_takes_the_iti18_criteria_and_refuses_wrong_ones_in_words(
+    server: ServerProcess, pki: DevPki, stranger: ProfessionalCard
+) -> None:
+    pro = with_card(pki, stranger)
+    page = pro.get(f"{server.url}/portal/pro?lang=en", timeout=TIMEOUT)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None and "Note de vaccination" in page.text  # the type list
+    emergency = {"csrf": csrf.group(1), "patient": INS, "purpose": "bris_de_glace"}
+    emergency["reason"] = REASON
+    vaccination, consultation = "87273-9|2.16.840.1.113883.6.1", "11488-4|2.16.840.1.113883.6.1"
+
+    def found(**criteria: str) -> bool:
+        answer = pro.post(
+            f"{server.url}/portal/pro/search", data={**emergency, **criteria}, timeout=TIMEOUT
+        )
+        assert answer.status_code == 200, answer.text
+        return "NOTE DE VACCINATION" in answer.text
+
+    assert found(type=vaccination) and not found(type=consultation)
+    assert found(created_from="2021-04-09", created_to="2021-04-09")  # the day it was made
+    assert not found(created_to="2021-04-08") and not found(created_from="2021-04-10")
+    assert found(author="MULLER") and not found(author="DUPONT")
+    assert found(author="100%_^") is False  # wildcards are the page's, not the user's
+    assert found(older="yes")
+
+    for wrong, words in (
+        ({"type": "00000-0|1.2.3"}, "document type in the list"),
+        ({"created_from": "09/04/2021"}, "YYYY-MM-DD"),
+        ({"created_from": "2021-04-10", "created_to": "2021-04-09"}, "ends before it starts"),
+    ):
+        refused = pro.post(
+            f"{server.url}/portal/pro/search", data={**emergency, **wrong}, timeout=TIMEOUT
+        )
+        assert refused.status_code == 403 and words in refused.text, wrong
+        assert "NOTE DE VACCINATION" not in refused.text

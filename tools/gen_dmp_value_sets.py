@@ -2,6 +2,7 @@
 
 Run from the project root when ANS publishes new value sets:
     python tools/gen_dmp_value_sets.py ../shared/dmp/value-sets
+    ruff format ebrim/dmp_value_sets.py
 The product then carries the codes as Python data: it never reads ../shared at run time.
 """
 
@@ -25,6 +26,8 @@ NAMES = {
     "JDV_J47_": "FUNCTION_CODE",
     "JDV_J48_": "PROFESSION_NON_PS",
 }
+# the value sets whose display names are kept too (the professional's search form lists them)
+NAMED = {"TYPE_CODE"}
 
 
 def main(folder: Path) -> str:
@@ -53,6 +56,19 @@ def main(folder: Path) -> str:
         lines.append("    }")
         lines.append(")")
         lines.append("")
+        if name in NAMED:
+            names = sorted(
+                ((c.get("code"), c.get("codeSystem")), c.get("displayName"))
+                for c in root.iter(f"{SVS}Concept")
+            )
+            lines.append(f"{name}_NAMES: dict[tuple[str, str], str] = {{")
+            lines.extend(
+                f"    ({json.dumps(code)}, {json.dumps(system)}): "
+                f"{json.dumps(display, ensure_ascii=False)},"
+                for (code, system), display in names
+            )
+            lines.append("}")
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -124,6 +124,16 @@ FRENCH = {
     "Normal access": "Accès normal",
     "Emergency: break the glass": "Urgence : bris de glace",
     "Emergency regulation (centre 15)": "Régulation (centre 15)",
+    "Criteria (optional)": "Critères (facultatifs)",
+    "Document type": "Type de document",
+    "Any": "Tous",
+    "Created from": "Créé du",
+    "to": "au",
+    "Author's name": "Nom de l'auteur",
+    "Include replaced versions": "Inclure les versions remplacées",
+    "Choose the document type in the list.": "Choisissez le type de document dans la liste.",
+    "The period ends before it starts.": "La période finit avant de commencer.",
+    "A date is written YYYY-MM-DD.": "Une date s'écrit AAAA-MM-JJ.",
     "Reason (required in an emergency: the patient will read it)": (
         "Motif (obligatoire en urgence : le patient le lira)"
     ),

@@ -44,7 +44,7 @@ from soap.settings import SoapSettings
 from web.i18n import DEFAULT, LANG_COOKIE, LANGUAGES, language_of, translator
 from web.oidc import OidcClient, OidcError, OidcSettings
 from web.pages import Answer, cookies, document_answer, form, templates
-from web.pro import PURPOSES, ProPages
+from web.pro import DOCUMENT_TYPES, PURPOSES, ProPages
 from web.reading import read_for
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
 
@@ -419,7 +419,12 @@ class PortalApplication:
             return self._page("pro_refused.html", status="403 Forbidden")
         session, cookie = pro.session(environ, who)
         headers = [("Set-Cookie", cookie)] if cookie else []
-        page: dict[str, Any] = {"who": who, "session": session, "purposes": PURPOSES}
+        page: dict[str, Any] = {
+            "who": who,
+            "session": session,
+            "purposes": PURPOSES,
+            "document_types": DOCUMENT_TYPES,
+        }
         if method == "GET" and not parts:
             answer = self._page("pro_search.html", asked={}, **page)
         elif method == "POST" and parts in (["search"], ["open"]):

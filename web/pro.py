@@ -14,12 +14,16 @@ enters a URL or a log line.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from ebrim.dmp_value_sets import TYPE_CODE_NAMES
 from ebrim.hl7 import CX
+from ebrim.model import Code as MetadataCode
 from ebrim.storedquery import FindDocumentsQuery, GetDocumentsQuery, StoredQueryRequest
+from ebrim.storedquery.params import TimeRange
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
 from pki.assertion import Requester
 from pki.assertion.model import Code
@@ -43,6 +47,12 @@ PURPOSES = {
     PurposeOfUse.EMERGENCY_REGULATION.value: "Emergency regulation (centre 15)",
 }
 _VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value)
+_WITH_OLDER = (*_VISIBLE, AvailabilityStatus.DEPRECATED.value)
+# The search form's document types: the DMP's typeCode value set (JDV_J07), by name.
+DOCUMENT_TYPES = {
+    f"{code}|{system}": name
+    for (code, system), name in sorted(TYPE_CODE_NAMES.items(), key=lambda item: item[1])
+}
 
 
 def professional_requester(
@@ -104,12 +114,16 @@ class ProPages:
     def search(
         self, who: Professional, form: dict[str, str]
     ) -> tuple[list[Any], str | None, dict[str, str]]:
-        """The documents the policy shows this professional; or the refusal, in words."""
+        """The documents the policy shows this professional, found with the ITI-18 criteria
+        the form offers; or the refusal, in words."""
         asked = _asked(form)
         if asked.get("problem"):
             return [], asked["problem"], asked
+        try:
+            query = _find_documents(asked, form)
+        except ValueError as exc:
+            return [], str(exc), asked
         requester = professional_requester(who, asked["patient"], asked["purpose"], asked["reason"])
-        query = FindDocumentsQuery(patient_id=asked["patient"], statuses=_VISIBLE)
         result = self.registry.query(StoredQueryRequest(query), requester=requester)
         if result.response.status is ResponseStatus.FAILURE:
             return [], result.response.errors[0].message, asked
@@ -134,6 +148,42 @@ class ProPages:
             return "No such document for this patient."
         data = read_for(self.registry, self.repository, requester, docs[0])
         return data if data is not None else "This document cannot be read."
+
+
+def _find_documents(asked: dict[str, str], form: dict[str, str]) -> FindDocumentsQuery:
+    """FindDocuments from the form's criteria (ValueError, in words, for a wrong one); each
+    criterion given is kept in `asked` for the page to show again."""
+    chosen = form.get("type", "")
+    if chosen and chosen not in DOCUMENT_TYPES:
+        raise ValueError("Choose the document type in the list.")
+    types = (MetadataCode(*chosen.split("|", 1)),) if chosen else ()
+    start, end = _day(form.get("created_from", "")), _day(form.get("created_to", ""))
+    if start and end and end < start:
+        raise ValueError("The period ends before it starts.")
+    created = TimeRange(
+        start.strftime("%Y%m%d") if start else None,
+        (end + timedelta(days=1)).strftime("%Y%m%d") if end else None,  # `to` is exclusive
+    )
+    name = re.sub(r"[%_^\\]", "", form.get("author", "")).strip()[:100]
+    older = form.get("older") == "yes"
+    asked.update(type=chosen, created_from=form.get("created_from", ""), author=name)
+    asked.update(created_to=form.get("created_to", ""), older="yes" if older else "")
+    return FindDocumentsQuery(
+        patient_id=asked["patient"],
+        statuses=_WITH_OLDER if older else _VISIBLE,
+        type_codes=types,
+        creation_time=created,
+        author_persons=(f"%{name}%",) if name else (),
+    )
+
+
+def _day(text: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("A date is written YYYY-MM-DD.") from None
 
 
 def _asked(form: dict[str, str]) -> dict[str, str]:
@@ -163,4 +213,4 @@ def _asked(form: dict[str, str]) -> dict[str, str]:
     return out
 
 
-__all__ = ["PRO_COOKIE", "PURPOSES", "ProPages", "professional_requester"]
+__all__ = ["DOCUMENT_TYPES", "PRO_COOKIE", "PURPOSES", "ProPages", "professional_requester"]
