@@ -145,6 +145,7 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     history = table(browser, server, "table.history")
     assert "looked for documents in your record" in history
     assert "You changed a document" in history
+    assert "You looked for" not in history  # the patient's own reading is not an access
     shot(browser, "history")
 
     browser.get(f"{server.url}/portal/patient")

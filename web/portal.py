@@ -35,6 +35,7 @@ from ebrim.update import UpdateSource, new_version
 from ebrim.vocabulary import AvailabilityStatus, ResponseStatus
 from pki.assertion import Requester
 from pki.assertion.model import Code
+from registry.audit import AuditEvent
 from registry.policy.decide import RequesterKind
 from registry.policy.visibility import FLAG_NAMES, MASQUE_PS
 from registry.times import now_dtm
@@ -401,7 +402,9 @@ class PortalApplication:
             else RequesterKind.PATIENT
         )
         events = self.registry.audit_history(session.subject, viewer_kind=viewer)
-        events = [e for e in events if not e.transaction.startswith("console:")]
+        events = [
+            e for e in events if not _own_read(e) and not e.transaction.startswith("console:")
+        ]
         return self._page(
             "portal_history.html",
             session=session,
@@ -514,6 +517,15 @@ def _requester(session: Session) -> Requester:
 
 class _Refused(Exception):
     pass
+
+
+def _own_read(event: AuditEvent) -> bool:
+    """The patient's own reading of their record (their pages' searches and opened
+    documents): the audit trail keeps it, the history of who opened the record leaves it out."""
+    return event.requester_kind == RequesterKind.PATIENT.value and event.transaction in _READS
+
+
+_READS = frozenset({"ITI-18", "ITI-43"})
 
 
 def _masked(doc: DocumentEntry) -> bool:
