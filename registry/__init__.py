@@ -15,13 +15,14 @@ Public API::
 
 from registry import exchanges_schema as _exchanges  # noqa: F401  (its table, in the metadata)
 from registry import portal_schema as _portal  # noqa: F401  (its tables, in the metadata)
-from registry.actor import Registry, Submitted
+from registry.actor import IndexCheckNeeded, Registry, Submitted
 from registry.patients import PatientError, Patients
 from registry.queries import QueryResult
 from registry.settings import RegistrySettings
 from registry.storage import create_engine_for, current_revision, head_revision, migrate
 
 __all__ = [
+    "IndexCheckNeeded",
     "PatientError",
     "Patients",
     "QueryResult",

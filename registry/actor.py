@@ -57,6 +57,15 @@ Validator = Callable[..., list[XDSError]]
 _T = TypeVar("_T")
 
 
+class IndexCheckNeeded(Exception):
+    """`Registry.register_stored` wrote nothing: the repository must look up these document
+    uniqueIds in its index first (one is there, or the submission is not a plain one)."""
+
+    def __init__(self, unique_ids: Sequence[str]) -> None:
+        super().__init__(", ".join(unique_ids))
+        self.unique_ids = tuple(unique_ids)
+
+
 @dataclass(frozen=True)
 class Consultation:
     """A requester's right to consult one record: the decision and, if allowed, what is visible.
@@ -131,6 +140,7 @@ class Registry:
         *,
         findings: Sequence[XDSError] = (),
         requester: Requester | None = None,
+        unindexed: Sequence[str] = (),
     ) -> RegistryResponse:
         """ITI-42 from the co-located repository (ITI-41): `index_rows` commit with it.
 
@@ -138,9 +148,18 @@ class Registry:
         warnings) and filled hash, size and repositoryUniqueId, so it is not validated
         again. `index_rows` (its uniqueId -> object rows) are written in the registration's
         transaction: the document is registered exactly when its bytes can be found.
+
+        `unindexed`: the document uniqueIds the repository has not looked up in its index.
+        They are checked in the registration's own first statement; when one is there, or
+        when the submission takes the general path, nothing is written and
+        `IndexCheckNeeded` asks the repository to look them up and call again without them.
         """
         return self._submit_audited(
-            metadata, requester, findings=list(findings), index_rows=index_rows
+            metadata,
+            requester,
+            findings=list(findings),
+            index_rows=index_rows,
+            unindexed=tuple(unindexed),
         ).response
 
     def _submit_audited(
@@ -159,6 +178,7 @@ class Registry:
         *,
         findings: list[XDSError] | None = None,
         index_rows: Mapping[Table, Sequence[Mapping[str, Any]]] | None = None,
+        unindexed: tuple[str, ...] = (),
     ) -> Submitted:
         limit = self.settings.max_objects_per_submission
         if len(metadata.objects()) > limit:
@@ -179,11 +199,13 @@ class Registry:
         plain = express.plan(metadata, now)
         if plain is not None:
             rows = {**extra, audit_events: [audit.event_row(event, self._now())]}
-            written = self._express(plain, rows, required)
+            written = self._express(plain, rows, required, unindexed)
             if isinstance(written, RegistryResponse):
                 return Submitted(_with_findings(findings, written))
             if written:
                 return Submitted(RegistryResponse.from_errors(findings), plain.ids)
+        if unindexed:
+            raise IndexCheckNeeded(unindexed)
 
         def work(conn: Connection) -> Any:
             registered = register_in(conn, metadata, now=now, require_open_record=required)
@@ -199,10 +221,16 @@ class Registry:
         return Submitted(RegistryResponse.from_errors(findings), outcome.ids)
 
     def _express(
-        self, plain: express.PlainSubmission, rows: dict[Table, Any], required: bool
+        self,
+        plain: express.PlainSubmission,
+        rows: dict[Table, Any],
+        required: bool,
+        unindexed: Sequence[str],
     ) -> bool | RegistryResponse:
         try:
-            return express.register(self.engine, plain, rows, require_open_record=required)
+            return express.register(
+                self.engine, plain, rows, require_open_record=required, unindexed=unindexed
+            )
         except express.Unavailable as exc:
             log.warning("registry database unavailable: %s", exc)
             return _failed(ErrorCode.XDSRegistryBusy, f"registry database busy: {exc}").response
@@ -684,7 +712,7 @@ def _with_findings(findings: list[XDSError], response: RegistryResponse) -> Regi
     return RegistryResponse.from_errors([*findings, *response.errors])
 
 
-__all__ = ["Consultation", "Registry", "Submitted"]
+__all__ = ["Consultation", "IndexCheckNeeded", "Registry", "Submitted"]
 
 
 def _short(status: str | None) -> str:

@@ -4,8 +4,10 @@ A plain submission is what hospitals send nearly always: new documents, a submis
 perhaps new folders, linked only to one another by HasMember. Of the registry's state it
 needs to know only that its patients are known and not merged (in the DMP, with an open
 record), and that its uniqueIds and the entryUUIDs it chose itself are new; the entryUUIDs
-the registry generates are fresh by construction and are not looked up. One SELECT asks
-all of that; one string of INSERTs (objects, side rows, uniqueId claims, the co-located
+the registry generates are fresh by construction and are not looked up; beside its
+repository, that the documents' uniqueIds are not in the repository's index (the
+repository does not look them up first: one round trip less). One SELECT asks all of
+that; one string of INSERTs (objects, side rows, uniqueId claims, the co-located
 repository's index rows, the audit event) ends with COMMIT.
 
 Anything else is not decided here: an unknown patient, a taken uniqueId or entryUUID, a
@@ -54,8 +56,9 @@ UNION ALL SELECT 'e', entry_uuid, NULL FROM documents WHERE entry_uuid {uuids}
 UNION ALL SELECT 'e', entry_uuid, NULL FROM submission_sets WHERE entry_uuid {uuids}
 UNION ALL SELECT 'e', entry_uuid, NULL FROM folders WHERE entry_uuid {uuids}
 UNION ALL SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids}
+UNION ALL SELECT 's', unique_id, NULL FROM repository_documents WHERE unique_id {unindexed}
 """
-_NAMES = ("patients", "records", "unique_ids", "uuids")
+_NAMES = ("patients", "records", "unique_ids", "uuids", "unindexed")
 CHECK_POSTGRESQL = _CHECK.format(**{name: f"= ANY(%({name})s)" for name in _NAMES})
 CHECK_SQLITE = _CHECK.format(
     **{name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
@@ -104,10 +107,17 @@ def plan(metadata: Metadata, now: str) -> PlainSubmission | None:
 
 
 def register(
-    engine: Engine, plain: PlainSubmission, extra: Rows, *, require_open_record: bool
+    engine: Engine,
+    plain: PlainSubmission,
+    extra: Rows,
+    *,
+    require_open_record: bool,
+    unindexed: Sequence[str] = (),
 ) -> bool:
     """Write `plain` and the `extra` rows in one transaction; False: not plain, nothing written.
 
+    `unindexed`: document uniqueIds that the co-located repository believes it does not
+    hold (it has not looked): any of them in its index makes the submission not plain.
     Database failures propagate (SQLAlchemy's or, on PostgreSQL, psycopg2's exceptions).
     """
     rows: dict[Table, list[Mapping[str, Any]]] = {t: list(r) for t, r in plain.rows().items()}
@@ -118,6 +128,7 @@ def register(
         "records": list(plain.patients) if require_open_record else [],
         "unique_ids": sorted({unique_id for _kind, unique_id in plain.claims}),
         "uuids": list(plain.chosen_uuids),
+        "unindexed": list(unindexed),
     }
     judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
     if engine.dialect.name == "postgresql":
@@ -138,7 +149,7 @@ def _is_plain(
             return False
     if any(row[0] == "u" and (row[2], row[1]) in plain.claims for row in found):
         return False
-    return not any(row[0] == "e" for row in found)
+    return not any(row[0] in ("e", "s") for row in found)
 
 
 def _register_postgresql(

@@ -42,6 +42,7 @@ from ebrim.errors import ErrorCode, Transaction, XDSError
 from ebrim.model import DocumentEntry, Metadata, RegistryResponse
 from ebrim.validate import validate
 from ebrim.vocabulary import ResponseStatus, Severity
+from registry.actor import IndexCheckNeeded
 from registry.schema import repository_documents
 from repository.api import (
     DocumentRepository,
@@ -111,19 +112,31 @@ class Repository:
         entries: list[StoredDocument] = []  # the documents new to this repository
         response: RegistryResponse | None = None
         try:
+            content = self._check_all_content(metadata, staged)
+            # Beside its registry, the index is looked up in the registration's first
+            # statement instead (one round trip less), and here only when the registry asks.
+            colocated = isinstance(self.registry, IndexingRegistry)
             known: dict[str, StoredDocument] = {}
-            content = self._check_all_content(metadata, staged, known)
+            if not colocated:
+                content += self._check_index(metadata, staged, known)
             if any(finding.is_error for finding in content):
                 return _refused(submission, content)
-            warnings = [*findings, *content]
             filled = self._fill(metadata, staged)
-            entries = [
-                staged[doc.entry_uuid].describe(doc.unique_id or "", doc.mime_type or "")
-                for doc in filled.documents
-                if (doc.unique_id or "") not in known
-            ]
-            response = self._register(submission, filled, entries, warnings, requester)
-            log.info("ITI-41 %s: %d documents, %s", submission, len(staged), response.status.name)
+            entries = self._new_entries(filled, staged, known)
+            try:
+                response = self._register(
+                    submission, filled, entries, [*findings, *content], requester,
+                    unindexed=colocated,
+                )  # fmt: skip
+            except IndexCheckNeeded:
+                content += self._check_index(metadata, staged, known)
+                if any(finding.is_error for finding in content):
+                    return _refused(submission, content)
+                entries = self._new_entries(filled, staged, known)
+                response = self._register(
+                    submission, filled, entries, [*findings, *content], requester
+                )
+            log.debug("ITI-41 %s: %d documents, %s", submission, len(staged), response.status.name)
             return response
         finally:
             # Files a row names stay, whatever happened after the rows were written.
@@ -137,6 +150,16 @@ class Repository:
                 else:
                     self.store.discard(item)
 
+    @staticmethod
+    def _new_entries(
+        filled: Metadata, staged: Mapping[str, Staged], known: Mapping[str, StoredDocument]
+    ) -> list[StoredDocument]:
+        return [
+            staged[doc.entry_uuid].describe(doc.unique_id or "", doc.mime_type or "")
+            for doc in filled.documents
+            if (doc.unique_id or "") not in known
+        ]
+
     def _register(
         self,
         submission: str,
@@ -144,12 +167,20 @@ class Repository:
         entries: list[StoredDocument],
         warnings: list[XDSError],
         requester: Requester | None,
+        *,
+        unindexed: bool = False,
     ) -> RegistryResponse:
-        """ITI-42 with the index rows: in the registry's transaction, or pending then confirmed."""
+        """ITI-42 with the index rows: in the registry's transaction, or pending then confirmed.
+
+        `unindexed`: the index was not looked up (`IndexCheckNeeded` may come back)."""
         if isinstance(self.registry, IndexingRegistry):
             rows = {repository_documents: [self.index.row(entry) for entry in entries]}
             return self.registry.register_stored(
-                metadata, rows, findings=warnings, requester=requester
+                metadata,
+                rows,
+                findings=warnings,
+                requester=requester,
+                unindexed=[entry.unique_id for entry in entries] if unindexed else (),
             )
         try:
             self.index.add_pending(entries)
@@ -236,21 +267,16 @@ class Repository:
         return staged
 
     def _check_all_content(
-        self,
-        metadata: Metadata,
-        staged: Mapping[str, Staged],
-        known: dict[str, StoredDocument],
+        self, metadata: Metadata, staged: Mapping[str, Staged]
     ) -> list[XDSError]:
-        """Every document's content checks; `known` gets the uniqueIds stored already."""
+        """Every document's bytes against its entry: hash, size, the CDA header."""
         errors: list[XDSError] = []
         for doc in metadata.documents:
-            errors.extend(self._check_content(doc, staged[doc.entry_uuid], known))
+            errors.extend(self._check_content(doc, staged[doc.entry_uuid]))
         return errors
 
-    def _check_content(
-        self, doc: DocumentEntry, staged: Staged, known: dict[str, StoredDocument]
-    ) -> list[XDSError]:
-        """The submitted hash and size against the bytes, and the uniqueId against the index."""
+    def _check_content(self, doc: DocumentEntry, staged: Staged) -> list[XDSError]:
+        """The submitted hash and size against the bytes, and the CDA header."""
         errors = []
         code = ErrorCode.XDSRepositoryMetadataError
         if doc.hash and doc.hash.lower() != staged.hash:
@@ -259,22 +285,34 @@ class Repository:
         if doc.size and doc.size != str(staged.size):
             message = f"DocumentEntry {doc.entry_uuid}: size {doc.size} does not match the "
             errors.append(_error(code, f"{message}document's {staged.size} bytes", _name(doc)))
-        try:
-            existing = self.index.lookup(doc.unique_id or "", pending=True)
-        except SQLAlchemyError as exc:
-            return [*errors, _error(ErrorCode.XDSRepositoryError, str(exc), _name(doc))]
-        if existing is not None and existing.sha256 == staged.sha256:
-            known[existing.unique_id] = existing
-        elif existing is not None:
-            errors.append(
-                _error(
-                    code,
-                    f"document uniqueId {doc.unique_id} is already stored in this repository "
-                    f"with other content (sha-1 {existing.hash})",
-                    _name(doc),
-                )
-            )
         return [*errors, *self._check_cda(doc, staged)]
+
+    def _check_index(
+        self,
+        metadata: Metadata,
+        staged: Mapping[str, Staged],
+        known: dict[str, StoredDocument],
+    ) -> list[XDSError]:
+        """Each uniqueId against the index; `known` gets those stored already, same bytes."""
+        errors = []
+        for doc in metadata.documents:
+            try:
+                existing = self.index.lookup(doc.unique_id or "", pending=True)
+            except SQLAlchemyError as exc:
+                errors.append(_error(ErrorCode.XDSRepositoryError, str(exc), _name(doc)))
+                continue
+            if existing is not None and existing.sha256 == staged[doc.entry_uuid].sha256:
+                known[existing.unique_id] = existing
+            elif existing is not None:
+                errors.append(
+                    _error(
+                        ErrorCode.XDSRepositoryMetadataError,
+                        f"document uniqueId {doc.unique_id} is already stored in this repository "
+                        f"with other content (sha-1 {existing.hash})",
+                        _name(doc),
+                    )
+                )
+        return errors
 
     def _check_cda(self, doc: DocumentEntry, staged: Staged) -> list[XDSError]:
         """The submitted metadata against the CDA header, when the document is CDA.

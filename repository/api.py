@@ -44,7 +44,11 @@ class IndexingRegistry(Protocol):
         *,
         findings: Sequence[XDSError] = (),
         requester: Requester | None = None,
-    ) -> RegistryResponse: ...
+        unindexed: Sequence[str] = (),
+    ) -> RegistryResponse:
+        """Raises `registry.IndexCheckNeeded`, having written nothing, when the repository
+        must look `unindexed` up in its index itself and call again without them."""
+        ...
 
 
 @runtime_checkable

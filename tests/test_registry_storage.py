@@ -147,6 +147,7 @@ def test_public_api_is_pinned() -> None:
     import registry
 
     assert sorted(registry.__all__) == [
+        "IndexCheckNeeded",
         "PatientError",
         "Patients",
         "QueryResult",

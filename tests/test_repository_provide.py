@@ -343,3 +343,38 @@ def test_known_unique_id_with_same_content_is_left_to_the_registry(repo: Reposit
     assert retrieved_bytes(repo, doc.unique_id or "") == b"original"
     assert isinstance(repo.store, FilesystemStore)
     assert len(files(repo.store.root / "objects")) == 1  # the second copy was dropped
+
+
+@pytest.mark.parametrize("content", [b"original", b"tampered"])
+def test_a_unique_id_the_registry_forgot_is_still_checked_against_the_index(
+    repo: Repository, registry: Registry, engine: Engine, content: bytes
+) -> None:
+    """Beside its registry the repository does not look its index up before registering: the
+    registration's first statement does. Here only the index knows the uniqueId (ITI-62
+    removed the metadata, not the bytes): same bytes register again without a second copy,
+    other bytes are refused, exactly as when the repository looked first."""
+    from sqlalchemy import select
+
+    from registry.schema import associations, documents, submission_sets
+
+    metadata, streams = submission(b"original")
+    assert_success(repo.provide_and_register(metadata, streams))
+    with engine.connect() as conn:
+        ids = [
+            uuid
+            for table in (associations, documents, submission_sets)
+            for (uuid,) in conn.execute(select(table.c.entry_uuid))
+        ]
+    assert_success(registry.delete(ids))
+    doc = metadata.documents[0]
+    again, streams = submission(content, unique_id=doc.unique_id)
+
+    response = repo.provide_and_register(again, streams)
+
+    if content == b"original":
+        assert_success(response)
+    else:
+        assert codes_of(response) == ["XDSRepositoryMetadataError"]
+    assert retrieved_bytes(repo, doc.unique_id or "") == b"original"
+    assert isinstance(repo.store, FilesystemStore)
+    assert len(files(repo.store.root / "objects")) == 1
