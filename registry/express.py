@@ -191,6 +191,9 @@ def _register_postgresql(
         except psycopg2.Error as exc:
             pooled.invalidate()  # the transaction's state is unknown: drop the connection
             raise Unavailable(str(exc).strip()) from exc
+        except BaseException:
+            pooled.invalidate()  # e.g. a value no literal can carry, after BEGIN was sent
+            raise
         finally:
             pooled.close()
     raise AssertionError("unreachable")

@@ -46,7 +46,11 @@ def create_engine_for(url: str, *, schema: str | None = None, echo: bool = False
     # No pre-ping: it costs a round trip per checkout. A connection found dead fails its
     # first statement, the pool drops it, and the writers try once more (`Registry._write`).
     engine = _create_engine(url, **kwargs)
-    autocommit = _create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+    # Nothing to roll back on return in autocommit (the code that spells BEGIN out ends
+    # it, or invalidates the connection): no reset, which the pool would pay per checkin.
+    autocommit = _create_engine(
+        url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **kwargs
+    )
     _AUTOCOMMIT[engine] = autocommit
     event.listen(engine, "engine_disposed", lambda _engine: autocommit.dispose())
     return engine

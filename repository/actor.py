@@ -32,7 +32,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,6 +81,8 @@ class Repository:
         self.registry = registry
         self.settings = settings
         self.repository_unique_id = settings.repository_unique_id
+        # A runtime Protocol's isinstance is slow (it inspects the members): asked once.
+        self._colocated = isinstance(registry, IndexingRegistry)
 
     # --- ITI-41 --------------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class Repository:
             content = self._check_all_content(metadata, staged)
             # Beside its registry, the index is looked up in the registration's first
             # statement instead (one round trip less), and here only when the registry asks.
-            colocated = isinstance(self.registry, IndexingRegistry)
+            colocated = self._colocated
             known: dict[str, StoredDocument] = {}
             if not colocated:
                 content += self._check_index(metadata, staged, known)
@@ -173,9 +175,9 @@ class Repository:
         """ITI-42 with the index rows: in the registry's transaction, or pending then confirmed.
 
         `unindexed`: the index was not looked up (`IndexCheckNeeded` may come back)."""
-        if isinstance(self.registry, IndexingRegistry):
+        if self._colocated:
             rows = {repository_documents: [self.index.row(entry) for entry in entries]}
-            return self.registry.register_stored(
+            return cast(IndexingRegistry, self.registry).register_stored(
                 metadata,
                 rows,
                 findings=warnings,

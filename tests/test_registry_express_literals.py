@@ -97,3 +97,28 @@ def test_without_standard_conforming_strings_the_driver_quotes(engine: Engine) -
 def test_a_nul_character_is_refused_not_truncated() -> None:
     with pytest.raises(ValueError, match="NUL"):
         express._literal(None, "before\x00after")
+
+
+def test_a_failure_after_begin_leaves_no_connection_inside_a_transaction(engine: Engine) -> None:
+    """The express path sends BEGIN itself: when something other than the database fails
+    before its COMMIT (here a NUL no literal can carry), the connection is not handed back
+    to the pool in the middle of that transaction."""
+    import psycopg2.extensions
+
+    registry = new_registry(engine)
+    submission = Submission()
+    submission.add(document(repository_unique_id="1.2.250\x00.9"))  # a column, not checked first
+    plain = express.plan(submission.build(), "20261204000000")
+    assert plain is not None
+    with pytest.raises(ValueError, match="NUL"):  # validation refuses it first, in service
+        express.register(engine, plain, {}, require_open_record=False)
+
+    pooled = autocommit_engine(engine).raw_connection()
+    try:
+        status = pooled.driver_connection.info.transaction_status  # type: ignore[union-attr]
+        assert status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    finally:
+        pooled.close()
+    fine = Submission()
+    fine.add(document())
+    assert registry.submit(fine.build()).response.status is ResponseStatus.SUCCESS
