@@ -140,7 +140,7 @@ class Registry:
         *,
         findings: Sequence[XDSError] = (),
         requester: Requester | None = None,
-        unindexed: Sequence[str] = (),
+        unindexed: Sequence[tuple[str, str]] = (),
     ) -> RegistryResponse:
         """ITI-42 from the co-located repository (ITI-41): `index_rows` commit with it.
 
@@ -149,7 +149,8 @@ class Registry:
         again. `index_rows` (its uniqueId -> object rows) are written in the registration's
         transaction: the document is registered exactly when its bytes can be found.
 
-        `unindexed`: the document uniqueIds the repository has not looked up in its index.
+        `unindexed`: (repositoryUniqueId, uniqueId) of the documents the repository has not
+        looked up in its index.
         They are checked in the registration's own first statement; when one is there, or
         when the submission takes the general path, nothing is written and
         `IndexCheckNeeded` asks the repository to look them up and call again without them.
@@ -178,7 +179,7 @@ class Registry:
         *,
         findings: list[XDSError] | None = None,
         index_rows: Mapping[Table, Sequence[Mapping[str, Any]]] | None = None,
-        unindexed: tuple[str, ...] = (),
+        unindexed: tuple[tuple[str, str], ...] = (),
     ) -> Submitted:
         limit = self.settings.max_objects_per_submission
         if len(metadata.objects()) > limit:
@@ -205,7 +206,7 @@ class Registry:
             if written:
                 return Submitted(RegistryResponse.from_errors(findings), plain.ids)
         if unindexed:
-            raise IndexCheckNeeded(unindexed)
+            raise IndexCheckNeeded([unique_id for _repository, unique_id in unindexed])
 
         def work(conn: Connection) -> Any:
             registered = register_in(conn, metadata, now=now, require_open_record=required)
@@ -225,7 +226,7 @@ class Registry:
         plain: express.PlainSubmission,
         rows: dict[Table, Any],
         required: bool,
-        unindexed: Sequence[str],
+        unindexed: Sequence[tuple[str, str]],
     ) -> bool | RegistryResponse:
         try:
             return express.register(

@@ -56,9 +56,10 @@ UNION ALL SELECT 'e', entry_uuid, NULL FROM documents WHERE entry_uuid {uuids}
 UNION ALL SELECT 'e', entry_uuid, NULL FROM submission_sets WHERE entry_uuid {uuids}
 UNION ALL SELECT 'e', entry_uuid, NULL FROM folders WHERE entry_uuid {uuids}
 UNION ALL SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids}
-UNION ALL SELECT 's', unique_id, NULL FROM repository_documents WHERE unique_id {unindexed}
+UNION ALL SELECT 's', unique_id, NULL FROM repository_documents
+    WHERE repository_unique_id {repositories} AND unique_id {unindexed}
 """
-_NAMES = ("patients", "records", "unique_ids", "uuids", "unindexed")
+_NAMES = ("patients", "records", "unique_ids", "uuids", "repositories", "unindexed")
 CHECK_POSTGRESQL = _CHECK.format(**{name: f"= ANY(%({name})s)" for name in _NAMES})
 CHECK_SQLITE = _CHECK.format(
     **{name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
@@ -112,12 +113,13 @@ def register(
     extra: Rows,
     *,
     require_open_record: bool,
-    unindexed: Sequence[str] = (),
+    unindexed: Sequence[tuple[str, str]] = (),
 ) -> bool:
     """Write `plain` and the `extra` rows in one transaction; False: not plain, nothing written.
 
-    `unindexed`: document uniqueIds that the co-located repository believes it does not
-    hold (it has not looked): any of them in its index makes the submission not plain.
+    `unindexed`: (repositoryUniqueId, uniqueId) of documents that the co-located repository
+    has not looked up in its index: any of them there makes the submission not plain (the
+    primary key's index answers; pairs of several repositories would match more, never less).
     Database failures propagate (SQLAlchemy's or, on PostgreSQL, psycopg2's exceptions).
     """
     rows: dict[Table, list[Mapping[str, Any]]] = {t: list(r) for t, r in plain.rows().items()}
@@ -128,7 +130,8 @@ def register(
         "records": list(plain.patients) if require_open_record else [],
         "unique_ids": sorted({unique_id for _kind, unique_id in plain.claims}),
         "uuids": list(plain.chosen_uuids),
-        "unindexed": list(unindexed),
+        "repositories": sorted({repository for repository, _unique_id in unindexed}),
+        "unindexed": [unique_id for _repository, unique_id in unindexed],
     }
     judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
     if engine.dialect.name == "postgresql":

@@ -182,7 +182,9 @@ class Repository:
                 rows,
                 findings=warnings,
                 requester=requester,
-                unindexed=[entry.unique_id for entry in entries] if unindexed else (),
+                unindexed=[(self.repository_unique_id, e.unique_id) for e in entries]
+                if unindexed
+                else (),
             )
         try:
             self.index.add_pending(entries)

@@ -44,7 +44,7 @@ class IndexingRegistry(Protocol):
         *,
         findings: Sequence[XDSError] = (),
         requester: Requester | None = None,
-        unindexed: Sequence[str] = (),
+        unindexed: Sequence[tuple[str, str]] = (),
     ) -> RegistryResponse:
         """Raises `registry.IndexCheckNeeded`, having written nothing, when the repository
         must look `unindexed` up in its index itself and call again without them."""
