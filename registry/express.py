@@ -61,14 +61,6 @@ UNION ALL SELECT 's', unique_id, NULL FROM repository_documents
 """
 _NAMES = ("patients", "records", "unique_ids", "uuids", "repositories", "unindexed")
 CHECK_POSTGRESQL = _CHECK.format(**{name: f"= ANY(%({name})s)" for name in _NAMES})
-# Prepared once per connection: after five runs PostgreSQL keeps the generic plan and stops
-# planning the eight-branch UNION on every submission (about 0.1 ms of its CPU each).
-_PREPARED = "xds_express_check"
-PREPARE_POSTGRESQL = (
-    f"PREPARE {_PREPARED} ({', '.join(['text[]'] * len(_NAMES))}) AS "
-    + _CHECK.format(**{name: f"= ANY(${n})" for n, name in enumerate(_NAMES, start=1)})
-)
-EXECUTE_POSTGRESQL = f"EXECUTE {_PREPARED} (" + ", ".join(f"%({n})s" for n in _NAMES) + ")"
 CHECK_SQLITE = _CHECK.format(
     **{name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
 )
@@ -182,10 +174,7 @@ def _register_postgresql(
         committing = False
         try:
             with contextlib.closing(pooled.cursor()) as cursor:
-                # The connection record's info lives as long as the driver's connection.
-                prepare = "" if pooled.info.get(_PREPARED) else PREPARE_POSTGRESQL + ";"
-                cursor.execute(prepare + "BEGIN;" + EXECUTE_POSTGRESQL, params)
-                pooled.info[_PREPARED] = True
+                cursor.execute("BEGIN;" + CHECK_POSTGRESQL, params)
                 if not judge(cursor.fetchall()):
                     cursor.execute("ROLLBACK")
                     return False
