@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from lxml import etree
-from sqlalchemy import Connection, Engine, Table, and_, insert, select
+from sqlalchemy import Connection, Engine, Table, and_, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ebrim.errors import ErrorCode, Transaction, XDSError
@@ -42,10 +42,11 @@ from registry.records import Records, record_state
 from registry.records_schema import audit_events
 from registry.register import register_in
 from registry.rejection import Rejected
+from registry.replicas import Replicas, parse_lsn
 from registry.schema import codes, documents
 from registry.settings import RegistrySettings
 from registry.status import StatusPolicy, VersionPolicy
-from registry.storage import write_transaction
+from registry.storage import autocommit_engine, write_transaction
 from registry.times import now_dtm
 from registry.update import update_in
 
@@ -107,8 +108,12 @@ class Registry:
         *,
         clock: Callable[[], datetime] | None = None,
         validator: Validator = validate,
+        replicas: Replicas | None = None,
     ) -> None:
+        """`replicas`: streaming replicas of `engine`'s PostgreSQL that answer stored
+        queries (`registry.replicas`); writes and the policy's reads stay on `engine`."""
         self.engine = engine
+        self.replicas = replicas if replicas is not None and replicas.engines else None
         self.settings = settings
         self.patients = Patients(engine)
         self.records = Records(engine, self._now)
@@ -204,6 +209,8 @@ class Registry:
             if isinstance(written, RegistryResponse):
                 return Submitted(_with_findings(findings, written))
             if written:
+                if self.replicas is not None and not isinstance(written, bool):
+                    self.replicas.wrote(written)
                 return Submitted(RegistryResponse.from_errors(findings), plain.ids)
         if unindexed:
             raise IndexCheckNeeded([unique_id for _repository, unique_id in unindexed])
@@ -227,10 +234,15 @@ class Registry:
         rows: dict[Table, Any],
         required: bool,
         unindexed: Sequence[tuple[str, str]],
-    ) -> bool | RegistryResponse:
+    ) -> bool | int | RegistryResponse:
         try:
             return express.register(
-                self.engine, plain, rows, require_open_record=required, unindexed=unindexed
+                self.engine,
+                plain,
+                rows,
+                require_open_record=required,
+                unindexed=unindexed,
+                commit_lsn=self.replicas is not None,
             )
         except express.Unavailable as exc:
             log.warning("registry database unavailable: %s", exc)
@@ -453,7 +465,10 @@ class Registry:
         for attempt in (1, 2):
             try:
                 with write_transaction(self.engine) as conn:
-                    return work(conn)
+                    done = work(conn)
+                if self.replicas is not None:
+                    self._note_commit()
+                return done
             except Rejected as rejected:
                 return RegistryResponse.from_errors(list(rejected.errors))
             except IntegrityError as exc:
@@ -470,6 +485,30 @@ class Registry:
                     ErrorCode.XDSRegistryBusy, f"registry database busy: {exc.orig}"
                 ).response
         raise AssertionError("unreachable")
+
+    def _read(self, work: Callable[[Connection], _T]) -> _T:
+        """`work` on a replica fit for this client, else (or when it fails) on the primary."""
+        reader = self.replicas.reader() if self.replicas is not None else None
+        if reader is not None and self.replicas is not None:
+            try:
+                with reader.connect() as conn:
+                    return work(conn)
+            except DBAPIError as exc:
+                self.replicas.failed(reader, exc)
+        with self.engine.connect() as conn:
+            return work(conn)
+
+    def _note_commit(self) -> None:
+        """With replicas: this client's reads must see what it has just committed."""
+        assert self.replicas is not None
+        try:
+            with autocommit_engine(self.engine).connect() as conn:
+                lsn = conn.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
+        except DBAPIError as exc:  # committed; its reader may then see the primary's answer
+            log.warning("commit LSN not read: %s", exc)
+            self.replicas.wrote(2**63)
+            return
+        self.replicas.wrote(parse_lsn(lsn))
 
     def consultation(self, requester: Requester) -> Consultation:
         """May `requester` consult the record its assertion names, and what may it see."""
@@ -519,14 +558,20 @@ class Registry:
                             request, requester, decision, result, (), transaction, asked
                         )
                     scope = consultation.visibility
-                with self.engine.connect() as conn:
+
+                def read(
+                    conn: Connection, scope: Visibility | None = scope
+                ) -> tuple[QueryResult, list[Any]]:
                     result = run_query(conn, request, settings, scope)
                     if not audit_success and result.response.status is ResponseStatus.SUCCESS:
-                        return result
+                        return result, []
                     if result.metadata is not None:  # LeafClass: the audit needs no second read
-                        found = [_audited(d) for d in result.metadata.documents]
-                    else:
-                        found = _documents_of(conn, result.ids) if result.ids else []
+                        return result, [_audited(d) for d in result.metadata.documents]
+                    return result, _documents_of(conn, result.ids) if result.ids else []
+
+                result, found = self._read(read)
+                if not audit_success and result.response.status is ResponseStatus.SUCCESS:
+                    return result
             except OperationalError as exc:
                 if attempt == 1 and exc.connection_invalidated:
                     continue

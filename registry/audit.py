@@ -107,6 +107,11 @@ def audited_as(renamed: Mapping[str, str]) -> Iterator[None]:
         _renamed.reset(token)
 
 
+def current_origin() -> RequestOrigin | None:
+    """Where the request being served came from (None outside `requests_from`)."""
+    return _origin.get()
+
+
 @contextmanager
 def requests_from(origin: RequestOrigin) -> Iterator[None]:
     """Events made inside this block name `origin` as where the request came from."""
@@ -287,6 +292,7 @@ __all__ = [
     "AuditTransaction",
     "Outcome",
     "RequestOrigin",
+    "current_origin",
     "event_for",
     "event_row",
     "events_after",

@@ -44,6 +44,7 @@ from registry.lifecycle import Lifecycle
 from registry.records import RecordStatus
 from registry.register import assign, submitted_ids
 from registry.rejection import Rejected
+from registry.replicas import parse_lsn
 from registry.storage import autocommit_engine, write_transaction
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
@@ -114,8 +115,12 @@ def register(
     *,
     require_open_record: bool,
     unindexed: Sequence[tuple[str, str]] = (),
-) -> bool:
+    commit_lsn: bool = False,
+) -> bool | int:
     """Write `plain` and the `extra` rows in one transaction; False: not plain, nothing written.
+
+    `commit_lsn` (PostgreSQL, for replicas' read-your-writes): on success, the WAL position
+    after the commit, read in the same round trip, instead of True.
 
     `unindexed`: (repositoryUniqueId, uniqueId) of documents that the co-located repository
     has not looked up in its index: any of them there makes the submission not plain (the
@@ -135,7 +140,7 @@ def register(
     }
     judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
     if engine.dialect.name == "postgresql":
-        return _register_postgresql(engine, params, rows, judge)
+        return _register_postgresql(engine, params, rows, judge, commit_lsn=commit_lsn)
     return _register_sqlite(engine, params, rows, judge)
 
 
@@ -160,7 +165,9 @@ def _register_postgresql(
     params: dict[str, list[str]],
     rows: Mapping[Table, Sequence[Mapping[str, Any]]],
     judge: Callable[[Sequence[Sequence[Any]]], bool],
-) -> bool:
+    *,
+    commit_lsn: bool = False,
+) -> bool | int:
     """Two round trips; a connection found dead at the first one is replaced, once.
 
     There is no pool pre-ping (a round trip per request): a dropped connection shows at
@@ -179,13 +186,18 @@ def _register_postgresql(
                     cursor.execute("ROLLBACK")
                     return False
                 inserts = _inserts_postgresql(cursor, engine, rows) + b";COMMIT"
+                if commit_lsn:
+                    inserts += b";SELECT pg_current_wal_lsn()::text"
                 committing = True
                 try:
                     cursor.execute(inserts)
                 except psycopg2.IntegrityError:
                     cursor.execute("ROLLBACK")  # a concurrent submission got there first
                     return False
-                return True
+                if not commit_lsn:
+                    return True
+                (lsn,) = cursor.fetchone() or ("0/0",)
+                return parse_lsn(lsn)
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             pooled.invalidate()
             if attempt == 1 and not committing:

@@ -31,6 +31,7 @@ from mhd.app import MhdApplication, combined
 from pki.assertion import AssertionVerifier, Software
 from registry import Registry, create_engine_for, migrate
 from registry.replay import open_replay_guard
+from registry.replicas import Replicas, ReplicaSettings, WrittenLsns
 from registry.trail import AuditTrail
 from repository import Repository, StoreError, open_repository, reconcile_repository
 from repository.api import RegistryClient
@@ -53,14 +54,19 @@ from xds_cli.tls import server_context
 log = logging.getLogger("xds.serve")
 
 
-def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
-    """The WSGI application of one worker, with its own engine and actors."""
+def build_app(
+    settings: ServeSettings, repo_id: str | None, written: WrittenLsns | None = None
+) -> WSGIApp:
+    """The WSGI application of one worker, with its own engine and actors.
+
+    `written`: the clients' commit positions shared by the workers (made before they fork),
+    for the replicas' read-your-writes."""
     registry = None
     engine = None
     if settings.role.has_registry:
         registry_settings = settings.registry_settings()
         engine = create_engine_for(registry_settings.database_url, schema=settings.database_schema)
-        registry = Registry(engine, registry_settings)
+        registry = Registry(engine, registry_settings, replicas=_replicas(settings, written))
     repository = None
     trail = None
     remote = None
@@ -126,6 +132,17 @@ def build_app(settings: ServeSettings, repo_id: str | None) -> WSGIApp:
             application, soap_settings, open_to_all=PortalApplication.open_to_patients
         )
     return application
+
+
+def _replicas(settings: ServeSettings, written: WrittenLsns | None) -> Replicas | None:
+    if not settings.replicas_in_use:
+        return None
+    engines = [
+        create_engine_for(url, schema=settings.database_schema)
+        for url in settings.database_replicas
+    ]
+    limits = ReplicaSettings(max_lag=settings.replica_max_lag, wait=settings.replica_wait)
+    return Replicas(engines, written or WrittenLsns(), limits)
 
 
 def endpoints_of(settings: ServeSettings, repo_id: str | None) -> tuple[Endpoint, ...]:
@@ -279,6 +296,8 @@ class XdsServer(BaseApplication):
     def __init__(self, settings: ServeSettings, repo_id: str | None) -> None:
         self.settings = settings
         self.repo_id = repo_id
+        # Made here, in the master: the workers forked later share it.
+        self.written = WrittenLsns() if settings.replicas_in_use else None
         super().__init__()
 
     def load_config(self) -> None:
@@ -316,7 +335,7 @@ class XdsServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> WSGIApp:
-        return build_app(self.settings, self.repo_id)
+        return build_app(self.settings, self.repo_id, self.written)
 
 
 def _die_with_master(_arbiter: Any, worker: Any) -> None:
@@ -366,6 +385,20 @@ def serve(settings: ServeSettings) -> int:
 
 def _announce(settings: ServeSettings, repo_id: str | None) -> None:
     base = settings.base_url
+    if settings.replicas_in_use:
+        log.info(
+            "stored queries on %d streaming replica(s) (lag up to %.1f s; a client waits up to "
+            "%.1f s for its own writes, else the primary answers)",
+            len(settings.database_replicas),
+            settings.replica_max_lag,
+            settings.replica_wait,
+        )
+    elif settings.database_replicas:
+        log.warning(
+            "--database-replica ignored: replicas serve a PostgreSQL registry, and this "
+            "server's registry is %s",
+            "on SQLite" if settings.role.has_registry else "remote",
+        )
     if settings.tls:
         log.info(
             "mutual TLS: client certificates under %s%s; the ITI-8 MLLP feed stays plain TCP",

@@ -108,6 +108,9 @@ class ServeSettings:
     oidc_client_secret: str | None = None
     oidc_ins_claim: str = "ins"
     oidc_represents_claim: str | None = None
+    database_replicas: tuple[str, ...] = ()  # PostgreSQL streaming replicas for stored queries
+    replica_max_lag: float = 5.0  # seconds behind beyond which a replica is skipped
+    replica_wait: float = 0.5  # seconds a client waits for a replica to replay its commit
 
     @property
     def read_limits(self) -> ReadLimits:
@@ -171,6 +174,12 @@ class ServeSettings:
             self.oidc_ins_claim,
             represents_claim=self.oidc_represents_claim,
         )
+
+    @property
+    def replicas_in_use(self) -> bool:
+        """Replicas answer stored queries: given, and the registry here on PostgreSQL."""
+        on_postgresql = (self.database_url or "").startswith("postgresql://")
+        return bool(self.database_replicas) and on_postgresql and self.role.has_registry
 
     @property
     def patients_without_certificate(self) -> bool:
@@ -239,6 +248,27 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
         "--bind", default=env("XDS_BIND", "127.0.0.1:8080"), help="host:port (XDS_BIND)"
+    )
+    parser.add_argument(
+        "--database-replica",
+        action="append",
+        default=[r for r in env("XDS_DATABASE_REPLICAS", "").split() if r],
+        metavar="URL",
+        help="a streaming replica of --database that answers stored queries (repeatable; "
+        "XDS_DATABASE_REPLICAS, space-separated); writes stay on the primary",
+    )
+    parser.add_argument(
+        "--replica-max-lag",
+        type=float,
+        default=float(env("XDS_REPLICA_MAX_LAG", "5")),
+        help="seconds behind the primary beyond which a replica is skipped (default 5)",
+    )
+    parser.add_argument(
+        "--replica-wait",
+        type=float,
+        default=float(env("XDS_REPLICA_WAIT", "0.5")),
+        help="seconds a client that has just written waits for a replica to replay it "
+        "before the primary answers (default 0.5)",
     )
     parser.add_argument(
         "--workers",
@@ -520,6 +550,12 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
     oidc = (args.oidc_issuer, args.oidc_client_id, args.oidc_client_secret)
     if any(oidc) and not all(oidc):
         raise ValueError("--oidc-issuer, --oidc-client-id and --oidc-client-secret go together")
+    if args.replica_max_lag <= 0 or args.replica_wait < 0:
+        raise ValueError("--replica-max-lag must be positive and --replica-wait not negative")
+    replicas = tuple(args.database_replica)
+    for replica in replicas:
+        if not replica.startswith("postgresql://"):
+            raise ValueError(f"--database-replica {replica}: a postgresql:// URL is expected")
     return ServeSettings(
         bind=args.bind,
         workers=args.workers,
@@ -567,6 +603,9 @@ def serve_settings(args: argparse.Namespace) -> ServeSettings:
         oidc_client_secret=args.oidc_client_secret,
         oidc_ins_claim=args.oidc_ins_claim,
         oidc_represents_claim=args.oidc_represents_claim,
+        database_replicas=replicas,
+        replica_max_lag=args.replica_max_lag,
+        replica_wait=args.replica_wait,
     )
 
 
