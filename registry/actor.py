@@ -504,9 +504,10 @@ class Registry:
         try:
             with autocommit_engine(self.engine).connect() as conn:
                 lsn = conn.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
-        except DBAPIError as exc:  # committed; its reader may then see the primary's answer
+        except DBAPIError as exc:
+            # Committed, but its position unknown: this client's next read may come from a
+            # replica a few milliseconds behind it (the primary is failing anyway).
             log.warning("commit LSN not read: %s", exc)
-            self.replicas.wrote(2**63)
             return
         self.replicas.wrote(parse_lsn(lsn))
 

@@ -75,10 +75,15 @@ class WrittenLsns:
 
     def record(self, key: str, lsn: int) -> None:
         offset = self._offset(key)
-        with self._lock:
+        # A worker killed inside this section would hold the lock for ever: never wait long.
+        locked = self._lock.acquire(timeout=0.05)
+        try:
             (known,) = _SLOT.unpack_from(self._memory, offset)
             if lsn > known:
                 _SLOT.pack_into(self._memory, offset, lsn)
+        finally:
+            if locked:
+                self._lock.release()
 
     def last(self, key: str) -> int:
         (lsn,) = _SLOT.unpack_from(self._memory, self._offset(key))

@@ -137,8 +137,14 @@ def build_app(
 def _replicas(settings: ServeSettings, written: WrittenLsns | None) -> Replicas | None:
     if not settings.replicas_in_use:
         return None
+    # A replica that does not answer must not hold a request: connecting gives up in 2 s.
     engines = [
-        create_engine_for(url, schema=settings.database_schema)
+        create_engine_for(
+            url
+            if "connect_timeout=" in url
+            else f"{url}{'&' if '?' in url else '?'}connect_timeout=2",
+            schema=settings.database_schema,
+        )
         for url in settings.database_replicas
     ]
     limits = ReplicaSettings(max_lag=settings.replica_max_lag, wait=settings.replica_wait)
