@@ -49,22 +49,47 @@ from registry.storage import autocommit_engine, write_transaction
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
 
-_CHECK = """
-SELECT 'p', patient_id, merged_into FROM patients WHERE patient_id {patients}
-UNION ALL SELECT 'r', patient_id, status FROM records WHERE patient_id {records}
-UNION ALL SELECT 'u', unique_id, kind FROM unique_ids WHERE unique_id {unique_ids}
-UNION ALL SELECT 'e', entry_uuid, NULL FROM documents WHERE entry_uuid {uuids}
-UNION ALL SELECT 'e', entry_uuid, NULL FROM submission_sets WHERE entry_uuid {uuids}
-UNION ALL SELECT 'e', entry_uuid, NULL FROM folders WHERE entry_uuid {uuids}
-UNION ALL SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids}
-UNION ALL SELECT 's', unique_id, NULL FROM repository_documents
-    WHERE repository_unique_id {repositories} AND unique_id {unindexed}
-"""
+# The check's branches, each with the parameters it needs: a branch whose list is empty is
+# left out of the statement (most submissions choose no entryUUID and, outside the DMP,
+# need no open record), which spares PostgreSQL planning and running it.
+_BRANCHES = (
+    ("SELECT 'p', patient_id, merged_into FROM patients WHERE patient_id {patients}",
+     ("patients",)),
+    ("SELECT 'r', patient_id, status FROM records WHERE patient_id {records}", ("records",)),
+    ("SELECT 'u', unique_id, kind FROM unique_ids WHERE unique_id {unique_ids}",
+     ("unique_ids",)),
+    ("SELECT 'e', entry_uuid, NULL FROM documents WHERE entry_uuid {uuids}", ("uuids",)),
+    ("SELECT 'e', entry_uuid, NULL FROM submission_sets WHERE entry_uuid {uuids}", ("uuids",)),
+    ("SELECT 'e', entry_uuid, NULL FROM folders WHERE entry_uuid {uuids}", ("uuids",)),
+    ("SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids}", ("uuids",)),
+    ("SELECT 's', unique_id, NULL FROM repository_documents"
+     " WHERE repository_unique_id {repositories} AND unique_id {unindexed}",
+     ("repositories", "unindexed")),
+)  # fmt: skip
 _NAMES = ("patients", "records", "unique_ids", "uuids", "repositories", "unindexed")
-CHECK_POSTGRESQL = _CHECK.format(**{name: f"= ANY(%({name})s)" for name in _NAMES})
-CHECK_SQLITE = _CHECK.format(
-    **{name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
-)
+_PLACES = {
+    "postgresql": {name: f"= ANY(%({name})s)" for name in _NAMES},
+    "sqlite": {name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES},
+}
+_NOTHING = "SELECT NULL, NULL, NULL WHERE false"
+
+
+@functools.cache
+def _check(dialect: str, given: frozenset[str]) -> str:
+    branches = [
+        template.format(**_PLACES[dialect])
+        for template, needs in _BRANCHES
+        if all(name in given for name in needs)
+    ]
+    return "\nUNION ALL ".join(branches) or _NOTHING
+
+
+def check_sql(dialect: str, params: Mapping[str, Sequence[str]]) -> str:
+    """The check statement for these parameters: the branches whose lists are not empty."""
+    return _check(dialect, frozenset(name for name, values in params.items() if values))
+
+
+CHECK_POSTGRESQL = _check("postgresql", frozenset(_NAMES))  # every branch (tests, EXPLAIN)
 
 
 class Unavailable(Exception):
@@ -181,7 +206,7 @@ def _register_postgresql(
         committing = False
         try:
             with contextlib.closing(pooled.cursor()) as cursor:
-                cursor.execute("BEGIN;" + CHECK_POSTGRESQL, params)
+                cursor.execute("BEGIN;" + check_sql("postgresql", params), params)
                 if not judge(cursor.fetchall()):
                     cursor.execute("ROLLBACK")
                     return False
@@ -273,7 +298,9 @@ def _register_sqlite(
         with write_transaction(engine) as conn:
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(CHECK_SQLITE, {k: json.dumps(v) for k, v in params.items()})
+                cursor.execute(
+                    check_sql("sqlite", params), {k: json.dumps(v) for k, v in params.items()}
+                )
                 if not judge(cursor.fetchall()):
                     raise NotPlain
                 for table, table_rows in rows.items():
@@ -337,9 +364,9 @@ def _values(
 
 __all__ = [
     "CHECK_POSTGRESQL",
-    "CHECK_SQLITE",
     "PlainSubmission",
     "Unavailable",
+    "check_sql",
     "plan",
     "register",
 ]

@@ -127,3 +127,21 @@ def test_the_check_finds_indexed_documents_through_the_primary_key(
     branch = next(i for i, line in enumerate(plan) if "repository_documents" in line)
     assert "Seq Scan" not in plan[branch], plan
     assert "unique_id = ANY" in plan[branch + 1] and "Index Cond" in plan[branch + 1], plan
+
+
+def test_the_check_asks_only_what_the_submission_needs() -> None:
+    """A typical ITI-41 (no entryUUID of its own, no open record required) is checked with
+    three branches, not eight: PostgreSQL plans and runs no empty one."""
+    from registry import express
+
+    typical = {
+        "patients": ["p"], "records": [], "unique_ids": ["1.2", "1.3"], "uuids": [],
+        "repositories": [REPOSITORY], "unindexed": ["1.2"],
+    }  # fmt: skip
+    statement = express.check_sql("postgresql", typical)
+    assert statement.count("SELECT") == 3
+    assert "records" not in statement and "entry_uuid" not in statement
+    everything = {name: ["x"] for name in typical}
+    assert express.check_sql("postgresql", everything) == express.CHECK_POSTGRESQL
+    assert express.CHECK_POSTGRESQL.count("SELECT") == 8
+    assert "WHERE false" in express.check_sql("sqlite", {name: [] for name in typical})
