@@ -144,3 +144,35 @@ def test_unknown_pages_and_methods(engine: Engine) -> None:
     assert get(app, "/console/messages/999")[0].startswith("404")
     assert get(app, "/console/nothing")[0].startswith("404")
     assert get(app, "/console/messages", REQUEST_METHOD="DELETE")[0].startswith("405")
+
+
+def test_a_patient_with_many_documents_is_shown_a_page_at_a_time(engine: Engine) -> None:
+    """The record browser showed the newest 500 documents and no more; now every one, 100 a
+    page, in a stable order, with the totals."""
+    import re
+
+    from registry_fixtures import PATIENT, Submission, new_registry
+
+    registry = new_registry(engine)
+    for _ in range(3):
+        submission = Submission()
+        for _ in range(80):
+            submission.add()
+        assert registry.register(submission.build()).status.name == "SUCCESS"
+    app = console(engine)
+    path = f"/console/patients/{quote(PATIENT, safe='')}"
+
+    seen: list[str] = []
+    dash = "\N{EN DASH}"
+    for page, shown, more in ((1, "1-100", True), (2, "101-200", True), (3, "201-240", False)):
+        shown = shown.replace("-", dash)
+        status, _headers, body = get(app, path, QUERY_STRING=f"page={page}")
+        assert status == "200 OK"
+        assert f"Documents (240; {shown} shown)" in body
+        assert ('id="next"' in body) is more and ('id="previous"' in body) is (page > 1)
+        seen += re.findall(r"/console/documents/([^\"]+)\"", body)
+    assert len(seen) == len(set(seen)) == 240  # every document once
+    _status, _headers, beyond = get(app, path, QUERY_STRING="page=9")
+    assert "Documents (240; none on this page)" in beyond and "/console/documents/" not in beyond
+    _status, _headers, wrong = get(app, path, QUERY_STRING="page=-2")
+    assert f"Documents (240; 1{dash}100 shown)" in wrong

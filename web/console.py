@@ -46,6 +46,7 @@ from web.validation import Unreadable, validate_message
 log = logging.getLogger("web.console")
 StartResponse = Callable[..., Any]
 PREFIX = "/console"
+PAGE_SIZE = 100  # objects of each kind on one page of a patient
 MAX_UPLOAD = 20 * 1024 * 1024
 _STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript"}
 
@@ -154,7 +155,7 @@ class ConsoleApplication:
             case ["patients"]:
                 return self._patients(query)
             case ["patients", patient_id]:
-                return self._patient(patient_id)
+                return self._patient(patient_id, query)
             case ["documents", entry_uuid]:
                 return self._document(entry_uuid)
             case ["documents", entry_uuid, "view"]:
@@ -299,25 +300,42 @@ class ConsoleApplication:
             rows = conn.execute(statement).all()
         return self._page("patients.html", rows=rows, q=wanted)
 
-    def _patient(self, patient_id: str) -> Answer:
+    def _patient(self, patient_id: str, query: dict[str, str]) -> Answer:
+        """A patient's documents, submission sets and folders, newest first, a page at a time."""
+        page = int(query["page"]) if query.get("page", "").isdigit() else 1
+        page = max(page, 1)
         with self.engine.connect() as conn:
             known = conn.execute(
                 select(patients).where(patients.c.patient_id == patient_id)
             ).first()
             if known is None:
                 return self._page("missing.html", status="404 Not Found")
-            docs = _objects(conn, documents, patient_id, documents.c.creation_time, 500)
-            sets = _objects(
-                conn, submission_sets, patient_id, submission_sets.c.submission_time, 200
-            )
-            folder_rows = _objects(conn, folders, patient_id, folders.c.last_update_time, 200)
+            kinds = {
+                "documents": (documents, documents.c.creation_time),
+                "sets": (submission_sets, submission_sets.c.submission_time),
+                "folders": (folders, folders.c.last_update_time),
+            }
+            shown = {
+                name: _objects(conn, table, patient_id, newest, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+                for name, (table, newest) in kinds.items()
+            }
+            totals = {
+                name: conn.execute(
+                    select(func.count()).select_from(table).where(table.c.patient_id == patient_id)
+                ).scalar_one()
+                for name, (table, _newest) in kinds.items()
+            }
         return self._page(
             "patient.html",
             patient=known,
             demographics=json.loads(known.demographics) if known.demographics else {},
-            documents=docs,
-            sets=sets,
-            folders=folder_rows,
+            documents=shown["documents"],
+            sets=shown["sets"],
+            folders=shown["folders"],
+            totals=totals,
+            page=page,
+            first=(page - 1) * PAGE_SIZE + 1,
+            more=any(total > page * PAGE_SIZE for total in totals.values()),
         )
 
     def _document(self, entry_uuid: str) -> Answer:
@@ -423,14 +441,15 @@ def _relayed(environ: dict[str, Any]) -> bool:
 
 
 def _objects(
-    conn: Any, table: Any, patient_id: str, newest: Any, limit: int
+    conn: Any, table: Any, patient_id: str, newest: Any, limit: int, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """A patient's objects of one kind, newest first."""
+    """A patient's objects of one kind, newest first (then by entryUUID: a stable order)."""
     rows = conn.execute(
         select(table.c.body, table.c.status)
         .where(table.c.patient_id == patient_id)
-        .order_by(newest.desc())
+        .order_by(newest.desc(), table.c.entry_uuid)
         .limit(limit)
+        .offset(offset)
     )
     return [_decoded(row) for row in rows]
 
