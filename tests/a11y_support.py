@@ -28,8 +28,9 @@ def serious_violations(browser: WebDriver) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def follow(browser: WebDriver, element: Any, timeout: float = 20) -> None:
-    """Click a link or a submit button and wait for the page it leads to (the old one gone).
+def follow(browser: WebDriver, element: Any, timeout: float = 20, *, watched: Any = None) -> None:
+    """Click a link or a submit button and wait for the page it leads to (the old one gone:
+    `element`, or `watched`, an element of the old page that the click does not remove).
 
     chromedriver tells that the element is gone by a stale-reference error or, when the new
     page arrived mid-question, by an inspector error ("Node ... does not belong to the
@@ -37,9 +38,11 @@ def follow(browser: WebDriver, element: Any, timeout: float = 20) -> None:
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
+    old = watched if watched is not None else element
+
     def gone(_browser: WebDriver) -> bool:
         try:
-            element.is_enabled()
+            old.is_enabled()
         except WebDriverException:
             return True
         return False

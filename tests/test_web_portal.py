@@ -24,8 +24,6 @@ from e2e_support import TIMEOUT, feed
 from security_support import INS, OTHER_INS, DevPki, make_pki, vihf
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 
 from cda import read_header
 from ebrim.storedquery import FindDocumentsQuery, StoredQueryRequest
@@ -132,8 +130,7 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     shot(browser, "documents")
     title = read_header(cda_bytes()).title
     row = browser.find_element(By.LINK_TEXT, title).find_element(By.XPATH, "./ancestor::tr")
-    row.find_element(By.CSS_SELECTOR, "button.mask").click()
-    WebDriverWait(browser, TIMEOUT).until(staleness_of(row))  # the form's answer arrived
+    follow(browser, row.find_element(By.CSS_SELECTOR, "button.mask"), watched=row)
 
     assert (
         "hidden from professionals" in browser.find_element(By.CSS_SELECTOR, "table.documents").text
@@ -149,9 +146,7 @@ def test_the_patient_hides_a_document_and_sees_who_looked(
     shot(browser, "history")
 
     browser.get(f"{server.url}/portal/patient")
-    button = browser.find_element(By.CSS_SELECTOR, "button.unmask")
-    button.click()
-    WebDriverWait(browser, TIMEOUT).until(staleness_of(button))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "button.unmask"))
     assert submitted in found_by(server, pki, COLLEAGUE)
 
 
@@ -218,9 +213,7 @@ def test_the_patient_blocks_a_professional_who_is_then_refused(
     browser.get(f"{server.url}/portal/patient/record?lang=en")
     assert COLLEAGUE in table(browser, server, "table.authorisations")
     browser.find_element(By.ID, "block-who").send_keys(COLLEAGUE)
-    button = browser.find_element(By.ID, "block")
-    button.click()
-    WebDriverWait(browser, TIMEOUT).until(staleness_of(button))
+    follow(browser, browser.find_element(By.ID, "block"))
     assert COLLEAGUE in browser.find_element(By.CSS_SELECTOR, "ul.blocked").text
     shot(browser, "record")
 
@@ -230,9 +223,7 @@ def test_the_patient_blocks_a_professional_who_is_then_refused(
     assert refused.response.errors[0].code.value == "LocalPolicyRestrictionError"
     assert submitted in found_by(server, pki, AUTHOR)
 
-    unblock = browser.find_element(By.CSS_SELECTOR, "ul.blocked button")
-    unblock.click()
-    WebDriverWait(browser, TIMEOUT).until(staleness_of(unblock))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "ul.blocked button"))
     assert submitted in found_by(server, pki, COLLEAGUE)
 
 
