@@ -178,6 +178,7 @@ def test_with_the_card_in_chromium_a_refusal_then_the_glass_broken_the_patient_r
     try:
         browser.get(f"{server.url}/portal/pro?lang=en")
         assert "MARTIN Paul" in browser.find_element(By.TAG_NAME, "main").text
+        assert "professional access" in browser.find_element(By.CLASS_NAME, "brand").text
         assert serious_violations(browser) == []
         browser.find_element(By.ID, "patient").send_keys(INS)
         shot(browser, "pro-search")

@@ -124,6 +124,7 @@ FRENCH = {
     "Normal access": "Accès normal",
     "Emergency: break the glass": "Urgence : bris de glace",
     "Emergency regulation (centre 15)": "Régulation (centre 15)",
+    "Shared health record: professional access": "Dossier médical partagé : accès professionnel",
     "Criteria (optional)": "Critères (facultatifs)",
     "Document type": "Type de document",
     "Any": "Tous",
