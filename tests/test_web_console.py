@@ -169,6 +169,7 @@ def test_a_patient_with_many_documents_is_shown_a_page_at_a_time(engine: Engine)
         status, _headers, body = get(app, path, QUERY_STRING=f"page={page}")
         assert status == "200 OK"
         assert f"Documents (240; {shown} shown)" in body
+        assert "<title>Patient" in body and "Page" not in body.split("</title>")[0]
         assert ('id="next"' in body) is more and ('id="previous"' in body) is (page > 1)
         seen += re.findall(r"/console/documents/([^\"]+)\"", body)
     assert len(seen) == len(set(seen)) == 240  # every document once
