@@ -25,7 +25,7 @@ from registry.audit import RequestOrigin, requests_from
 from soap import wsdl
 from soap.addressing import Addressing, read_addressing, reply_headers, request_message_id
 from soap.envelope import read_envelope, write_envelope, write_fault
-from soap.faults import WSA, WSSE, FaultCode, SoapFault, receiver, upgrade_header
+from soap.faults import WSA, WSSE, FaultCode, SoapFault, receiver, sender, upgrade_header
 from soap.message import SoapMessage, read_message
 from soap.mtom import SOAP_MEDIA_TYPE, encode_mtom
 from soap.operations import (
@@ -288,15 +288,51 @@ class SoapApplication:
         outcome.http_status = fault.http_status
         if fault.code is not FaultCode.RECEIVER:
             log.info("request %s refused: %s", outcome.request_id, fault.reason)
-        blocks = reply_headers(fault.action, relates_to)
-        if fault.code is FaultCode.VERSION_MISMATCH:
-            blocks.insert(0, upgrade_header())
-        status = f"{fault.http_status} {_REASONS.get(fault.http_status, 'Error')}"
-        return _soap(start, status, write_fault(fault, blocks), fault.action)
+        return _fault_reply(start, fault, relates_to)
+
+
+REFUSED_WITHOUT_CERTIFICATE = "a verified TLS client certificate is required here"
+
+
+def certificate_required(
+    app: WSGIApp, settings: SoapSettings, *, open_to_all: Callable[[str], bool]
+) -> WSGIApp:
+    """`app` refusing every request that presents no verified client certificate, but those
+    to the paths `open_to_all` accepts.
+
+    For `xds serve --tls` with the patient portal on: patients' browsers hold no card, so the
+    handshake asks for a certificate without requiring one, and this takes back, in the
+    application, the refusal the handshake no longer makes. A certificate that is presented
+    is still verified by the handshake (chain, validity, CRL); a SOAP request is refused
+    with a SOAP fault, anything else with a plain 403.
+    """
+
+    def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if open_to_all(path) or client_identity(environ, settings) is not None:
+            return app(environ, start_response)
+        log.info("refused %s from %s: no client certificate", path, environ.get("REMOTE_ADDR"))
+        content_type = environ.get("CONTENT_TYPE", "")
+        if "soap+xml" in content_type or "multipart/related" in content_type:
+            fault = sender(REFUSED_WITHOUT_CERTIFICATE, http_status=403)
+            return _fault_reply(start_response, fault, None)
+        return _text(start_response, "403 Forbidden", REFUSED_WITHOUT_CERTIFICATE + "\n")
+
+    return guarded
+
+
+def _fault_reply(start: StartResponse, fault: SoapFault, relates_to: str | None) -> list[bytes]:
+    """A SOAP 1.2 fault message, with its WS-Addressing headers, under its HTTP status."""
+    blocks = reply_headers(fault.action, relates_to)
+    if fault.code is FaultCode.VERSION_MISMATCH:
+        blocks.insert(0, upgrade_header())
+    status = f"{fault.http_status} {_REASONS.get(fault.http_status, 'Error')}"
+    return _soap(start, status, write_fault(fault, blocks), fault.action)
 
 
 _REASONS = {
     400: "Bad Request",
+    403: "Forbidden",
     411: "Length Required",
     413: "Content Too Large",
     415: "Unsupported Media Type",

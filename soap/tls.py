@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -21,10 +21,6 @@ from urllib.parse import unquote
 from cryptography import x509
 
 from pki import structure_id
-from soap.addressing import reply_headers
-from soap.envelope import write_fault
-from soap.faults import sender
-from soap.mtom import SOAP_MEDIA_TYPE
 from soap.settings import SoapSettings
 
 log = logging.getLogger("soap.tls")
@@ -119,55 +115,4 @@ def _trusted(address: str | None, networks: Iterable[IPNetwork]) -> bool:
     return any(ip in network for network in networks)
 
 
-WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
-REFUSED_WITHOUT_CERTIFICATE = "a verified TLS client certificate is required here"
-
-
-def certificate_required(
-    app: WsgiApp, settings: SoapSettings, *, open_to_all: Callable[[str], bool]
-) -> WsgiApp:
-    """`app` refusing every request that presents no verified client certificate, but those
-    to the paths `open_to_all` accepts.
-
-    For `xds serve --tls` with the patient portal on: patients' browsers hold no card, so the
-    handshake asks for a certificate without requiring one, and this takes back, in the
-    application, the refusal the handshake no longer makes. A certificate that is presented
-    is still verified by the handshake (chain, validity, CRL); a SOAP request is refused
-    with a SOAP fault, anything else with a plain 403.
-    """
-
-    def guarded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if open_to_all(path) or client_identity(environ, settings) is not None:
-            return app(environ, start_response)
-        log.info("refused %s from %s: no client certificate", path, environ.get("REMOTE_ADDR"))
-        content_type = environ.get("CONTENT_TYPE", "")
-        if "soap+xml" in content_type or "multipart/related" in content_type:
-            return _soap_refusal(start_response)
-        body = (REFUSED_WITHOUT_CERTIFICATE + "\n").encode()
-        start_response(
-            "403 Forbidden",
-            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-    return guarded
-
-
-def _soap_refusal(start_response: Any) -> list[bytes]:
-    fault = sender(REFUSED_WITHOUT_CERTIFICATE, http_status=403)
-    body = write_fault(fault, reply_headers(fault.action, None))
-    content_type = f'{SOAP_MEDIA_TYPE}; charset=UTF-8; action="{fault.action}"'
-    start_response(
-        "403 Forbidden", [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-    )
-    return [body]
-
-
-__all__ = [
-    "REFUSED_WITHOUT_CERTIFICATE",
-    "ClientIdentity",
-    "certificate_required",
-    "client_identity",
-    "is_trusted_proxy",
-]
+__all__ = ["ClientIdentity", "client_identity", "is_trusted_proxy"]

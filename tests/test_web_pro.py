@@ -28,8 +28,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from cda import read_header
 from pki.assertion import AuthenticationMode, Code
 from pki.devca import ProfessionalCard, issue_professional
+from soap.app import REFUSED_WITHOUT_CERTIFICATE
 from soap.client import XdsClient
-from soap.tls import REFUSED_WITHOUT_CERTIFICATE
 from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
 from xds_cli.metadata import from_cda
 from xds_cli.server import ServerProcess

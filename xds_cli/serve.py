@@ -36,11 +36,10 @@ from registry.trail import AuditTrail
 from repository import Repository, StoreError, open_repository, reconcile_repository
 from repository.api import RegistryClient
 from soap import make_app
-from soap.app import WSGIApp
+from soap.app import WSGIApp, certificate_required
 from soap.client import ForwardingSigner, RemoteRegistry
 from soap.client.exchange import SoapExchange
 from soap.settings import SecurityMode
-from soap.tls import certificate_required
 from web.capture import CaptureMiddleware, ExchangeLog
 from web.console import ConsoleApplication, ConsoleSettings, Endpoint
 from web.portal import PortalApplication, PortalSettings

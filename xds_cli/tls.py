@@ -2,7 +2,7 @@
 
 TLS 1.2 and 1.3 only; for TLS 1.2, forward-secret AEAD suites only (TLS 1.3's are all
 strong); a client certificate is required (or, with the patient portal on, asked for and
-required by the application outside the portal: `soap.tls.certificate_required`) and verified
+required by the application outside the portal: `soap.app.certificate_required`) and verified
 against the CA bundle; with a CRL
 file, the client certificate is also checked against it (OpenSSL's CRL_CHECK_LEAF: the
 CRL of the leaf's issuer must be in the file, or every handshake fails).
