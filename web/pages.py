@@ -89,6 +89,29 @@ def cookies(environ: dict[str, Any]) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+def set_cookie(
+    name: str,
+    value: str,
+    *,
+    path: str,
+    same_site: str = "Strict",
+    secure: bool = False,
+    http_only: bool = True,
+    max_age: int | None = None,
+) -> str:
+    """A Set-Cookie value: the pages' cookies carry no patient data, only a secret or a choice
+    (`max_age=0` clears one)."""
+    attributes = [f"{name}={value}", f"Path={path}"]
+    if max_age is not None:
+        attributes.append(f"Max-Age={max_age}")
+    if http_only:
+        attributes.append("HttpOnly")
+    attributes.append(f"SameSite={same_site}")
+    if secure:
+        attributes.append("Secure")
+    return "; ".join(attributes)
+
+
 def form(environ: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     """A POSTed form, urlencoded or multipart (a file upload: its field is bytes); empty when
     there is no body or it is over `max_bytes`."""
@@ -119,4 +142,4 @@ def form(environ: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
-__all__ = ["PAGE_CSP", "Answer", "cookies", "document_answer", "form", "templates"]
+__all__ = ["PAGE_CSP", "Answer", "cookies", "document_answer", "form", "set_cookie", "templates"]

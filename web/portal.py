@@ -44,7 +44,7 @@ from soap.records_xml import RecordAction, RecordRequest
 from soap.settings import SoapSettings
 from web.i18n import DEFAULT, LANG_COOKIE, LANGUAGES, language_of, translator
 from web.oidc import OidcClient, OidcError, OidcSettings
-from web.pages import Answer, cookies, document_answer, form, templates
+from web.pages import Answer, cookies, document_answer, form, set_cookie, templates
 from web.pro import DOCUMENT_TYPES, PURPOSES, ProPages
 from web.reading import read_for
 from web.sessions import COOKIE, Session, Sessions, csrf_ok
@@ -141,7 +141,12 @@ class PortalApplication:
             answer = self._route(environ)
             if asked in LANGUAGES:
                 answer.headers.append(
-                    ("Set-Cookie", f"{LANG_COOKIE}={asked}; Path={PREFIX}; SameSite=Lax")
+                    (
+                        "Set-Cookie",
+                        set_cookie(
+                            LANG_COOKIE, asked, path=PREFIX, same_site="Lax", http_only=False
+                        ),
+                    )
                 )
         except Exception:
             log.exception("portal page failed")
@@ -247,8 +252,7 @@ class PortalApplication:
             secret = self.sessions.open(REPRESENTATIVE, patient, representative)
         else:
             secret = self.sessions.open(PATIENT, patient)
-        flags = "; Secure" if self.settings.secure_cookie else ""
-        return f"{COOKIE}={secret}; Path={PREFIX}; HttpOnly; SameSite=Strict{flags}"
+        return set_cookie(COOKIE, secret, path=PREFIX, secure=self.settings.secure_cookie)
 
     # --- OpenID Connect ------------------------------------------------------------------------
 
@@ -269,10 +273,13 @@ class PortalApplication:
                 problem="The identity service cannot be reached.",
             )
         pending = self.sessions.open("pending", kept)
-        flags = "; Secure" if self.settings.secure_cookie else ""
-        cookie = (
-            f"{OIDC_COOKIE}={pending}; Path={PREFIX}/oidc; HttpOnly; SameSite=Lax; Max-Age=600"
-            + flags
+        cookie = set_cookie(
+            OIDC_COOKIE,
+            pending,
+            path=f"{PREFIX}/oidc",
+            same_site="Lax",
+            max_age=600,
+            secure=self.settings.secure_cookie,
         )
         return _redirect(url, cookie=cookie)
 
@@ -304,7 +311,7 @@ class PortalApplication:
             cookie = self._patient_cookie(patient_key(patient), representative=identity.ins)
         else:
             cookie = self._patient_cookie(patient_key(self._cx(identity.ins)))
-        clear = f"{OIDC_COOKIE}=; Path={PREFIX}/oidc; Max-Age=0; HttpOnly; SameSite=Lax"
+        clear = set_cookie(OIDC_COOKIE, "", path=f"{PREFIX}/oidc", same_site="Lax", max_age=0)
         # A page of ours moves on: the provider's redirect is cross-site, and a SameSite=Strict
         # cookie set now would not go with a navigation that chain started.
         return self._page(
@@ -592,9 +599,7 @@ def _redirect(location: str, *, cookie: str | None = None, clear: bool = False) 
     if cookie:
         headers.append(("Set-Cookie", cookie))
     if clear:
-        headers.append(
-            ("Set-Cookie", f"{COOKIE}=; Path={PREFIX}; Max-Age=0; HttpOnly; SameSite=Strict")
-        )
+        headers.append(("Set-Cookie", set_cookie(COOKIE, "", path=PREFIX, max_age=0)))
     return Answer("303 See Other", b"", "text/plain", headers)
 
 

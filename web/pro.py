@@ -36,7 +36,7 @@ from pki.assertion.names import (
 from pki.professional import Professional, professional_of
 from soap.settings import SoapSettings
 from soap.tls import client_identity
-from web.pages import cookies
+from web.pages import cookies, set_cookie
 from web.reading import read_for
 from web.sessions import Session, Sessions
 
@@ -108,8 +108,8 @@ class ProPages:
         secret = self.sessions.open("professional", who.professional_id, who.name)
         fresh = self.sessions.find(secret)
         assert fresh is not None
-        secure = "; Secure" if environ.get("wsgi.url_scheme") == "https" else ""
-        return fresh, f"{PRO_COOKIE}={secret}; Path=/portal/pro; HttpOnly; SameSite=Strict{secure}"
+        secure = environ.get("wsgi.url_scheme") == "https"
+        return fresh, set_cookie(PRO_COOKIE, secret, path="/portal/pro", secure=secure)
 
     def search(
         self, who: Professional, form: dict[str, str]
