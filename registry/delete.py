@@ -24,15 +24,7 @@ from ebrim.errors import ErrorCode, XDSError
 from ebrim.model import Association, DocumentEntry, Folder, RegistryObject
 from registry import store
 from registry.rejection import Rejected, describe, error
-from registry.schema import (
-    associations,
-    author_persons,
-    codes,
-    reference_ids,
-    unique_ids,
-)
-
-_SIDE_TABLES = (codes, author_persons, reference_ids)
+from registry.schema import SIDE_TABLES, associations, object_patients, unique_ids
 
 
 def delete_in(conn: Connection, object_ids: Sequence[str], *, now: str) -> tuple[str, ...]:
@@ -53,13 +45,21 @@ def delete_in(conn: Connection, object_ids: Sequence[str], *, now: str) -> tuple
     if errors:
         raise Rejected(errors)
     touched = _folders_losing_members(found, removing)
+    everything = sorted(removing)
+    patients = sorted(set(store.patients_by_uuid(conn, everything).values()))
     for kind, table in store.KIND_TABLES.items():
         gone = sorted(uid for uid, obj in found.items() if isinstance(obj, kind))
         if gone:
-            conn.execute(delete(table).where(table.c.entry_uuid.in_(gone)))
-    everything = sorted(removing)
-    for table in _SIDE_TABLES:
-        conn.execute(delete(table).where(table.c.object_uuid.in_(everything)))
+            conn.execute(
+                delete(table).where(table.c.entry_uuid.in_(gone), table.c.patient_id.in_(patients))
+            )
+    for table in SIDE_TABLES:
+        conn.execute(
+            delete(table).where(
+                table.c.object_uuid.in_(everything), table.c.patient_id.in_(patients)
+            )
+        )
+    conn.execute(delete(object_patients).where(object_patients.c.entry_uuid.in_(everything)))
     _release_unique_ids(conn, found.values())
     store.touch_folders(conn, touched, now)
     return tuple(wanted)

@@ -58,10 +58,7 @@ _BRANCHES = (
     ("SELECT 'r', patient_id, status FROM records WHERE patient_id {records}", ("records",)),
     ("SELECT 'u', unique_id, kind FROM unique_ids WHERE unique_id {unique_ids}",
      ("unique_ids",)),
-    ("SELECT 'e', entry_uuid, NULL FROM documents WHERE entry_uuid {uuids}", ("uuids",)),
-    ("SELECT 'e', entry_uuid, NULL FROM submission_sets WHERE entry_uuid {uuids}", ("uuids",)),
-    ("SELECT 'e', entry_uuid, NULL FROM folders WHERE entry_uuid {uuids}", ("uuids",)),
-    ("SELECT 'e', entry_uuid, NULL FROM associations WHERE entry_uuid {uuids}", ("uuids",)),
+    ("SELECT 'e', entry_uuid, NULL FROM object_patients WHERE entry_uuid {uuids}", ("uuids",)),
     ("SELECT 's', unique_id, NULL FROM repository_documents"
      " WHERE repository_unique_id {repositories} AND unique_id {unindexed}",
      ("repositories", "unindexed")),

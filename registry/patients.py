@@ -13,10 +13,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, union_all, update
 
 from ebrim.hl7 import patient_key
-from registry.schema import documents, folders, patients, submission_sets
+from registry.schema import (
+    OBJECT_TABLES,
+    PARTITIONED,
+    documents,
+    folders,
+    object_patients,
+    patients,
+    submission_sets,
+    unique_ids,
+)
 from registry.storage import write_transaction
 
 
@@ -96,12 +105,7 @@ class Patients:
                 .where(patients.c.patient_id == merged_id)
                 .values(merged_into=surviving_id, updated_at=now)
             )
-            for table in (documents, submission_sets, folders):
-                conn.execute(
-                    update(table)
-                    .where(table.c.patient_id == merged_id)
-                    .values(patient_id=surviving_id)
-                )
+            _move_objects(conn, merged_id, surviving_id)
 
     def is_known(self, patient_id: str) -> bool:
         """True when the id was fed and not merged into another."""
@@ -120,6 +124,35 @@ class Patients:
         with self._engine.connect() as conn:
             row = _row(conn, patient_id)
         return json.loads(row.demographics) if row is not None and row.demographics else None
+
+
+def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
+    """Every object of `merged_id`, its side rows and its global lookup rows, to the survivor.
+
+    The global tables are found through the merged patient's objects (one partition each),
+    not scanned. PostgreSQL moves the rows to the survivor's partitions (a sharded database,
+    whose distribution column cannot change, would copy and delete: README, design notes).
+    """
+    owned = [select(t.c.entry_uuid).where(t.c.patient_id == merged_id) for t in OBJECT_TABLES]
+    conn.execute(
+        update(object_patients)
+        .where(object_patients.c.entry_uuid.in_(union_all(*owned)))
+        .values(patient_id=surviving_id)
+    )
+    claimed = [
+        select(t.c.unique_id).where(t.c.patient_id == merged_id)
+        for t in (documents, submission_sets, folders)
+    ]
+    conn.execute(
+        update(unique_ids)
+        .where(unique_ids.c.unique_id.in_(union_all(*claimed)))
+        .where(unique_ids.c.patient_id == merged_id)
+        .values(patient_id=surviving_id)
+    )
+    for table in PARTITIONED:
+        conn.execute(
+            update(table).where(table.c.patient_id == merged_id).values(patient_id=surviving_id)
+        )
 
 
 def _row(conn: Connection, patient_id: str) -> Row[Any] | None:

@@ -10,6 +10,14 @@ database itself refuses a second registration of a uniqueId, even under concurre
 Its key includes the kind: a document may share its uniqueId with a submission set
 (their namespaces differ, and Connectathon submissions do this).
 
+Revision 0010, national scale: on PostgreSQL the object and side tables are partitioned by
+a hash of the patient (`PARTITIONED`, `registry.partitions`), so that a query about one
+patient reads one partition, and each key includes `patient_id` (a partitioned table's
+keys must). Two narrow global tables route a lookup by id to its partition: `unique_ids`
+(uniqueId -> patient) and `object_patients` (entryUUID -> patient), whose key also keeps
+every entryUUID unique across kinds and partitions. The same column is the distribution
+column of a sharded PostgreSQL (README, design notes). SQLite keeps plain tables.
+
 Times are normalised DTMs (`registry.times`). The Alembic migrations under
 `registry/migrations` create exactly these tables; a test compares the two.
 """
@@ -43,6 +51,7 @@ OID = String(128)  # uniqueIds (OID^extension), repository ids, source ids
 PID = String(256)  # HL7 CX
 DTM = String(14)  # normalised YYYYMMDDHHMMSS, UTC
 URN = String(128)
+BY_PATIENT = "HASH (patient_id)"
 
 patients = Table(
     "patients",
@@ -60,6 +69,16 @@ unique_ids = Table(
     Column("unique_id", OID, primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("logical_id", UUID, nullable=False),
+    Column("patient_id", PID, nullable=False),  # revision 0010: where its objects are
+)
+
+# Revision 0010: the partition of every stored object (document, submission set, folder,
+# association), found by entryUUID without asking every partition.
+object_patients = Table(
+    "object_patients",
+    metadata,
+    Column("entry_uuid", UUID, primary_key=True),
+    Column("patient_id", PID, nullable=False),
 )
 
 documents = Table(
@@ -69,7 +88,7 @@ documents = Table(
     Column("logical_id", UUID, nullable=False),
     Column("version", Integer, nullable=False),
     Column("unique_id", OID, nullable=False, index=True),
-    Column("patient_id", PID, nullable=False),
+    Column("patient_id", PID, primary_key=True),
     Column("status", URN, nullable=False),
     Column("object_type", URN, nullable=False),
     Column("creation_time", DTM, nullable=True, index=True),
@@ -81,7 +100,8 @@ documents = Table(
     Column("home", URN, nullable=True),
     Column("body", Text, nullable=False),
     Index("ix_documents_patient", "patient_id", "status", "object_type"),
-    Index("uq_documents_logical_version", "logical_id", "version", unique=True),
+    Index("uq_documents_logical_version", "logical_id", "version", "patient_id", unique=True),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 submission_sets = Table(
@@ -89,13 +109,14 @@ submission_sets = Table(
     metadata,
     Column("entry_uuid", UUID, primary_key=True),
     Column("unique_id", OID, nullable=False, index=True),
-    Column("patient_id", PID, nullable=False),
+    Column("patient_id", PID, primary_key=True),
     Column("status", URN, nullable=False),
     Column("source_id", OID, nullable=True, index=True),
     Column("submission_time", DTM, nullable=True, index=True),
     Column("home", URN, nullable=True),
     Column("body", Text, nullable=False),
     Index("ix_submission_sets_patient", "patient_id", "status"),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 folders = Table(
@@ -105,13 +126,14 @@ folders = Table(
     Column("logical_id", UUID, nullable=False),
     Column("version", Integer, nullable=False),
     Column("unique_id", OID, nullable=False, index=True),
-    Column("patient_id", PID, nullable=False),
+    Column("patient_id", PID, primary_key=True),
     Column("status", URN, nullable=False),
     Column("last_update_time", DTM, nullable=True, index=True),
     Column("home", URN, nullable=True),
     Column("body", Text, nullable=False),
     Index("ix_folders_patient", "patient_id", "status"),
-    Index("uq_folders_logical_version", "logical_id", "version", unique=True),
+    Index("uq_folders_logical_version", "logical_id", "version", "patient_id", unique=True),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 associations = Table(
@@ -125,8 +147,11 @@ associations = Table(
     Column("submission_set_status", String(16), nullable=True),
     Column("home", URN, nullable=True),
     Column("body", Text, nullable=False),
+    # Revision 0010: the patient of the objects it links (its source's).
+    Column("patient_id", PID, primary_key=True),
     Index("ix_associations_source", "source_uuid", "association_type"),
     Index("ix_associations_target", "target_uuid", "association_type"),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 # A code of a document, submission set or folder: `scheme` is the classification
@@ -138,7 +163,9 @@ codes = Table(
     Column("scheme", UUID, primary_key=True),
     Column("code", String(256), primary_key=True),
     Column("coding_scheme", String(256), primary_key=True),
+    Column("patient_id", PID, primary_key=True),  # revision 0010: its object's
     Index("ix_codes_lookup", "scheme", "code", "coding_scheme"),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 author_persons = Table(
@@ -146,7 +173,9 @@ author_persons = Table(
     metadata,
     Column("object_uuid", UUID, primary_key=True),
     Column("person", String(512), primary_key=True),
+    Column("patient_id", PID, primary_key=True),  # revision 0010: its object's
     Index("ix_author_persons_person", "person"),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 reference_ids = Table(
@@ -154,7 +183,9 @@ reference_ids = Table(
     metadata,
     Column("object_uuid", UUID, primary_key=True),
     Column("reference_id", String(512), primary_key=True),
+    Column("patient_id", PID, primary_key=True),  # revision 0010: its object's
     Index("ix_reference_ids_reference_id", "reference_id"),
+    postgresql_partition_by=BY_PATIENT,
 )
 
 # Assertion ids already accepted (the WS-Security replay guard, `registry.replay`): one row
@@ -185,3 +216,5 @@ repository_documents = Table(
 )
 
 OBJECT_TABLES = (documents, submission_sets, folders, associations)
+SIDE_TABLES = (codes, author_persons, reference_ids)
+PARTITIONED = (*OBJECT_TABLES, *SIDE_TABLES)

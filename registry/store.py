@@ -7,10 +7,10 @@ the stored body, so a deprecated document or a merged patient reads correctly.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, insert, select, update
 
 from ebrim.hl7 import patient_key
 from ebrim.model import (
@@ -29,6 +29,7 @@ from registry.schema import (
     codes,
     documents,
     folders,
+    object_patients,
     reference_ids,
     submission_sets,
     unique_ids,
@@ -132,7 +133,7 @@ def _object_codes(obj: RegistryObject) -> Iterable[tuple[str, Code]]:
             yield Scheme.FOLDER_CODE_LIST.value, code
 
 
-def side_rows(obj: RegistryObject) -> dict[Table, list[dict[str, Any]]]:
+def side_rows(obj: RegistryObject, patient_id: str) -> dict[Table, list[dict[str, Any]]]:
     """Rows of the side tables (codes, author persons, reference ids), without duplicates."""
     uuid = obj.entry_uuid
     code_keys = {(scheme, code.code, code.scheme) for scheme, code in _object_codes(obj)}
@@ -144,34 +145,80 @@ def side_rows(obj: RegistryObject) -> dict[Table, list[dict[str, Any]]]:
         refs = set(obj.reference_ids)
     return {
         codes: [
-            {"object_uuid": uuid, "scheme": s, "code": c, "coding_scheme": cs}
+            {
+                "object_uuid": uuid,
+                "scheme": s,
+                "code": c,
+                "coding_scheme": cs,
+                "patient_id": patient_id,
+            }
             for s, c, cs in sorted(code_keys)
         ],
-        author_persons: [{"object_uuid": uuid, "person": p} for p in sorted(persons)],
-        reference_ids: [{"object_uuid": uuid, "reference_id": r} for r in sorted(refs)],
+        author_persons: [
+            {"object_uuid": uuid, "person": p, "patient_id": patient_id} for p in sorted(persons)
+        ],
+        reference_ids: [
+            {"object_uuid": uuid, "reference_id": r, "patient_id": patient_id} for r in sorted(refs)
+        ],
     }
 
 
-def rows_of(objects: Sequence[RegistryObject]) -> dict[Table, list[dict[str, Any]]]:
+def patients_of(
+    objects: Sequence[RegistryObject], known: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The patient (partition) of each object: its own; an association's is its source's.
+
+    An association end outside `objects` is looked up in `known` (entryUUID -> patient);
+    an association whose ends are both unknown lies with the submission's patient.
+    """
+    out = {
+        obj.entry_uuid: _patient(obj.patient_id) or ""
+        for obj in objects
+        if not isinstance(obj, Association)
+    }
+    either = {**(known or {}), **out}
+    default = next(iter(out.values()), "")
+    for obj in objects:
+        if isinstance(obj, Association):
+            out[obj.entry_uuid] = either.get(obj.source) or either.get(obj.target) or default
+    return out
+
+
+def rows_of(
+    objects: Sequence[RegistryObject], known: Mapping[str, str] | None = None
+) -> dict[Table, list[dict[str, Any]]]:
     """The rows that store new objects (or new versions), table by table, in insert order.
 
     uniqueIds come first: a concurrent registration of the same one waits on the
-    primary key and fails there, before anything else is written.
+    primary key and fails there, before anything else is written. `known`: the patients
+    of the objects outside `objects` that associations name (`patients_of`).
     """
+    patients = patients_of(objects, known)
     out: dict[Table, list[dict[str, Any]]] = {}
     claims = [
-        {"unique_id": obj.unique_id, "kind": KIND_NAMES[type(obj)], "logical_id": obj.entry_uuid}
+        {
+            "unique_id": obj.unique_id,
+            "kind": KIND_NAMES[type(obj)],
+            "logical_id": obj.entry_uuid,
+            "patient_id": patients[obj.entry_uuid],
+        }
         for obj in objects
         if not isinstance(obj, Association) and obj.unique_id and _is_first_version(obj)
     ]
     if claims:
         out[unique_ids] = claims
+    out[object_patients] = [
+        {"entry_uuid": obj.entry_uuid, "patient_id": patients[obj.entry_uuid]} for obj in objects
+    ]
     for kind, table in KIND_TABLES.items():
         rows = [object_row(obj) for obj in objects if isinstance(obj, kind)]
+        if kind is Association:
+            for row in rows:
+                row["patient_id"] = patients[row["entry_uuid"]]
         if rows:
             out[table] = rows
     for obj in objects:
-        for table, rows in side_rows(obj).items():
+        for table, rows in side_rows(obj, patients[obj.entry_uuid]).items():
             if rows:
                 out.setdefault(table, []).extend(rows)
     return out
@@ -179,8 +226,41 @@ def rows_of(objects: Sequence[RegistryObject]) -> dict[Table, list[dict[str, Any
 
 def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
     """Insert new objects (or new versions), their uniqueIds and side rows (`rows_of`)."""
-    for table, rows in rows_of(objects).items():
+    inside = {obj.entry_uuid for obj in objects}
+    outside = {
+        end
+        for obj in objects
+        if isinstance(obj, Association)
+        for end in (obj.source, obj.target)
+        if end not in inside
+    }
+    for table, rows in rows_of(objects, patients_by_uuid(conn, outside)).items():
         conn.execute(insert(table), rows)
+
+
+def patients_by_uuid(conn: Connection, uuids: Iterable[str]) -> dict[str, str]:
+    """The global lookup: the patient (partition) of each stored object named."""
+    wanted = sorted(set(uuids))
+    if not wanted:
+        return {}
+    op = object_patients.c
+    rows = conn.execute(select(op.entry_uuid, op.patient_id).where(op.entry_uuid.in_(wanted)))
+    return {uuid: patient for uuid, patient in rows}
+
+
+def patients_by_unique_id(conn: Connection, unique_ids_: Iterable[str]) -> list[str]:
+    """The global lookup: the patients of the objects that claimed these uniqueIds."""
+    wanted = sorted(set(unique_ids_))
+    if not wanted:
+        return []
+    u = unique_ids.c
+    return sorted(set(conn.scalars(select(u.patient_id).where(u.unique_id.in_(wanted)))))
+
+
+def _in_partitions_of(table: Table, uuids: list[str]) -> ColumnElement[bool]:
+    """The rows' patients, from the global lookup: PostgreSQL then reads their partitions only."""
+    op = object_patients.c
+    return table.c.patient_id.in_(select(op.patient_id).where(op.entry_uuid.in_(uuids)))
 
 
 def _is_first_version(obj: RegistryObject) -> bool:
@@ -209,26 +289,44 @@ def load(conn: Connection, uuids: Iterable[str]) -> dict[str, RegistryObject]:
     if not wanted:
         return found
     for kind, table in KIND_TABLES.items():
-        for row in conn.execute(select(table).where(table.c.entry_uuid.in_(wanted))):
+        query = select(table).where(
+            table.c.entry_uuid.in_(wanted), _in_partitions_of(table, wanted)
+        )
+        for row in conn.execute(query):
             found[row.entry_uuid] = _from_row(kind, row)
     return found
 
 
-def load_kind(conn: Connection, kind: type, uuids: Sequence[str]) -> list[RegistryObject]:
-    """The stored objects of one kind with these entryUUIDs, in one query (missing ones out)."""
+def load_kind(
+    conn: Connection, kind: type, uuids: Sequence[str], patients: Sequence[str] | None = None
+) -> list[RegistryObject]:
+    """The stored objects of one kind with these entryUUIDs, in one query (missing ones out).
+
+    `patients`, when the caller knows them, spares the global lookup.
+    """
     if not uuids:
         return []
     table = KIND_TABLES[kind]
-    rows = conn.execute(select(table).where(table.c.entry_uuid.in_(list(uuids))))
+    wanted = list(uuids)
+    where = (
+        table.c.patient_id.in_(list(patients))
+        if patients is not None
+        else _in_partitions_of(table, wanted)
+    )
+    rows = conn.execute(select(table).where(table.c.entry_uuid.in_(wanted), where))
     return [_from_row(kind, row) for row in rows]
 
 
 def load_by_unique_id(conn: Connection, unique_id: str) -> list[RegistryObject]:
     """Every stored version of the document, submission set or folder with this uniqueId."""
     out: list[RegistryObject] = []
+    u = unique_ids.c
+    patients = select(u.patient_id).where(u.unique_id == unique_id)
     for kind in (DocumentEntry, SubmissionSet, Folder):
         table = KIND_TABLES[kind]
-        query = select(table).where(table.c.unique_id == unique_id)
+        query = select(table).where(
+            table.c.unique_id == unique_id, table.c.patient_id.in_(patients)
+        )
         if "version" in table.c:
             query = query.order_by(table.c.version)
         out.extend(_from_row(kind, row) for row in conn.execute(query))
@@ -240,6 +338,9 @@ def load_associations(
 ) -> list[Association]:
     """Stored associations from `source` and/or to `target`."""
     query = select(associations).order_by(associations.c.entry_uuid)
+    ends = [end for end in (source, target) if end is not None]
+    if ends:
+        query = query.where(_in_partitions_of(associations, ends))
     if source is not None:
         query = query.where(associations.c.source_uuid == source)
     if target is not None:
@@ -254,7 +355,13 @@ def set_status(conn: Connection, table: Table, uuid: str, old: str, new: str) ->
     concurrent replacements of a document cannot both deprecate it.
     """
     result = conn.execute(
-        update(table).where(table.c.entry_uuid == uuid, table.c.status == old).values(status=new)
+        update(table)
+        .where(
+            table.c.entry_uuid == uuid,
+            table.c.status == old,
+            _in_partitions_of(table, [uuid]),
+        )
+        .values(status=new)
     )
     return result.rowcount == 1
 
@@ -263,7 +370,9 @@ def touch_folders(conn: Connection, uuids: Iterable[str], when: str) -> None:
     wanted = sorted(set(uuids))
     if wanted:
         conn.execute(
-            update(folders).where(folders.c.entry_uuid.in_(wanted)).values(last_update_time=when)
+            update(folders)
+            .where(folders.c.entry_uuid.in_(wanted), _in_partitions_of(folders, wanted))
+            .values(last_update_time=when)
         )
 
 

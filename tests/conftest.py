@@ -19,6 +19,9 @@ CDA_SCHEMA = Path(cda.__file__).parent / "schema"  # shipped: the console valida
 
 # libxml2 reads the catalog variable when it first resolves a URI; xml.xsd must come from disk.
 os.environ.setdefault("XML_CATALOG_FILES", str(IHE / "schema" / "catalog.xml"))
+# Four partitions per table in the tests (the default is 16): each PostgreSQL test migrates
+# its own schema, and creating partitions is most of that time. Pruning is the same.
+os.environ.setdefault("XDS_PATIENT_PARTITIONS", "4")
 
 from lxml import etree  # noqa: E402  (after the catalog variable is set)
 from registry_fixtures import BACKENDS, migrated_engine  # noqa: E402

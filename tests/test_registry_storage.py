@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from registry_fixtures import BACKENDS, Submission, document, empty_engine, folder
+from registry_fixtures import (
+    BACKENDS,
+    HAS_MEMBER,
+    PATIENT,
+    Submission,
+    association,
+    document,
+    empty_engine,
+    folder,
+)
 
 from ebrim.model import (
     Association,
@@ -20,7 +32,22 @@ from ebrim.model import (
     Slot,
     SubmissionSet,
 )
-from registry import current_revision, head_revision, migrate, schema
+from ebrim.storedquery import (
+    FindDocumentsQuery,
+    GetAssociationsQuery,
+    GetDocumentsQuery,
+    StoredQueryRequest,
+)
+from ebrim.vocabulary import AvailabilityStatus, ReturnType
+from registry import (
+    Registry,
+    RegistrySettings,
+    current_revision,
+    head_revision,
+    migrate,
+    schema,
+    store,
+)
 from registry.codec import decode, encode
 from registry.storage import create_engine_for
 from registry.times import normalize_dtm
@@ -47,9 +74,24 @@ def test_migrated_schema_matches_the_table_definitions(
     with empty_engine(backend, tmp_path, request) as engine:
         migrate(engine)
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            partitions = _partitions(conn)
+
+            def ours(name: str | None, type_: str, parent: Any) -> bool:
+                # The partitions are the tables' storage, not tables of the schema.
+                table = name if type_ == "table" else parent.get("table_name")
+                return table not in partitions
+
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": ours}
+            )
             diff = compare_metadata(context, schema.metadata)
     assert diff == []
+
+
+def _partitions(conn: sa.Connection) -> set[str]:
+    if conn.dialect.name != "postgresql":
+        return set()
+    return set(conn.scalars(sa.text("SELECT relname FROM pg_class WHERE relispartition")))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -60,6 +102,90 @@ def test_migrate_twice_changes_nothing(
         migrate(engine)
         migrate(engine)
         assert current_revision(engine) == head_revision()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migration_0010_moves_a_stored_record_into_the_patient_partitions(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Rows written at revision 0009 (a submission set, a document in a folder, their
+    associations and side rows) are all there after 0010, each with its patient, and the
+    registry finds them by id, by uniqueId and by code."""
+    submission = Submission(patient=PATIENT, set_id="urn:uuid:5e7a0000-0000-4000-8000-000000000001")
+    doc = submission.add(document("urn:uuid:5e7a0000-0000-4000-8000-000000000002"))
+    box = submission.add_folder(folder("urn:uuid:5e7a0000-0000-4000-8000-000000000003"))
+    filed = association(HAS_MEMBER, box.entry_uuid, doc.entry_uuid, entry_uuid=_uuid(4))
+    submission.associations = [
+        replace(link, entry_uuid=_uuid(5 + n)) for n, link in enumerate(submission.associations)
+    ]
+    submission.associations.append(filed)
+    metadata = submission.build()
+    objects = [*metadata.submission_sets, *metadata.documents, *metadata.folders]
+    objects += metadata.associations
+    objects = [replace(obj, status=APPROVED) for obj in objects]
+    with empty_engine(backend, tmp_path, request) as engine:
+        migrate(engine, "0009")
+        before = 0
+        with engine.begin() as conn:
+            for table, rows in store.rows_of(objects).items():
+                if table is schema.object_patients:
+                    continue
+                new_column = table in schema.SIDE_TABLES or table in (
+                    schema.associations,
+                    schema.unique_ids,
+                )
+                old_rows = [
+                    {k: v for k, v in row.items() if not (new_column and k == "patient_id")}
+                    for row in rows
+                ]
+                names = ", ".join(old_rows[0])
+                marks = ", ".join(f":{name}" for name in old_rows[0])
+                conn.execute(
+                    sa.text(f"INSERT INTO {table.name} ({names}) VALUES ({marks})"), old_rows
+                )
+                before += len(rows)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO patients (patient_id, created_at, updated_at) VALUES (:p, :t, :t)"
+                ),
+                {"p": PATIENT, "t": datetime(2024, 1, 1, tzinfo=UTC)},
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            after = 0
+            for table in (*schema.PARTITIONED, schema.unique_ids):
+                patients = conn.scalars(sa.select(table.c.patient_id)).all()
+                assert patients and set(patients) == {PATIENT}, table.name
+                after += len(patients)
+            lookup = dict(conn.execute(sa.select(schema.object_patients)).all())
+            if backend == "postgres":
+                home = conn.scalar(sa.text("SELECT tableoid::regclass::text FROM codes LIMIT 1"))
+                assert home is not None and home.startswith("codes_p")
+        assert after == before
+        assert lookup == {obj.entry_uuid: PATIENT for obj in objects}
+        registry = Registry(engine, RegistrySettings())
+        found = registry.query(StoredQueryRequest(GetDocumentsQuery(unique_ids=(doc.unique_id,))))
+        assert found.metadata is not None and found.metadata.ids() == (doc.entry_uuid,)
+        by_code = registry.query(
+            StoredQueryRequest(
+                FindDocumentsQuery(
+                    patient_id=PATIENT, statuses=(APPROVED,), class_codes=(doc.class_code,)
+                ),
+                ReturnType.OBJECT_REF,
+            )
+        )
+        assert [ref.id for ref in by_code.object_refs] == [doc.entry_uuid]
+        links = registry.query(
+            StoredQueryRequest(GetAssociationsQuery(uuids=(doc.entry_uuid,)), ReturnType.OBJECT_REF)
+        )
+        assert {ref.id for ref in links.object_refs} == {filed.entry_uuid, _uuid(5)}
+
+
+APPROVED = AvailabilityStatus.APPROVED.value
+
+
+def _uuid(number: int) -> str:
+    return f"urn:uuid:5e7a0000-0000-4000-8000-{number:012d}"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:

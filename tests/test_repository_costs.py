@@ -131,7 +131,7 @@ def test_the_check_finds_indexed_documents_through_the_primary_key(
 
 def test_the_check_asks_only_what_the_submission_needs() -> None:
     """A typical ITI-41 (no entryUUID of its own, no open record required) is checked with
-    three branches, not eight: PostgreSQL plans and runs no empty one."""
+    three branches, not five: PostgreSQL plans and runs no empty one."""
     from registry import express
 
     typical = {
@@ -143,5 +143,5 @@ def test_the_check_asks_only_what_the_submission_needs() -> None:
     assert "records" not in statement and "entry_uuid" not in statement
     everything = {name: ["x"] for name in typical}
     assert express.check_sql("postgresql", everything) == express.CHECK_POSTGRESQL
-    assert express.CHECK_POSTGRESQL.count("SELECT") == 8
+    assert express.CHECK_POSTGRESQL.count("SELECT") == 5
     assert "WHERE false" in express.check_sql("sqlite", {name: [] for name in typical})
