@@ -5,7 +5,8 @@ which turns the typed parameters into a `Selection` (per kind of object, a SELEC
 entryUUIDs); `answer` then applies the result limit, loads LeafClass bodies in one query
 per table, and checks that a LeafClass answer is about one patient. `levels` first
 hides, from a consumer at $MetadataLevel 1 (the default), what metadata update created;
-`visible` narrows the answer to what one requester may see (`scope`, see that module).
+`visible` narrows the answer to what one requester may see (`scope`, see that module);
+`pinned` last restricts every table read to the partitions of the query's patients.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ebrim.storedquery import (
 from registry.queries import find, get, related
 from registry.queries.answer import QueryResult, Selection, answer
 from registry.queries.levels import for_level
+from registry.queries.pinned import patients_named, pin
 from registry.queries.visible import Scope, restrict
 from registry.settings import RegistrySettings
 
@@ -88,7 +90,10 @@ def run_query(
     if scope is not None:
         selection = restrict(selection, scope)
     selection = for_level(selection, request.metadata_level)
-    result = answer(conn, selection, request, settings)
+    patients = patients_named(conn, request.query)
+    if patients is not None:
+        selection = pin(selection, patients)
+    result = answer(conn, selection, request, settings, patients)
     response = dataclasses.replace(result.response, request_id=request.request_id)
     return dataclasses.replace(result, response=response)
 

@@ -75,8 +75,12 @@ def answer(
     selection: Selection,
     request: StoredQueryRequest,
     settings: RegistrySettings,
+    patients: Sequence[str] | None = None,
 ) -> QueryResult:
-    """Run `selection` and shape the answer the request asked for."""
+    """Run `selection` and shape the answer the request asked for.
+
+    `patients`: those whose partitions hold every object selected (None: unknown).
+    """
     warnings = _ignored(request)
     limit = settings.max_query_results
     ids = _selected_ids(conn, selection, limit + 1)
@@ -91,7 +95,7 @@ def answer(
     if request.return_type is ReturnType.OBJECT_REF:
         refs = tuple(ObjectRef(uid, home) for kind in KINDS for uid in ids.get(kind, ()))
         return QueryResult(_success(warnings), object_refs=refs)
-    metadata = _load(conn, ids, home)
+    metadata = _load(conn, ids, home, patients)
     patients = _patients(metadata)
     if len(patients) > 1:
         return refused(
@@ -115,10 +119,15 @@ def _selected_ids(conn: Connection, selection: Selection, limit: int) -> dict[ty
     return {kind: sorted(uids) for kind, uids in found.items()}
 
 
-def _load(conn: Connection, ids: dict[type, list[str]], home: str | None) -> Metadata:
+def _load(
+    conn: Connection,
+    ids: dict[type, list[str]],
+    home: str | None,
+    patients: Sequence[str] | None,
+) -> Metadata:
     loaded: dict[type, tuple[Any, ...]] = {}
     for kind in KINDS:
-        objects = store.load_kind(conn, kind, ids.get(kind, []))
+        objects = store.load_kind(conn, kind, ids.get(kind, []), patients)
         if home:
             objects = [dataclasses.replace(obj, home=home) for obj in objects]
         loaded[kind] = tuple(sorted(objects, key=_entry_uuid))

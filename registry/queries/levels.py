@@ -34,14 +34,20 @@ def _superseded(table: Any) -> ColumnElement[bool]:
     """
     newer = table.alias()
     return exists().where(
-        newer.c.logical_id == table.c.logical_id, newer.c.version > table.c.version
+        newer.c.logical_id == table.c.logical_id,
+        newer.c.version > table.c.version,
+        newer.c.patient_id == table.c.patient_id,  # one partition: versions share the patient
     )
 
 
 def _links_superseded(table: Table, end: ColumnElement[Any]) -> ColumnElement[bool]:
     """An association end that names a superseded version in `table`."""
     named = table.alias()
-    return exists().where(named.c.entry_uuid == end, _superseded(named))
+    return exists().where(
+        named.c.entry_uuid == end,
+        named.c.patient_id == associations.c.patient_id,  # the patient of both its ends
+        _superseded(named),
+    )
 
 
 def for_level(selection: Selection, level: int | None) -> Selection:

@@ -1,0 +1,233 @@
+"""National scale (revision 0010): on PostgreSQL a stored query reads one patient's partition.
+
+The registry's object and side tables are partitioned by a hash of the patient. Each
+query below runs through `Registry.query` while its statements are recorded; each
+statement is then run again under EXPLAIN ANALYZE, and every partition PostgreSQL read
+(scan nodes it executed, not those it pruned at planning or execution) must be the
+patient's. The world holds twelve patients, so every partition has rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from registry_fixtures import OTHER_PATIENT, PATIENT, Submission, document, folder
+from registry_query_data import LOINC, World, c, world_on
+from sqlalchemy import Engine, event, text
+
+from ebrim.model import DocumentEntry
+from ebrim.storedquery import (
+    FindDocumentsQuery,
+    FindFoldersQuery,
+    FindSubmissionSetsQuery,
+    GetAllQuery,
+    GetAssociationsQuery,
+    GetDocumentsQuery,
+    GetFolderAndContentsQuery,
+    GetFoldersForDocumentQuery,
+    GetRelatedDocumentsQuery,
+    GetSubmissionSetAndContentsQuery,
+    GetSubmissionSetsQuery,
+    StoredQuery,
+    TimeRange,
+)
+from ebrim.vocabulary import AssociationType, ReturnType
+from registry.schema import PARTITIONED
+
+NEIGHBOURS = [f"80000001{n:02d}^^^&1.2.250.1.213.1.4.8&ISO" for n in range(10)]
+APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[World]:
+    """The stored-query tests' world (PATIENT's record, OTHER_PATIENT) and ten neighbours."""
+    with world_on("postgres", tmp_path_factory, request) as built:
+        for number, patient in enumerate(NEIGHBOURS):
+            built.registry.patients.feed(patient)
+            submission = Submission(patient=patient, set_id=f"ss_n{number}")
+            submission.add(document(f"doc_n{number}", patient=patient))
+            submission.add_folder(folder(f"folder_n{number}", patient=patient))
+            built.submit(submission, f"ss_n{number}")
+        with built.registry.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        yield built
+
+
+def partitions_of(engine: Engine, table: str) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass(:name) ORDER BY c.relname"
+            ),
+            {"name": table},
+        )
+        return list(rows.scalars())
+
+
+def partition_of_patient(engine: Engine, patient: str) -> str:
+    """The suffix (`_p2`) of `patient`'s partitions: the same in every table."""
+    count = len(partitions_of(engine, "documents"))
+    with engine.connect() as conn:
+        for remainder in range(count):
+            if conn.execute(
+                text(
+                    "SELECT satisfies_hash_partition("
+                    "'documents'::regclass, :m, :r, CAST(:p AS varchar))"
+                ),
+                {"m": count, "r": remainder, "p": patient},
+            ).scalar_one():
+                return f"_p{remainder}"
+    raise AssertionError(f"{patient} hashes to no partition")
+
+
+def partitions_read(world: World, query: StoredQuery, **request: Any) -> dict[str, dict[str, str]]:
+    """Per partitioned table, the partitions PostgreSQL read to answer `query` (and a
+    statement that read each, to tell which when a test fails)."""
+    engine = world.registry.engine
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = world.ask(query, ReturnType.LEAF_CLASS, **request)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not result.response.errors, result.response.errors
+    assert result.metadata is not None and result.metadata.objects(), "the query found nothing"
+    read: dict[str, dict[str, str]] = {}
+    parents = {p: t.name for t in PARTITIONED for p in partitions_of(engine, t.name)}
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            (plan,) = cursor.fetchone()
+            for relation in _executed_relations(
+                plan if isinstance(plan, list) else json.loads(plan)
+            ):
+                if relation in parents:
+                    read.setdefault(parents[relation], {}).setdefault(relation, statement)
+    finally:
+        raw.close()
+    return read
+
+
+def _executed_relations(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _executed_relations(item)
+        return
+    plan = node.get("Plan", node)
+    if "Relation Name" in plan and plan.get("Actual Loops", 0) > 0:
+        yield plan["Relation Name"]
+    for child in plan.get("Plans", ()):
+        yield from _executed_relations(child)
+
+
+def assert_one_partition(world: World, query: StoredQuery, patient: str = PATIENT) -> None:
+    """`query` found something, and read only `patient`'s partition of every table it read."""
+    engine = world.registry.engine
+    suffix = partition_of_patient(engine, patient)
+    read = partitions_read(world, query)
+    assert read, "no partitioned table was read"
+    for table, partitions in read.items():
+        others = {name: sql for name, sql in partitions.items() if name != table + suffix}
+        assert not others, f"{table}: read {sorted(partitions)}, e.g. in {others.popitem()[1]}"
+
+
+def test_every_registry_table_is_partitioned_by_patient(world: World) -> None:
+    for table in PARTITIONED:
+        assert len(partitions_of(world.registry.engine, table.name)) == 4, table.name
+    with world.registry.engine.connect() as conn:
+        key = conn.execute(text("SELECT pg_get_partkeydef(to_regclass('codes'))")).scalar_one()
+    assert key == "HASH (patient_id)"
+
+
+def test_the_patients_spread_over_every_partition(world: World) -> None:
+    engine = world.registry.engine
+    suffixes = {partition_of_patient(engine, p) for p in [PATIENT, OTHER_PATIENT, *NEIGHBOURS]}
+    assert len(suffixes) == 4
+
+
+PATIENT_WIDE = {
+    "FindDocuments (codes, authors, times)": FindDocumentsQuery(
+        patient_id=PATIENT,
+        statuses=(APPROVED,),
+        class_codes=(c("11488-4", LOINC),),
+        event_codes=((c("E1"),),),
+        author_persons=("%DUPONT%",),
+        creation_time=TimeRange(from_="20000101"),
+    ),
+    "FindSubmissionSets": FindSubmissionSetsQuery(patient_id=PATIENT, statuses=(APPROVED,)),
+    "FindFolders": FindFoldersQuery(patient_id=PATIENT, statuses=(APPROVED,)),
+    "GetAll": GetAllQuery(
+        patient_id=PATIENT,
+        document_statuses=(APPROVED,),
+        submission_set_statuses=(APPROVED,),
+        folder_statuses=(APPROVED,),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PATIENT_WIDE)
+def test_a_query_naming_the_patient_reads_one_partition(world: World, name: str) -> None:
+    assert_one_partition(world, PATIENT_WIDE[name])
+
+
+def test_queries_by_id_find_the_partition_through_the_global_lookup(world: World) -> None:
+    scan = world.registry.get(world["scan"])
+    assert isinstance(scan, DocumentEntry) and scan.unique_id
+    by_id = [
+        GetDocumentsQuery(uuids=(world["consult"], world["lab"])),
+        GetDocumentsQuery(unique_ids=(scan.unique_id,)),
+        GetAssociationsQuery(uuids=(world["consult"],)),
+        GetSubmissionSetsQuery(uuids=(world["lab"],)),
+        GetSubmissionSetAndContentsQuery(uuid=world["ss_b"]),
+        GetFolderAndContentsQuery(uuid=world["f_imaging"]),
+        GetFoldersForDocumentQuery(uuid=world["scan"]),
+        GetRelatedDocumentsQuery(
+            uuid=world["consult"],
+            association_types=(AssociationType.REPLACE.value,),
+        ),
+    ]
+    for query in by_id:
+        assert_one_partition(world, query)
+
+
+def test_a_merge_moves_the_objects_and_their_lookups_to_the_survivor(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> None:
+    merged, survivor = NEIGHBOURS[0], NEIGHBOURS[1]
+    with world_on("postgres", tmp_path_factory, request) as world:
+        engine = world.registry.engine
+        for patient in (merged, survivor):
+            world.registry.patients.feed(patient)
+        submission = Submission(patient=merged, set_id="ss_merged")
+        doc = submission.add(document("doc_merged", patient=merged))
+        world.submit(submission, "ss_merged")
+        assert partition_of_patient(engine, merged) != partition_of_patient(engine, survivor)
+
+        world.registry.patients.merge(merged, survivor)
+
+        with engine.connect() as conn:
+            for table in [*PARTITIONED, "object_patients", "unique_ids"]:
+                name = table if isinstance(table, str) else table.name
+                left = conn.execute(
+                    text(f"SELECT count(*) FROM {name} WHERE patient_id = :p"), {"p": merged}
+                ).scalar_one()
+                assert left == 0, name
+        suffix = partition_of_patient(engine, survivor)
+        read = partitions_read(world, GetDocumentsQuery(uuids=(world["doc_merged"],)))
+        assert set(read["documents"]) == {"documents" + suffix}
+        found = world.found(FindDocumentsQuery(patient_id=survivor, statuses=(APPROVED,)))
+        assert "doc_merged" in found
+        assert world.found(GetDocumentsQuery(unique_ids=(doc.unique_id,))) == {"doc_merged"}
