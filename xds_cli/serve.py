@@ -30,6 +30,7 @@ from ebrim.profile import Profile
 from mhd.app import MhdApplication, combined
 from pki.assertion import AssertionVerifier, Software
 from registry import Registry, create_engine_for, migrate
+from registry.audit_partitions import ensure_ahead
 from registry.replay import open_replay_guard
 from registry.replicas import Replicas, ReplicaSettings, WrittenLsns
 from registry.trail import AuditTrail
@@ -261,6 +262,8 @@ def prepare(settings: ServeSettings) -> str | None:
     engine = create_engine_for(database, schema=settings.database_schema)
     try:
         migrate(engine)
+        if settings.role.has_registry:
+            ensure_ahead(engine)  # PostgreSQL: the audit trail's coming months
     finally:
         engine.dispose()
     if not settings.role.has_registry and settings.security is not SecurityMode.OFF:
