@@ -17,9 +17,9 @@ is not pinned (the metadata-update option; it asks each partition's index).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Alias, Connection, Select, select
+from sqlalchemy import Alias, ColumnClause, Connection, Select, select, union_all
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -47,29 +47,48 @@ def patients_named(conn: Connection, query: Any) -> list[str] | None:
 
 def pin(selection: Selection, patients: Sequence[str]) -> Selection:
     """`selection` reading the partitioned tables of `patients` only."""
-    adapters = [ClauseAdapter(_of_patients(table, patients)) for table in PARTITIONED]
+    parts = [part for part in _parts(selection) if part is not None]
+    if not parts:
+        return selection
+    # The parts are rewritten together, so that what they share (the access policy's
+    # CTEs) stays one object, as `answer` needs to run them as one UNION ALL.
+    bundle: Any = union_all(*parts)
+    for table in PARTITIONED:
+        bundle = ClauseAdapter(_of_patients(table, patients)).traverse(bundle)
+    # An alias (a correlated self-reference: a newer version) is pinned on its own, by an
+    # exact swap: an adapter would take the base table's columns too (an alias embeds its
+    # table), and so join the outer row to itself.
+    swaps = {
+        element: _of_patients(element.element, patients)
+        for element in visitors.iterate(bundle)
+        if isinstance(element, Alias) and element.element in _PARTITIONED
+    }
 
-    def pinned(part: Select[Any] | None) -> Select[Any] | None:
-        if part is None:
-            return None
-        # An alias (a correlated self-reference: a newer version) is pinned on its own.
-        aliases = {
-            element
-            for element in visitors.iterate(part)
-            if isinstance(element, Alias) and element.element in _PARTITIONED
-        }
-        for alias in aliases:
-            part = ClauseAdapter(_of_patients(alias, patients)).traverse(part)
-        for adapter in adapters:
-            part = adapter.traverse(part)
-        return part
+    def swap(element: Any) -> Any:
+        if element in swaps:
+            return swaps[element]
+        owner = getattr(element, "table", None)
+        if isinstance(element, ColumnClause) and owner in swaps:
+            return swaps[owner].c[element.key]
+        return None
 
-    return Selection(
-        submission_sets=pinned(selection.submission_sets),
-        documents=pinned(selection.documents),
-        folders=pinned(selection.folders),
-        associations=pinned(selection.associations),
+    if swaps:
+        bundle = visitors.replacement_traverse(bundle, {}, swap)
+    pinned = iter(_ungrouped(select_) for select_ in bundle.selects)
+    return Selection(*(next(pinned) if part is not None else None for part in _parts(selection)))
+
+
+def _parts(selection: Selection) -> tuple[Select[Any] | None, ...]:
+    return (
+        selection.submission_sets,
+        selection.documents,
+        selection.folders,
+        selection.associations,
     )
+
+
+def _ungrouped(element: Any) -> Select[Any]:
+    return cast(Select[Any], getattr(element, "element", element))
 
 
 def _of_patients(table: Any, patients: Sequence[str]) -> Any:
