@@ -90,8 +90,7 @@ def run_query(
     if scope is not None:
         selection = restrict(selection, scope)
     selection = for_level(selection, request.metadata_level)
-    # PostgreSQL: the patients' partitions only. SQLite has no partitions to spare, and
-    # its parser refuses the deeper statements the rewrite makes.
+    # PostgreSQL: the patients' partitions only (SQLite has none: no lookup to pay for).
     patients = patients_named(conn, request.query) if conn.dialect.name == "postgresql" else None
     if patients is not None:
         selection = pin(selection, patients)
