@@ -726,14 +726,23 @@ def _audited(document: DocumentEntry) -> tuple[str, str, bool]:
 def _documents_of(
     conn: Connection, ids: Sequence[str], *, by_unique_id: bool = False
 ) -> list[tuple[str, str, bool]]:
-    """(uniqueId, patient id, secret) of the documents among `ids` (entryUUIDs or uniqueIds)."""
+    """(uniqueId, patient id, secret) of the documents among `ids` (entryUUIDs or uniqueIds).
+
+    Their patients come from the global lookups first, so that PostgreSQL reads only those
+    patients' partitions (`registry.queries.pinned`).
+    """
     doc = documents.c
     flag = INVISIBLE_REPRESENTANTS_LEGAUX
+    if by_unique_id:
+        patients = store.patients_by_unique_id(conn, ids)
+    else:
+        patients = sorted(set(store.patients_by_uuid(conn, ids).values()))
     secret = (
         select(codes.c.object_uuid)
         .where(
             and_(
                 codes.c.object_uuid == doc.entry_uuid,
+                codes.c.patient_id.in_(patients),
                 codes.c.scheme == Scheme.DOC_CONFIDENTIALITY_CODE.value,
                 codes.c.code == flag.code,
                 codes.c.coding_scheme == flag.scheme,
@@ -744,7 +753,7 @@ def _documents_of(
     key = doc.unique_id if by_unique_id else doc.entry_uuid
     rows = conn.execute(
         select(doc.unique_id, doc.patient_id, secret)
-        .where(key.in_(list(ids)))
+        .where(key.in_(list(ids)), doc.patient_id.in_(patients))
         .order_by(doc.unique_id)
     ).all()
     return [(row[0], row[1], bool(row[2])) for row in rows]

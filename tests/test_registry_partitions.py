@@ -86,7 +86,12 @@ def partition_of_patient(engine: Engine, patient: str) -> str:
     raise AssertionError(f"{patient} hashes to no partition")
 
 
-def partitions_read(world: World, query: StoredQuery, **request: Any) -> dict[str, dict[str, str]]:
+def partitions_read(
+    world: World,
+    query: StoredQuery,
+    return_type: ReturnType = ReturnType.LEAF_CLASS,
+    **request: Any,
+) -> dict[str, dict[str, str]]:
     """Per partitioned table, the partitions PostgreSQL read to answer `query` (and a
     statement that read each, to tell which when a test fails)."""
     engine = world.registry.engine
@@ -98,11 +103,11 @@ def partitions_read(world: World, query: StoredQuery, **request: Any) -> dict[st
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        result = world.ask(query, ReturnType.LEAF_CLASS, **request)
+        result = world.ask(query, return_type, **request)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert not result.response.errors, result.response.errors
-    assert result.metadata is not None and result.metadata.objects(), "the query found nothing"
+    assert result.ids, "the query found nothing"
     read: dict[str, dict[str, str]] = {}
     parents = {p: t.name for t in PARTITIONED for p in partitions_of(engine, t.name)}
     raw = engine.raw_connection()
@@ -133,11 +138,16 @@ def _executed_relations(node: Any) -> Iterator[str]:
         yield from _executed_relations(child)
 
 
-def assert_one_partition(world: World, query: StoredQuery, patient: str = PATIENT) -> None:
+def assert_one_partition(
+    world: World,
+    query: StoredQuery,
+    patient: str = PATIENT,
+    return_type: ReturnType = ReturnType.LEAF_CLASS,
+) -> None:
     """`query` found something, and read only `patient`'s partition of every table it read."""
     engine = world.registry.engine
     suffix = partition_of_patient(engine, patient)
-    read = partitions_read(world, query)
+    read = partitions_read(world, query, return_type)
     assert read, "no partitioned table was read"
     for table, partitions in read.items():
         others = {name: sql for name, sql in partitions.items() if name != table + suffix}
@@ -179,8 +189,12 @@ PATIENT_WIDE = {
 
 
 @pytest.mark.parametrize("name", PATIENT_WIDE)
-def test_a_query_naming_the_patient_reads_one_partition(world: World, name: str) -> None:
-    assert_one_partition(world, PATIENT_WIDE[name])
+@pytest.mark.parametrize("return_type", [ReturnType.LEAF_CLASS, ReturnType.OBJECT_REF])
+def test_a_query_naming_the_patient_reads_one_partition(
+    world: World, name: str, return_type: ReturnType
+) -> None:
+    """ObjectRef too: its audit event reads the documents' uniqueIds again."""
+    assert_one_partition(world, PATIENT_WIDE[name], return_type=return_type)
 
 
 def test_queries_by_id_find_the_partition_through_the_global_lookup(world: World) -> None:
@@ -200,7 +214,8 @@ def test_queries_by_id_find_the_partition_through_the_global_lookup(world: World
         ),
     ]
     for query in by_id:
-        assert_one_partition(world, query)
+        for return_type in (ReturnType.LEAF_CLASS, ReturnType.OBJECT_REF):
+            assert_one_partition(world, query, return_type=return_type)
 
 
 def test_a_merge_moves_the_objects_and_their_lookups_to_the_survivor(
