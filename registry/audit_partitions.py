@@ -11,6 +11,7 @@ partition), where deleting rows is refused (the trail is append-only).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -66,4 +67,30 @@ def ensure_ahead(engine: Engine, now: datetime | None = None, ahead: int = AHEAD
             log.warning("audit trail: no partition for %s: %s", partition_name(start), exc)
 
 
-__all__ = ["AHEAD", "create_month", "ensure_ahead", "months", "partition_name"]
+class MonthKeeper:
+    """`ensure_ahead` now and then every `interval` seconds, in a thread, until `stop`."""
+
+    def __init__(self, engine: Engine, interval: float = 86_400.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-months", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                ensure_ahead(self.engine)
+            except DBAPIError as exc:  # the database is down: try again at the next turn
+                log.warning("audit trail: months not made: %s", exc)
+            if self._stop.wait(self.interval):
+                return
+
+
+__all__ = ["AHEAD", "MonthKeeper", "create_month", "ensure_ahead", "months", "partition_name"]

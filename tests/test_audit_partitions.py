@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +14,10 @@ from registry_fixtures import empty_engine
 
 from registry import migrate
 from registry.audit import AuditEvent, Outcome, write_event
-from registry.audit_partitions import ensure_ahead, months, partition_name
+from registry.audit_partitions import MonthKeeper, ensure_ahead, months, partition_name
 from registry.storage import write_transaction
+from xds_cli.settings import ServeSettings
+from xds_cli.side import start_month_keeper
 
 
 @pytest.fixture
@@ -106,3 +109,36 @@ def test_migration_0011_keeps_events_ids_and_their_sequence(engine: sa.Engine) -
         ).scalar_one()
     assert months_made >= 12  # March 2025 through this month and three ahead, and DEFAULT
     assert write(engine, datetime.now(UTC)) > max(ids)
+
+
+def test_the_month_keeper_makes_a_missing_month_and_stops(engine: sa.Engine) -> None:
+    migrate(engine)
+    now = datetime.now(UTC)
+    spans = list(months(now, datetime(now.year + 1, now.month, 1, tzinfo=UTC)))
+    coming = partition_name(spans[2][0])  # two months ahead: made by the migration
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE {coming}"))
+    keeper = MonthKeeper(engine, interval=3600)
+    keeper.start()
+    deadline = time.monotonic() + 10
+    while coming not in sa.inspect(engine).get_table_names() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    keeper.stop()
+    assert time.monotonic() - started < 2  # the wait is interrupted, not slept out
+    assert coming in sa.inspect(engine).get_table_names()
+
+
+def test_the_side_process_keeps_months_on_postgresql_only(
+    engine: sa.Engine, postgres_url: str, tmp_path: Path
+) -> None:
+    migrate(engine)
+    with engine.connect() as conn:
+        schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+    sqlite = ServeSettings(database_url=f"sqlite:///{tmp_path / 'r.sqlite'}", data_folder=tmp_path)
+    assert start_month_keeper(sqlite) is None
+    keeper = start_month_keeper(
+        ServeSettings(database_url=postgres_url, database_schema=schema, data_folder=tmp_path)
+    )
+    assert isinstance(keeper, MonthKeeper)
+    keeper.stop()

@@ -1,5 +1,5 @@
-"""The side services of `xds serve` in a process of their own: the ITI-8 MLLP feed and the
-ITI-20 audit forwarder.
+"""The side services of `xds serve` in a process of their own: the ITI-8 MLLP feed, the
+ITI-20 audit forwarder, and (PostgreSQL) the audit trail's coming months made once a day.
 
 Why not threads of the gunicorn master: the master forks its workers, at start and whenever
 one is replaced. A master thread inside SQLite (or holding any lock) at that moment leaves
@@ -34,6 +34,7 @@ from atna.message import AuditSource
 from atna.senders import open_sender
 from atna.syslog import parse_destination
 from registry import Registry, create_engine_for
+from registry.audit_partitions import MonthKeeper
 from registry.feed import MllpServerThread
 from web.capture import ExchangeLog, capturing_feed
 from xds_cli.parent_death import die_with_parent
@@ -113,10 +114,14 @@ def main() -> int:
     settings, repo_id = pickle.load(sys.stdin.buffer)
     feed: MllpServerThread | None = None
     audit: ForwarderThread | None = None
+    months: MonthKeeper | None = None
     try:
         audit = start_audit(settings, repo_id)
         feed = start_feed(settings)
+        months = start_month_keeper(settings)
     except (OSError, ssl.SSLError, ValueError, SQLAlchemyError) as exc:
+        if feed is not None:
+            feed.stop()
         if audit is not None:
             audit.stop()
         print(f"{FAILED}{exc}".replace("\n", " "), flush=True)
@@ -131,6 +136,8 @@ def main() -> int:
     if audit is not None:
         audit.stop()
         log.info("audit forwarder stopped")
+    if months is not None:
+        months.stop()
     return 0
 
 
@@ -161,6 +168,19 @@ def start_feed(settings: ServeSettings) -> MllpServerThread | None:
     host, port = feed.start()
     log.info("ITI-8 patient feed (MLLP) on %s:%d", host, port)
     return feed
+
+
+def start_month_keeper(settings: ServeSettings) -> MonthKeeper | None:
+    """PostgreSQL: the audit trail's partitions of the coming months, made once a day."""
+    if not settings.role.has_registry:
+        return None
+    engine = create_engine_for(settings.database, schema=settings.database_schema)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return None
+    keeper = MonthKeeper(engine)
+    keeper.start()
+    return keeper
 
 
 def start_audit(settings: ServeSettings, repo_id: str | None) -> ForwarderThread | None:
