@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from ebrim.model import Code
@@ -187,11 +186,6 @@ class PersonMatches(ColumnElement[bool]):
 
     inherit_cache = False
     type = Boolean()
-    # So that a statement rewrite (`registry.queries.pinned`) reaches the column inside.
-    _traverse_internals = [  # noqa: RUF012  (SQLAlchemy's attribute, a list there too)
-        ("column", InternalTraversal.dp_clauseelement),
-        ("pattern", InternalTraversal.dp_string),
-    ]
 
     def __init__(self, column: ColumnElement[Any], pattern: str) -> None:
         self.column = column
