@@ -568,7 +568,9 @@ class Registry:
                         return result, []
                     if result.metadata is not None:  # LeafClass: the audit needs no second read
                         return result, [_audited(d) for d in result.metadata.documents]
-                    return result, _documents_of(conn, result.ids) if result.ids else []
+                    if not result.ids:
+                        return result, []
+                    return result, _documents_of(conn, result.ids, patients=result.patients)
 
                 result, found = self._read(read)
                 if not audit_success and result.response.status is ResponseStatus.SUCCESS:
@@ -724,19 +726,22 @@ def _audited(document: DocumentEntry) -> tuple[str, str, bool]:
 
 
 def _documents_of(
-    conn: Connection, ids: Sequence[str], *, by_unique_id: bool = False
+    conn: Connection,
+    ids: Sequence[str],
+    *,
+    by_unique_id: bool = False,
+    patients: Sequence[str] | None = None,
 ) -> list[tuple[str, str, bool]]:
     """(uniqueId, patient id, secret) of the documents among `ids` (entryUUIDs or uniqueIds).
 
-    Their patients come from the global lookups first, so that PostgreSQL reads only those
-    patients' partitions (`registry.queries.pinned`).
+    Read in their patients' partitions only (`registry.queries.pinned`): `patients` when the
+    caller knows them (a pinned query's answer), else from the global lookups.
     """
     doc = documents.c
     flag = INVISIBLE_REPRESENTANTS_LEGAUX
-    if by_unique_id:
-        patients = store.patients_by_unique_id(conn, ids)
-    else:
-        patients = sorted(set(store.patients_by_uuid(conn, ids).values()))
+    if patients is None:
+        lookup = store.patients_by_unique_id if by_unique_id else store.patients_by_uuid
+        patients = lookup(conn, ids)
     secret = (
         select(codes.c.object_uuid)
         .where(

@@ -46,7 +46,7 @@ def delete_in(conn: Connection, object_ids: Sequence[str], *, now: str) -> tuple
         raise Rejected(errors)
     touched = _folders_losing_members(found, removing)
     everything = sorted(removing)
-    patients = sorted(set(store.patients_by_uuid(conn, everything).values()))
+    patients = store.patients_by_uuid(conn, everything)
     for kind, table in store.KIND_TABLES.items():
         gone = sorted(uid for uid, obj in found.items() if isinstance(obj, kind))
         if gone:

@@ -234,11 +234,11 @@ def insert_objects(conn: Connection, objects: Sequence[RegistryObject]) -> None:
         for end in (obj.source, obj.target)
         if end not in inside
     }
-    for table, rows in rows_of(objects, patients_by_uuid(conn, outside)).items():
+    for table, rows in rows_of(objects, patient_of_each(conn, outside)).items():
         conn.execute(insert(table), rows)
 
 
-def patients_by_uuid(conn: Connection, uuids: Iterable[str]) -> dict[str, str]:
+def patient_of_each(conn: Connection, uuids: Iterable[str]) -> dict[str, str]:
     """The global lookup: the patient (partition) of each stored object named."""
     wanted = sorted(set(uuids))
     if not wanted:
@@ -246,6 +246,11 @@ def patients_by_uuid(conn: Connection, uuids: Iterable[str]) -> dict[str, str]:
     op = object_patients.c
     rows = conn.execute(select(op.entry_uuid, op.patient_id).where(op.entry_uuid.in_(wanted)))
     return {uuid: patient for uuid, patient in rows}
+
+
+def patients_by_uuid(conn: Connection, uuids: Iterable[str]) -> list[str]:
+    """The global lookup: the patients of the stored objects with these entryUUIDs."""
+    return sorted(set(patient_of_each(conn, uuids).values()))
 
 
 def patients_by_unique_id(conn: Connection, unique_ids_: Iterable[str]) -> list[str]:

@@ -96,7 +96,8 @@ def run_query(
         selection = pin(selection, patients)
     result = answer(conn, selection, request, settings, patients)
     response = dataclasses.replace(result.response, request_id=request.request_id)
-    return dataclasses.replace(result, response=response)
+    pinned_to = tuple(patients) if patients is not None else None
+    return dataclasses.replace(result, response=response, patients=pinned_to)
 
 
 __all__ = ["QueryResult", "Scope", "Selection", "run_query"]

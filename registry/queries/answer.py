@@ -41,12 +41,14 @@ KINDS: tuple[type, ...] = (SubmissionSet, DocumentEntry, Folder, Association)
 class QueryResult:
     """The answer to a stored query: the response, then LeafClass `metadata` or `object_refs`.
 
-    `metadata` is None for an ObjectRef query and for a refused one.
+    `metadata` is None for an ObjectRef query and for a refused one. `patients`: those whose
+    partitions hold every object answered, when the query was pinned to them (`pinned`).
     """
 
     response: RegistryResponse
     metadata: Metadata | None = None
     object_refs: tuple[ObjectRef, ...] = ()
+    patients: tuple[str, ...] | None = None
 
     @property
     def ids(self) -> tuple[str, ...]:

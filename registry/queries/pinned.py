@@ -25,6 +25,7 @@ from sqlalchemy.sql import visitors
 from registry import store
 from registry.queries.answer import Selection
 from registry.queries.find import answering_id
+from registry.queries.get import single
 from registry.schema import PARTITIONED
 
 _PARTITIONED = set(PARTITIONED)
@@ -37,10 +38,9 @@ def patients_named(conn: Connection, query: Any) -> list[str] | None:
         return [answering_id(conn, patient_id)]
     if getattr(query, "logical_ids", ()):
         return None
-    uuids = [*getattr(query, "uuids", ()), *_one(getattr(query, "uuid", None))]
-    unique_ids = [*getattr(query, "unique_ids", ()), *_one(getattr(query, "unique_id", None))]
-    found = set(store.patients_by_uuid(conn, uuids).values())
-    found.update(store.patients_by_unique_id(conn, unique_ids))
+    uuids = [*getattr(query, "uuids", ()), *single(getattr(query, "uuid", None))]
+    unique_ids = [*getattr(query, "unique_ids", ()), *single(getattr(query, "unique_id", None))]
+    found = {*store.patients_by_uuid(conn, uuids), *store.patients_by_unique_id(conn, unique_ids)}
     return sorted(found)
 
 
@@ -101,10 +101,6 @@ def _of_patients(source: Any, patients: Sequence[str]) -> Any:
     column = source.c.patient_id
     # One patient as `=`: the plan then holds the constant itself.
     return column == patients[0] if len(patients) == 1 else column.in_(list(patients))
-
-
-def _one(value: str | None) -> tuple[str, ...]:
-    return (value,) if value else ()
 
 
 __all__ = ["patients_named", "pin"]
