@@ -68,7 +68,7 @@ def ensure_ahead(engine: Engine, now: datetime | None = None, ahead: int = AHEAD
 
 
 class MonthKeeper:
-    """`ensure_ahead` now and then every `interval` seconds, in a thread, until `stop`."""
+    """`ensure_ahead` every `interval` seconds, in a thread, until `stop`."""
 
     def __init__(self, engine: Engine, interval: float = 86_400.0) -> None:
         self.engine = engine
@@ -84,13 +84,12 @@ class MonthKeeper:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while True:
+        # `xds serve` made them as it started: the first turn is one interval later.
+        while not self._stop.wait(self.interval):
             try:
                 ensure_ahead(self.engine)
             except DBAPIError as exc:  # the database is down: try again at the next turn
                 log.warning("audit trail: months not made: %s", exc)
-            if self._stop.wait(self.interval):
-                return
 
 
 __all__ = ["AHEAD", "MonthKeeper", "create_month", "ensure_ahead", "months", "partition_name"]

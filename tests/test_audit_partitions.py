@@ -118,11 +118,13 @@ def test_the_month_keeper_makes_a_missing_month_and_stops(engine: sa.Engine) -> 
     coming = partition_name(spans[2][0])  # two months ahead: made by the migration
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE {coming}"))
-    keeper = MonthKeeper(engine, interval=3600)
+    keeper = MonthKeeper(engine, interval=0.2)  # the first turn comes one interval after start
     keeper.start()
     deadline = time.monotonic() + 10
     while coming not in sa.inspect(engine).get_table_names() and time.monotonic() < deadline:
         time.sleep(0.05)
+    keeper.interval = 3600  # its next wait is long: stop must interrupt it
+    time.sleep(0.5)
     started = time.monotonic()
     keeper.stop()
     assert time.monotonic() - started < 2  # the wait is interrupted, not slept out
