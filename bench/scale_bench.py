@@ -36,10 +36,11 @@ at 10 M documents; ITI-41 at 10 M >= 90 % of its rate at 1 M.
 
 What to expect, measured up to 300,000 documents (2 cores shared with a test run, 23 GB of
 RAM, PostgreSQL 15 with its defaults: 128 MB shared_buffers, 1 GB max_wal_size):
-- Disk: 9.2-9.5 GB per million documents, indexes and TOAST included (codes 3.7 GB,
-  documents 2.1, associations 1.1, author_persons 0.75, submission_sets 0.6,
-  reference_ids 0.55, object_patients 0.5, unique_ids 0.33), and up to ~2 GB of WAL. The
-  default run needs ~105 GB free: 10 M documents alone take ~95 GB. It refuses to start
+- Disk (revision 0012): 7.2 GB per million documents, indexes and TOAST included
+  (documents 2.1 GB, codes 1.8, associations 1.1, submission_sets 0.55, author_persons
+  0.5, object_patients 0.5, reference_ids 0.4, unique_ids 0.33; 6.8 GB with
+  `--defer-indexes`), and up to ~2 GB of WAL. The default run needs ~88 GB free: 10 M
+  documents alone take ~72 GB. Before 0012 it was 9.4 GB per million. It refuses to start
   when the database's disk (if local) has less than `GB_PER_MILLION` per million
   documents to load, plus a tenth (`--no-disk-check` to go ahead anyway).
 - Load: COPY at 4,000-7,000 documents/s (70,000-115,000 rows/s) with indexes in place,
@@ -87,7 +88,7 @@ from registry import Registry, RegistrySettings, create_engine_for, migrate
 from registry.schema import PARTITIONED
 
 APPROVED = (AvailabilityStatus.APPROVED.value,)
-GB_PER_MILLION = 9.5  # of documents, on disk once loaded (measured up to 300,000)
+GB_PER_MILLION = 7.3  # of documents, on disk once loaded (7.16 at 200,000 since revision 0012)
 SEED = 7
 # Every table loaded, and folders (left empty), the largest first.
 BIGGEST_FIRST = (

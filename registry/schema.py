@@ -156,14 +156,21 @@ associations = Table(
 
 # A code of a document, submission set or folder: `scheme` is the classification
 # scheme (which attribute), `coding_scheme` the code system.
+#
+# Revision 0012: the side tables have no primary key, only an index on their owner. A key
+# over every column was the widest index of the registry (about 2 GB per million documents
+# for `codes`, 45 % of that table), while each query reaches side rows through their owner
+# and `store.side_rows` already writes each row once; the owner's index, deduplicated by
+# PostgreSQL, is a fifteenth of that size. Logical replication of these tables needs
+# REPLICA IDENTITY FULL (README, design notes).
 codes = Table(
     "codes",
     metadata,
-    Column("object_uuid", UUID, primary_key=True),
-    Column("scheme", UUID, primary_key=True),
-    Column("code", String(256), primary_key=True),
-    Column("coding_scheme", String(256), primary_key=True),
-    Column("patient_id", PID, primary_key=True),  # revision 0010: its object's
+    Column("object_uuid", UUID, nullable=False, index=True),
+    Column("scheme", UUID, nullable=False),
+    Column("code", String(256), nullable=False),
+    Column("coding_scheme", String(256), nullable=False),
+    Column("patient_id", PID, nullable=False),  # revision 0010: its object's
     Index("ix_codes_lookup", "scheme", "code", "coding_scheme"),
     postgresql_partition_by=BY_PATIENT,
 )
@@ -171,9 +178,9 @@ codes = Table(
 author_persons = Table(
     "author_persons",
     metadata,
-    Column("object_uuid", UUID, primary_key=True),
-    Column("person", String(512), primary_key=True),
-    Column("patient_id", PID, primary_key=True),  # revision 0010: its object's
+    Column("object_uuid", UUID, nullable=False, index=True),
+    Column("person", String(512), nullable=False),
+    Column("patient_id", PID, nullable=False),  # revision 0010: its object's
     Index("ix_author_persons_person", "person"),
     postgresql_partition_by=BY_PATIENT,
 )
@@ -181,9 +188,9 @@ author_persons = Table(
 reference_ids = Table(
     "reference_ids",
     metadata,
-    Column("object_uuid", UUID, primary_key=True),
-    Column("reference_id", String(512), primary_key=True),
-    Column("patient_id", PID, primary_key=True),  # revision 0010: its object's
+    Column("object_uuid", UUID, nullable=False, index=True),
+    Column("reference_id", String(512), nullable=False),
+    Column("patient_id", PID, nullable=False),  # revision 0010: its object's
     Index("ix_reference_ids_reference_id", "reference_id"),
     postgresql_partition_by=BY_PATIENT,
 )

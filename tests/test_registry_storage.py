@@ -181,6 +181,42 @@ def test_migration_0010_moves_a_stored_record_into_the_patient_partitions(
         assert {ref.id for ref in links.object_refs} == {filed.entry_uuid, _uuid(5)}
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migration_0012_keys_the_side_tables_by_their_owner(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Side rows written at 0011 are all there after 0012, which leaves no primary key
+    on the side tables and an index on their owner, and a query by code finds them."""
+    submission = Submission(patient=PATIENT, set_id=_uuid(21))
+    doc = submission.add(document(_uuid(22)))
+    metadata = submission.build()
+    objects = [replace(obj, status=APPROVED) for obj in metadata.objects()]
+    with empty_engine(backend, tmp_path, request) as engine:
+        migrate(engine, "0011")
+        rows = store.rows_of(objects)
+        with engine.begin() as conn:
+            for table, table_rows in rows.items():
+                conn.execute(table.insert(), table_rows)
+        migrate(engine)
+        inspector = sa.inspect(engine)
+        with engine.connect() as conn:
+            for table in schema.SIDE_TABLES:
+                assert not inspector.get_pk_constraint(table.name)["constrained_columns"]
+                indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes(table.name)}
+                assert indexes[f"ix_{table.name}_object_uuid"] == ["object_uuid"]
+                kept = conn.execute(sa.select(table)).mappings().all()
+                assert sorted(map(dict, kept), key=str) == sorted(rows[table], key=str)
+        found = Registry(engine, RegistrySettings()).query(
+            StoredQueryRequest(
+                FindDocumentsQuery(
+                    patient_id=PATIENT, statuses=(APPROVED,), class_codes=(doc.class_code,)
+                ),
+                ReturnType.OBJECT_REF,
+            )
+        )
+        assert [ref.id for ref in found.object_refs] == [doc.entry_uuid]
+
+
 APPROVED = AvailabilityStatus.APPROVED.value
 
 
