@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Row, insert, select, union_all, updat
 from ebrim.hl7 import patient_key
 from registry.schema import (
     OBJECT_TABLES,
-    PARTITIONED,
+    SIDE_TABLES,
     documents,
     folders,
     object_patients,
@@ -149,7 +149,16 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
         .where(unique_ids.c.patient_id == merged_id)
         .values(patient_id=surviving_id)
     )
-    for table in PARTITIONED:
+    # Side rows first, found by their owners while these still name the merged patient:
+    # a side table has no index that leads with the patient.
+    for table in SIDE_TABLES:
+        conn.execute(
+            update(table)
+            .where(table.c.patient_id == merged_id)
+            .where(table.c.object_uuid.in_(union_all(*owned)))
+            .values(patient_id=surviving_id)
+        )
+    for table in OBJECT_TABLES:
         conn.execute(
             update(table).where(table.c.patient_id == merged_id).values(patient_id=surviving_id)
         )

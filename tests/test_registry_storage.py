@@ -186,7 +186,8 @@ def test_migration_0012_keys_the_side_tables_by_their_owner(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Side rows written at 0011 are all there after 0012, which leaves no primary key
-    on the side tables and an index on their owner, and a query by code finds them."""
+    on the side tables, an index on their owner and none by code or author, and a query
+    by code finds them."""
     submission = Submission(patient=PATIENT, set_id=_uuid(21))
     doc = submission.add(document(_uuid(22)))
     metadata = submission.build()
@@ -204,6 +205,7 @@ def test_migration_0012_keys_the_side_tables_by_their_owner(
                 assert not inspector.get_pk_constraint(table.name)["constrained_columns"]
                 indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes(table.name)}
                 assert indexes[f"ix_{table.name}_object_uuid"] == ["object_uuid"]
+                assert not {"ix_codes_lookup", "ix_author_persons_person"} & set(indexes)
                 kept = conn.execute(sa.select(table)).mappings().all()
                 assert sorted(map(dict, kept), key=str) == sorted(rows[table], key=str)
         found = Registry(engine, RegistrySettings()).query(
