@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, Row, insert, select, union_all, updat
 
 from ebrim.hl7 import patient_key
 from registry.schema import (
-    OBJECT_TABLES,
     SIDE_TABLES,
+    associations,
     documents,
     folders,
     object_patients,
@@ -133,10 +133,19 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
     not scanned. PostgreSQL moves the rows to the survivor's partitions (a sharded database,
     whose distribution column cannot change, would copy and delete: README, design notes).
     """
-    owned = [select(t.c.entry_uuid).where(t.c.patient_id == merged_id) for t in OBJECT_TABLES]
+    owners = [
+        select(t.c.entry_uuid).where(t.c.patient_id == merged_id)
+        for t in (documents, submission_sets, folders)
+    ]
+    # An association lies with its source's patient: found through its source, since no
+    # index of `associations` leads with the patient.
+    from_owners = associations.c.source_uuid.in_(union_all(*owners))
+    links = select(associations.c.entry_uuid).where(
+        associations.c.patient_id == merged_id, from_owners
+    )
     conn.execute(
         update(object_patients)
-        .where(object_patients.c.entry_uuid.in_(union_all(*owned)))
+        .where(object_patients.c.entry_uuid.in_(union_all(*owners, links)))
         .values(patient_id=surviving_id)
     )
     claimed = [
@@ -149,16 +158,21 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
         .where(unique_ids.c.patient_id == merged_id)
         .values(patient_id=surviving_id)
     )
-    # Side rows first, found by their owners while these still name the merged patient:
-    # a side table has no index that leads with the patient.
+    # Side rows and associations first, found through their owners while these still name
+    # the merged patient; then the owners, by their patient index.
     for table in SIDE_TABLES:
         conn.execute(
             update(table)
             .where(table.c.patient_id == merged_id)
-            .where(table.c.object_uuid.in_(union_all(*owned)))
+            .where(table.c.object_uuid.in_(union_all(*owners)))
             .values(patient_id=surviving_id)
         )
-    for table in OBJECT_TABLES:
+    conn.execute(
+        update(associations)
+        .where(associations.c.patient_id == merged_id, from_owners)
+        .values(patient_id=surviving_id)
+    )
+    for table in (documents, submission_sets, folders):
         conn.execute(
             update(table).where(table.c.patient_id == merged_id).values(patient_id=surviving_id)
         )

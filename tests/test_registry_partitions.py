@@ -246,3 +246,43 @@ def test_a_merge_moves_the_objects_and_their_lookups_to_the_survivor(
         found = world.found(FindDocumentsQuery(patient_id=survivor, statuses=(APPROVED,)))
         assert "doc_merged" in found
         assert world.found(GetDocumentsQuery(unique_ids=(doc.unique_id,))) == {"doc_merged"}
+
+
+def test_no_statement_of_a_merge_scans_a_partition(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> None:
+    """Under `enable_seqscan = off` PostgreSQL plans a table scan only where no index
+    serves: a merge that scanned a national registry's partition of side rows (eight per
+    document, and no index leads with the patient) would hold its locks for minutes."""
+    merged, survivor = NEIGHBOURS[0], NEIGHBOURS[1]
+    with world_on("postgres", tmp_path_factory, request) as world:
+        engine = world.registry.engine
+        for patient in (merged, survivor):
+            world.registry.patients.feed(patient)
+        submission = Submission(patient=merged, set_id="ss_scanned")
+        submission.add(document("doc_scanned", patient=merged))
+        world.submit(submission, "ss_scanned")
+        statements: list[tuple[str, Any]] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if statement.lstrip().upper().startswith("UPDATE"):
+                statements.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            world.registry.patients.merge(merged, survivor)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SET enable_seqscan = off")
+            scans = []
+            for statement, parameters in statements:
+                cursor.execute("EXPLAIN " + statement, parameters)
+                plan = [line for (line,) in cursor.fetchall()]
+                scans += [line.strip() for line in plan if "Seq Scan" in line]
+        finally:
+            raw.close()
+    assert len(statements) >= len(PARTITIONED)
+    assert scans == []
