@@ -36,20 +36,20 @@ at 10 M documents; ITI-41 at 10 M >= 90 % of its rate at 1 M.
 
 What to expect, measured up to 300,000 documents (2 cores shared with a test run, 23 GB of
 RAM, PostgreSQL 15 with its defaults: 128 MB shared_buffers, 1 GB max_wal_size):
-- Disk (revision 0012): 7.2 GB per million documents, indexes and TOAST included
-  (documents 2.1 GB, codes 1.8, associations 1.1, submission_sets 0.55, author_persons
-  0.5, object_patients 0.5, reference_ids 0.4, unique_ids 0.33; 6.8 GB with
-  `--defer-indexes`), and up to ~2 GB of WAL. The default run needs ~88 GB free: 10 M
-  documents alone take ~72 GB. Before 0012 it was 9.4 GB per million. It refuses to start
+- Disk (revision 0012): 6.5-6.8 GB per million documents, indexes and TOAST included
+  (at 10 M with `--defer-indexes`: documents 1.9 GB, codes 1.7, associations 1.0,
+  submission_sets 0.5, object_patients 0.5, unique_ids 0.34, author_persons 0.34,
+  reference_ids 0.33), and up to ~2 GB of WAL. The default run needs ~80 GB free: 10 M
+  documents alone took 65 GB. Before 0012 it was 9.3 GB per million. It refuses to start
   when the database's disk (if local) has less than `GB_PER_MILLION` per million
   documents to load, plus a tenth (`--no-disk-check` to go ahead anyway).
 - Load: COPY at 4,000-7,000 documents/s (70,000-115,000 rows/s) with indexes in place,
   about twice that with `--defer-indexes` at 100,000 documents, but alike at 300,000;
-  VACUUM (ANALYZE) about a minute per million. So 1 M is ready in ~4-5 minutes and 10 M,
-  at the same rate, in ~45 minutes; more is likely, because the WAL written per document
-  grows with the tables (14 KB at 100,000, 27 KB at 300,000, with indexes in place): rows
-  with random keys (uuid4 entryUUIDs) touch index pages that each checkpoint makes write
-  whole into the WAL once more.
+  VACUUM (ANALYZE) about a minute per million. 1 M is ready in ~4-5 minutes; 10 M with
+  `--defer-indexes` took 29 minutes (COPY at 6,940 documents/s, 27 KB of WAL per
+  document; indexes 3.7 min; VACUUM 98 s). With indexes in place the WAL per document
+  grows with the tables: rows with random keys (uuid4 entryUUIDs) touch index pages that
+  each checkpoint makes write whole into the WAL once more.
 - Queries: FindDocuments' p99 follows the tail of documents per patient (one patient in a
   hundred has more than ~120, and LeafClass decodes each); every query also commits its
   audit event (a WAL flush).
@@ -88,7 +88,7 @@ from registry import Registry, RegistrySettings, create_engine_for, migrate
 from registry.schema import PARTITIONED
 
 APPROVED = (AvailabilityStatus.APPROVED.value,)
-GB_PER_MILLION = 7.3  # of documents, on disk once loaded (7.16 at 200,000 since revision 0012)
+GB_PER_MILLION = 7.0  # of documents, on disk once loaded (6.8 at 1 M, 6.5 at 10 M deferred: 0012)
 SEED = 7
 # Every table loaded, and folders (left empty), the largest first.
 BIGGEST_FIRST = (
