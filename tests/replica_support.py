@@ -89,11 +89,21 @@ def _run(*command: object) -> None:
         raise RuntimeError(f"{command[0]} failed: {done.stdout}\n{done.stderr}")
 
 
-def _start(bin_: Path, data: Path, port: int, folder: Path) -> None:
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    _run(
-        bin_ / "pg_ctl", "-D", data, "-l", folder / f"{data.name}.log", "-w", "-o", options, "start"
-    )
+def _start(bin_: Path, data: Path, port: int, folder: Path) -> int:
+    """Start the cluster on `port`, or on another free port when something took that one
+    between `_free_port` and the start (the other test worker's servers pick ports too)."""
+    log = folder / f"{data.name}.log"
+    for attempt in range(3):
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        try:
+            _run(bin_ / "pg_ctl", "-D", data, "-l", log, "-w", "-o", options, "start")
+            return port
+        except RuntimeError as exc:
+            said = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            if attempt == 2 or "could not bind" not in said:
+                raise RuntimeError(f"{exc}\n{data.name}.log ends:\n{said}") from None
+            port = _free_port()
+    raise AssertionError("unreachable")
 
 
 @contextmanager
@@ -107,12 +117,12 @@ def replica_pair() -> Iterator[ReplicaPair]:
     primary, replica = folder / "primary", folder / "replica"
     try:
         _run(bin_ / "initdb", "-D", primary, "-A", "trust", "-U", "postgres", "--no-sync")
-        _start(bin_, primary, pair.primary_port, folder)
+        pair.primary_port = _start(bin_, primary, pair.primary_port, folder)
         _run(
             bin_ / "pg_basebackup", "-h", "127.0.0.1", "-p", pair.primary_port, "-U", "postgres",
             "-D", replica, "-R", "-X", "stream", "--no-sync",
         )  # fmt: skip
-        _start(bin_, replica, pair.replica_port, folder)
+        pair.replica_port = _start(bin_, replica, pair.replica_port, folder)
         yield pair
     finally:
         for data in (replica, primary):
