@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -86,6 +87,23 @@ def partition_of_patient(engine: Engine, patient: str) -> str:
     raise AssertionError(f"{patient} hashes to no partition")
 
 
+@contextmanager
+def recorded(engine: Engine, verb: str) -> Iterator[list[tuple[str, Any]]]:
+    """The statements starting with `verb` that `engine` sends meanwhile, with their
+    parameters."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(verb):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def partitions_read(
     world: World,
     query: StoredQuery,
@@ -95,17 +113,8 @@ def partitions_read(
     """Per partitioned table, the partitions PostgreSQL read to answer `query` (and a
     statement that read each, to tell which when a test fails)."""
     engine = world.registry.engine
-    statements: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded(engine, "SELECT") as statements:
         result = world.ask(query, return_type, **request)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert not result.response.errors, result.response.errors
     assert result.ids, "the query found nothing"
     read: dict[str, dict[str, str]] = {}
@@ -262,17 +271,8 @@ def test_no_statement_of_a_merge_scans_a_partition(
         submission = Submission(patient=merged, set_id="ss_scanned")
         submission.add(document("doc_scanned", patient=merged))
         world.submit(submission, "ss_scanned")
-        statements: list[tuple[str, Any]] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("UPDATE"):
-                statements.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with recorded(engine, "UPDATE") as statements:
             world.registry.patients.merge(merged, survivor)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
