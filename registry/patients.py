@@ -133,10 +133,8 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
     not scanned. PostgreSQL moves the rows to the survivor's partitions (a sharded database,
     whose distribution column cannot change, would copy and delete: README, design notes).
     """
-    owners = [
-        select(t.c.entry_uuid).where(t.c.patient_id == merged_id)
-        for t in (documents, submission_sets, folders)
-    ]
+    owner_tables = (documents, submission_sets, folders)
+    owners = [select(t.c.entry_uuid).where(t.c.patient_id == merged_id) for t in owner_tables]
     # An association lies with its source's patient: found through its source, since no
     # index of `associations` leads with the patient.
     from_owners = associations.c.source_uuid.in_(union_all(*owners))
@@ -148,10 +146,7 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
         .where(object_patients.c.entry_uuid.in_(union_all(*owners, links)))
         .values(patient_id=surviving_id)
     )
-    claimed = [
-        select(t.c.unique_id).where(t.c.patient_id == merged_id)
-        for t in (documents, submission_sets, folders)
-    ]
+    claimed = [select(t.c.unique_id).where(t.c.patient_id == merged_id) for t in owner_tables]
     conn.execute(
         update(unique_ids)
         .where(unique_ids.c.unique_id.in_(union_all(*claimed)))
@@ -172,7 +167,7 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
         .where(associations.c.patient_id == merged_id, from_owners)
         .values(patient_id=surviving_id)
     )
-    for table in (documents, submission_sets, folders):
+    for table in owner_tables:
         conn.execute(
             update(table).where(table.c.patient_id == merged_id).values(patient_id=surviving_id)
         )

@@ -233,11 +233,7 @@ def test_a_merge_moves_the_objects_and_their_lookups_to_the_survivor(
     merged, survivor = NEIGHBOURS[0], NEIGHBOURS[1]
     with world_on("postgres", tmp_path_factory, request) as world:
         engine = world.registry.engine
-        for patient in (merged, survivor):
-            world.registry.patients.feed(patient)
-        submission = Submission(patient=merged, set_id="ss_merged")
-        doc = submission.add(document("doc_merged", patient=merged))
-        world.submit(submission, "ss_merged")
+        doc = _submitted_before_a_merge(world, merged, survivor, "merged")
         assert partition_of_patient(engine, merged) != partition_of_patient(engine, survivor)
 
         world.registry.patients.merge(merged, survivor)
@@ -257,6 +253,17 @@ def test_a_merge_moves_the_objects_and_their_lookups_to_the_survivor(
         assert world.found(GetDocumentsQuery(unique_ids=(doc.unique_id,))) == {"doc_merged"}
 
 
+def _submitted_before_a_merge(world: World, merged: str, survivor: str, name: str) -> DocumentEntry:
+    """Both patients fed, and a submission set `ss_<name>` with document `doc_<name>`
+    registered for `merged`: the document."""
+    for patient in (merged, survivor):
+        world.registry.patients.feed(patient)
+    submission = Submission(patient=merged, set_id=f"ss_{name}")
+    doc = submission.add(document(f"doc_{name}", patient=merged))
+    world.submit(submission, f"ss_{name}")
+    return doc
+
+
 def test_no_statement_of_a_merge_scans_a_partition(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> None:
@@ -266,11 +273,7 @@ def test_no_statement_of_a_merge_scans_a_partition(
     merged, survivor = NEIGHBOURS[0], NEIGHBOURS[1]
     with world_on("postgres", tmp_path_factory, request) as world:
         engine = world.registry.engine
-        for patient in (merged, survivor):
-            world.registry.patients.feed(patient)
-        submission = Submission(patient=merged, set_id="ss_scanned")
-        submission.add(document("doc_scanned", patient=merged))
-        world.submit(submission, "ss_scanned")
+        _submitted_before_a_merge(world, merged, survivor, "scanned")
         with recorded(engine, "UPDATE") as statements:
             world.registry.patients.merge(merged, survivor)
         raw = engine.raw_connection()
