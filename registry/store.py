@@ -274,17 +274,21 @@ def _is_first_version(obj: RegistryObject) -> bool:
     return logical_id is None or logical_id == obj.entry_uuid
 
 
-def _from_row(kind: type, row: Any) -> RegistryObject:
-    obj: RegistryObject = decode(kind, row.body)
+def _from_row(kind: type, row: Any, home: str | None = None) -> RegistryObject:
+    """The object a row stores, with its columns' status (and a folder's lastUpdateTime),
+    and `home` (a query's homeCommunityId) when given."""
     changes: dict[str, Any] = {"status": row.status}
+    if home:
+        changes["home"] = home
+    if kind is Folder and row.last_update_time:
+        changes["last_update_time"] = row.last_update_time
+    obj: RegistryObject = decode(kind, row.body, changes)
     submitted = getattr(obj, "patient_id", None)
     if kind is not Association and _patient(submitted) != row.patient_id:
         # The column moved (a merge, A40): the patient is the survivor. Otherwise the id
         # stays as submitted (with its type code: the column holds only the key).
-        changes["patient_id"] = row.patient_id
-    if kind is Folder and row.last_update_time:
-        changes["last_update_time"] = row.last_update_time
-    return dataclasses.replace(obj, **changes)
+        obj = dataclasses.replace(obj, patient_id=row.patient_id)
+    return obj
 
 
 def load(conn: Connection, uuids: Iterable[str]) -> dict[str, RegistryObject]:
@@ -303,11 +307,15 @@ def load(conn: Connection, uuids: Iterable[str]) -> dict[str, RegistryObject]:
 
 
 def load_kind(
-    conn: Connection, kind: type, uuids: Sequence[str], patients: Sequence[str] | None = None
+    conn: Connection,
+    kind: type,
+    uuids: Sequence[str],
+    patients: Sequence[str] | None = None,
+    home: str | None = None,
 ) -> list[RegistryObject]:
     """The stored objects of one kind with these entryUUIDs, in one query (missing ones out).
 
-    `patients`, when the caller knows them, spares the global lookup.
+    `patients`, when the caller knows them, spares the global lookup; `home` is set on each.
     """
     if not uuids:
         return []
@@ -319,7 +327,7 @@ def load_kind(
         else _in_partitions_of(table, wanted)
     )
     rows = conn.execute(select(table).where(table.c.entry_uuid.in_(wanted), where))
-    return [_from_row(kind, row) for row in rows]
+    return [_from_row(kind, row, home) for row in rows]
 
 
 def load_by_unique_id(conn: Connection, unique_id: str) -> list[RegistryObject]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -282,6 +282,30 @@ def test_codec_keeps_order_and_empty_strings() -> None:
 def test_codec_refuses_unknown_fields() -> None:
     with pytest.raises(ValueError, match="no field"):
         decode(DocumentEntry, '{"entry_uuid": "D", "colour": "blue"}')
+
+
+def test_codec_refuses_a_text_without_a_required_field() -> None:
+    with pytest.raises(ValueError, match="lacks its field entry_uuid"):
+        decode(DocumentEntry, '{"mime_type": "text/xml"}')
+
+
+def test_codec_applies_column_values_as_it_builds() -> None:
+    doc = DocumentEntry(entry_uuid="D", status=None, title=LocalizedString("t"), hash="ab")
+    changes = {"status": "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved", "home": "urn:oid:1"}
+
+    decoded = decode(DocumentEntry, encode(doc), changes)
+
+    assert decoded == replace(doc, **changes)
+    assert hash(decoded) == hash(replace(doc, **changes))
+
+
+def test_codec_builds_only_plain_dataclasses() -> None:
+    @dataclass(frozen=True)
+    class Listed:
+        items: list[str] = field(default_factory=list)
+
+    with pytest.raises(TypeError, match="plain fields"):
+        decode(Listed, "{}")
 
 
 @pytest.mark.parametrize(

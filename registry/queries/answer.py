@@ -9,7 +9,6 @@ each kind, identical on SQLite and PostgreSQL (the sort is Python's, not a colla
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,9 +128,7 @@ def _load(
 ) -> Metadata:
     loaded: dict[type, tuple[Any, ...]] = {}
     for kind in KINDS:
-        objects = store.load_kind(conn, kind, ids.get(kind, []), patients)
-        if home:
-            objects = [dataclasses.replace(obj, home=home) for obj in objects]
+        objects = store.load_kind(conn, kind, ids.get(kind, []), patients, home)
         loaded[kind] = tuple(sorted(objects, key=_entry_uuid))
     return Metadata(
         submission_sets=loaded[SubmissionSet],
