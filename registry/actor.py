@@ -37,6 +37,7 @@ from registry.policy import Decision, Policy, RequesterKind, Visibility
 from registry.policy.visibility import INVISIBLE_REPRESENTANTS_LEGAUX
 from registry.queries import QueryResult, run_query
 from registry.queries.answer import refused
+from registry.queries.filters import owned_by
 from registry.queries.find import answering_id
 from registry.records import Records, record_state
 from registry.records_schema import audit_events
@@ -746,8 +747,8 @@ def _documents_of(
         select(codes.c.object_uuid)
         .where(
             and_(
-                codes.c.object_uuid == doc.entry_uuid,
-                codes.c.patient_id.in_(patients),
+                *owned_by(codes, doc.entry_uuid),
+                codes.c.patient_id.in_(patients),  # a constant: pruned as it is planned
                 codes.c.scheme == Scheme.DOC_CONFIDENTIALITY_CODE.value,
                 codes.c.code == flag.code,
                 codes.c.coding_scheme == flag.scheme,

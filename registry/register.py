@@ -203,7 +203,7 @@ def check_unique_ids(conn: Connection, metadata: Metadata) -> dict[str, str]:
                     documents.c.size,
                     documents.c.patient_id,
                 )
-                .where(documents.c.logical_id == row.logical_id)
+                .where(store.of_logical_ids(documents, [row.logical_id]))
                 .order_by(documents.c.version.desc())
             ).first()
             if known is not None:

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, insert, select, update
 
 from ebrim.hl7 import patient_key
 from ebrim.model import (
@@ -389,11 +389,19 @@ def touch_folders(conn: Connection, uuids: Iterable[str], when: str) -> None:
         )
 
 
+def of_logical_ids(table: Table, logical_ids: Sequence[str]) -> ColumnElement[bool]:
+    """The rows of `table` (documents, folders) of these logicalIds, found through their
+    patient: a logicalId is its first version's entryUUID, which `object_patients` maps to
+    the patient of every version; their index leads with the patient (revision 0013)."""
+    wanted = list(logical_ids)
+    return and_(table.c.logical_id.in_(wanted), _in_partitions_of(table, wanted))
+
+
 def latest_version(conn: Connection, kind: type, logical_id: str) -> RegistryObject | None:
     """The newest stored version of the DocumentEntry or Folder with this logicalId."""
     table = KIND_TABLES[kind]
     row = conn.execute(
-        select(table).where(table.c.logical_id == logical_id).order_by(table.c.version.desc())
+        select(table).where(of_logical_ids(table, [logical_id])).order_by(table.c.version.desc())
     ).first()
     return _from_row(kind, row) if row is not None else None
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event, text
 
 from ebrim.model import DocumentEntry
 from ebrim.storedquery import (
+    FindDocumentsByReferenceIdQuery,
     FindDocumentsQuery,
     FindFoldersQuery,
     FindSubmissionSetsQuery,
@@ -36,6 +37,7 @@ from ebrim.storedquery import (
     TimeRange,
 )
 from ebrim.vocabulary import AssociationType, ReturnType
+from registry import schema, store
 from registry.schema import PARTITIONED
 
 NEIGHBOURS = [f"80000001{n:02d}^^^&1.2.250.1.213.1.4.8&ISO" for n in range(10)]
@@ -289,3 +291,93 @@ def test_no_statement_of_a_merge_scans_a_partition(
             raw.close()
     assert len(statements) >= len(PARTITIONED)
     assert scans == []
+
+
+def test_side_rows_are_reached_by_their_patient_and_owner(world: World) -> None:
+    """Revision 0013: every read of codes, author persons and reference ids seeks their
+    index (patient, owner) by the patient, whose rows are neighbours there, and not an
+    index by the owner's random entryUUID alone (a leaf page per document at national
+    scale). Reference ids may also be sought by their value, which is rare."""
+    engine = world.registry.engine
+    side = {t.name for t in (schema.codes, schema.author_persons, schema.reference_ids)}
+    parents = {p: t for t in side for p in partitions_of(engine, t)}
+    queries = [
+        (PATIENT_WIDE["FindDocuments (codes, authors, times)"], ReturnType.OBJECT_REF),
+        (
+            FindDocumentsByReferenceIdQuery(
+                patient_id=PATIENT,
+                statuses=(APPROVED,),
+                reference_ids=(("ORD-2^^^&1.2.3&ISO^urn:ihe:iti:xds:2013:order",),),
+            ),
+            None,
+        ),
+        (GetDocumentsQuery(uuids=(world["consult"],)), ReturnType.OBJECT_REF),
+    ]
+    with recorded(engine, "SELECT") as statements:
+        for query, return_type in queries:
+            world.ask(query, return_type or ReturnType.LEAF_CLASS)
+    seeks: dict[str, list[str]] = {}
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SET enable_seqscan = off")
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            (plan,) = cursor.fetchone()
+            for node in _nodes(plan if isinstance(plan, list) else json.loads(plan)):
+                if node.get("Relation Name") in parents:
+                    table = parents[node["Relation Name"]]
+                    seek = node.get("Index Cond") or node.get("Recheck Cond") or node["Node Type"]
+                    seeks.setdefault(table, []).append(seek)
+    finally:
+        raw.close()
+    assert set(seeks) == side
+    for table, conditions in seeks.items():
+        for condition in conditions:
+            by_reference = table == "reference_ids" and "(reference_id)" in condition
+            assert "(patient_id)" in condition or by_reference, (table, condition)
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _nodes(item)
+        return
+    plan = node.get("Plan", node)
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def test_a_query_by_logical_id_seeks_the_versions_by_their_patient(world: World) -> None:
+    """Revision 0013: the (patient, logicalId, version) index answers a lookup by logicalId
+    (GetDocuments of the Metadata Update option, ITI-57's latest version) through the
+    patient `object_patients` gives the logicalId, the first version's entryUUID."""
+    engine = world.registry.engine
+    documents_partitions = set(partitions_of(engine, "documents"))
+    with recorded(engine, "SELECT") as statements:
+        found = world.found(GetDocumentsQuery(logical_ids=(world["consult"],)), metadata_level=2)
+        with engine.connect() as conn:
+            latest = store.latest_version(conn, DocumentEntry, world["consult"])
+    assert "consult" in found and latest is not None
+    seeks = []
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SET enable_seqscan = off")
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            (plan,) = cursor.fetchone()
+            nodes = _nodes(plan if isinstance(plan, list) else json.loads(plan))
+            seeks += [
+                (node.get("Index Name", node["Node Type"]), node.get("Index Cond", ""))
+                for node in nodes
+                if node.get("Index Name", "").startswith(tuple(documents_partitions))
+                or node.get("Relation Name") in documents_partitions
+            ]
+    finally:
+        raw.close()
+    by_logical_id = [(index, seek) for index, seek in seeks if "logical_id" in seek]
+    assert by_logical_id
+    for index, seek in by_logical_id:
+        assert "_patient_id_logical_id_version_" in index, (index, seek)

@@ -34,6 +34,7 @@ from registry.audit import AuditEvent, Outcome, write_event
 from registry.records_schema import audit_events
 from registry.schema import associations, documents, folders, patients, submission_sets
 from registry.storage import write_transaction
+from registry.store import of_logical_ids
 from repository.api import DocumentRequest
 from soap.settings import SoapSettings
 from soap.tls import client_identity, is_trusted_proxy
@@ -352,7 +353,7 @@ class ConsoleApplication:
                 _decoded(r)
                 for r in conn.execute(
                     select(documents.c.body, documents.c.status)
-                    .where(documents.c.logical_id == (doc.get("logical_id") or entry_uuid))
+                    .where(of_logical_ids(documents, [doc.get("logical_id") or entry_uuid]))
                     .order_by(documents.c.version)
                 )
             ]

@@ -87,7 +87,7 @@ class Visibility:
         pid = self.professional_id or ""
         person = author_persons.c.person
         return exists().where(
-            author_persons.c.object_uuid == documents.c.entry_uuid,
+            *f.owned_by(author_persons, documents.c.entry_uuid),
             or_(person == pid, func.substr(person, 1, len(pid) + 1) == pid + "^"),
         )
 

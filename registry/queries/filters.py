@@ -24,9 +24,9 @@ ASCII case, so SQLite gets the equivalent GLOB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_
+from sqlalchemy import ColumnElement, Table, and_, exists, false, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Boolean
@@ -69,6 +69,13 @@ def within(column: ColumnElement[Any], bounds: TimeRange) -> list[Condition]:
     return out
 
 
+def owned_by(side: Table, owner: ColumnElement[Any]) -> tuple[Condition, Condition]:
+    """The side rows (codes, author persons, reference ids) of `owner`, an entryUUID column:
+    by the owner's patient and entryUUID, the side tables' index (revision 0013)."""
+    owners = cast(Any, owner).table
+    return side.c.patient_id == owners.c.patient_id, side.c.object_uuid == owner
+
+
 def has_code(owner: ColumnElement[Any], scheme: str, values: Iterable[Code]) -> Condition:
     """The object has a code of classification `scheme` equal to any of `values` (OR).
 
@@ -76,7 +83,7 @@ def has_code(owner: ColumnElement[Any], scheme: str, values: Iterable[Code]) -> 
     one) matches its code in any coding scheme.
     """
     return exists().where(
-        codes.c.object_uuid == owner,
+        *owned_by(codes, owner),
         codes.c.scheme == scheme,
         or_(
             *(
@@ -115,9 +122,7 @@ def all_reference_groups(
         )
 
     return [
-        exists().where(reference_ids.c.object_uuid == owner, matches(group))
-        for group in groups
-        if group
+        exists().where(*owned_by(reference_ids, owner), matches(group)) for group in groups if group
     ]
 
 
@@ -127,7 +132,7 @@ def authored_by(owner: ColumnElement[Any], patterns: Sequence[str]) -> list[Cond
         return []
     return [
         exists().where(
-            author_persons.c.object_uuid == owner,
+            *owned_by(author_persons, owner),
             or_(*(PersonMatches(author_persons.c.person, p) for p in patterns)),
         )
     ]

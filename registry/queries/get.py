@@ -23,6 +23,7 @@ from ebrim.storedquery import (
     GetSubmissionSetsQuery,
 )
 from ebrim.vocabulary import AssociationType
+from registry import store
 from registry.queries.answer import Selection
 from registry.queries.find import content_filters
 from registry.schema import associations, documents, folders, submission_sets
@@ -41,11 +42,11 @@ def by_id(
     A uniqueId or a logicalId names every version of the object.
     """
     c = table.c
-    named = [c.entry_uuid.in_(list(uuids))] if uuids else []
+    named: list[ColumnElement[bool]] = [c.entry_uuid.in_(list(uuids))] if uuids else []
     if unique_ids:
         named.append(c.unique_id.in_(list(unique_ids)))
     if logical_ids and "logical_id" in c:
-        named.append(c.logical_id.in_(list(logical_ids)))
+        named.append(store.of_logical_ids(table, logical_ids))
     return select(c.entry_uuid).where(or_(false(), *named))
 
 
