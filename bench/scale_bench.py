@@ -38,13 +38,14 @@ at 10 M documents; ITI-41 at 10 M >= 90 % of its rate at 1 M.
 
 What to expect, measured up to 300,000 documents (2 cores shared with a test run, 23 GB of
 RAM, PostgreSQL 15 with its defaults: 128 MB shared_buffers, 1 GB max_wal_size):
-- Disk (revision 0012): 6.5-6.8 GB per million documents, indexes and TOAST included
-  (at 10 M with `--defer-indexes`: documents 1.9 GB, codes 1.7, associations 1.0,
-  submission_sets 0.5, object_patients 0.5, unique_ids 0.34, author_persons 0.34,
-  reference_ids 0.33), and up to ~2 GB of WAL. The default run needs ~80 GB free: 10 M
-  documents alone took 65 GB. Before 0012 it was 9.3 GB per million. It refuses to start
-  when the database's disk (if local) has less than `GB_PER_MILLION` per million
-  documents to load, plus a tenth (`--no-disk-check` to go ahead anyway).
+- Disk (revision 0013): 6.7-6.9 GB per million documents, indexes and TOAST included
+  (per million documents at 10 M: documents 1.9 GB, codes 1.75, associations 1.05,
+  submission_sets 0.52, object_patients 0.49, author_persons 0.42, reference_ids 0.38,
+  unique_ids 0.34), and up to ~2 GB of WAL. The default run needs ~80 GB free: 10 M
+  documents alone took 65 GB at revision 0012, 67 GB at 0013. Before 0012 it was 9.3 GB
+  per million. It refuses to start when the database's disk (if local) has less than
+  `GB_PER_MILLION` per million documents to load, plus a tenth (`--no-disk-check` to go
+  ahead anyway).
 - Load: COPY at 4,000-7,000 documents/s (70,000-115,000 rows/s) with indexes in place,
   about twice that with `--defer-indexes` at 100,000 documents, but alike at 300,000;
   VACUUM (ANALYZE) about a minute per million. 1 M is ready in ~4-5 minutes; 10 M with
@@ -53,8 +54,8 @@ RAM, PostgreSQL 15 with its defaults: 128 MB shared_buffers, 1 GB max_wal_size):
   grows with the tables: rows with random keys (uuid4 entryUUIDs) touch index pages that
   each checkpoint makes write whole into the WAL once more.
 - Queries: FindDocuments' p99 follows the tail of documents per patient (one patient in a
-  hundred has more than ~120, and LeafClass decodes each); every query also commits its
-  audit event (a WAL flush).
+  hundred has more than ~120, and LeafClass decodes each) and, at 10 M, the pages of such a
+  patient that are not in memory; every query also commits its audit event (a WAL flush).
 """
 
 from __future__ import annotations
