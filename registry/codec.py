@@ -8,7 +8,6 @@ dataclasses' type hints, so a field added to the model needs no change here.
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 from collections.abc import Callable
 from functools import cache
@@ -20,8 +19,8 @@ T = TypeVar("T")
 
 
 def encode(obj: Any) -> str:
-    """The compact JSON text of a model dataclass."""
-    return json.dumps(_to_plain(obj), ensure_ascii=False, separators=(",", ":"))
+    """The compact JSON text of a model dataclass (UTF-8, no spaces, keys in field order)."""
+    return orjson.dumps(_to_plain(obj)).decode()
 
 
 def decode(cls: type[T], text: str, changes: dict[str, Any] | None = None) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -286,6 +287,25 @@ def test_codec_keeps_order_and_empty_strings() -> None:
 def test_codec_refuses_unknown_fields() -> None:
     with pytest.raises(ValueError, match="no field"):
         decode(DocumentEntry, '{"entry_uuid": "D", "colour": "blue"}')
+
+
+def test_codec_writes_the_compact_json_rows_were_always_written_in() -> None:
+    """Rows written before orjson (the standard library's compact, non-ASCII form) and after
+    it are the same text: bodies compare and deduplicate alike."""
+    odd = "é 中文 \u2028 \x01 \" \\ / 😀 '"
+    doc = DocumentEntry(
+        entry_uuid="D",
+        title=LocalizedString(odd),
+        authors=(Author(person=odd, roles=("a", odd)),),
+        limited_metadata=True,
+    )
+    plain = {
+        "entry_uuid": "D",
+        "title": {"value": odd},
+        "authors": [{"person": odd, "roles": ["a", odd]}],
+        "limited_metadata": True,
+    }
+    assert encode(doc) == json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
 
 
 def test_codec_refuses_a_text_without_a_required_field() -> None:
