@@ -317,6 +317,22 @@ def test_side_rows_are_reached_by_their_patient_and_owner(world: World) -> None:
         for query, return_type in queries:
             world.ask(query, return_type or ReturnType.LEAF_CLASS)
     seeks: dict[str, list[str]] = {}
+    for node in planned_nodes(engine, statements):
+        if node.get("Relation Name") in parents:
+            table = parents[node["Relation Name"]]
+            seek = node.get("Index Cond") or node.get("Recheck Cond") or node["Node Type"]
+            seeks.setdefault(table, []).append(seek)
+    assert set(seeks) == side
+    for table, conditions in seeks.items():
+        for condition in conditions:
+            by_reference = table == "reference_ids" and "(reference_id)" in condition
+            assert "(patient_id)" in condition or by_reference, (table, condition)
+
+
+def planned_nodes(engine: Engine, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Every plan node of `statements` as PostgreSQL plans them under `enable_seqscan = off`,
+    which leaves a table scan only where no index serves."""
+    nodes: list[dict[str, Any]] = []
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -324,18 +340,10 @@ def test_side_rows_are_reached_by_their_patient_and_owner(world: World) -> None:
         for statement, parameters in statements:
             cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
             (plan,) = cursor.fetchone()
-            for node in _nodes(plan if isinstance(plan, list) else json.loads(plan)):
-                if node.get("Relation Name") in parents:
-                    table = parents[node["Relation Name"]]
-                    seek = node.get("Index Cond") or node.get("Recheck Cond") or node["Node Type"]
-                    seeks.setdefault(table, []).append(seek)
+            nodes += _nodes(plan if isinstance(plan, list) else json.loads(plan))
     finally:
         raw.close()
-    assert set(seeks) == side
-    for table, conditions in seeks.items():
-        for condition in conditions:
-            by_reference = table == "reference_ids" and "(reference_id)" in condition
-            assert "(patient_id)" in condition or by_reference, (table, condition)
+    return nodes
 
 
 def _nodes(node: Any) -> Iterator[dict[str, Any]]:
@@ -360,23 +368,12 @@ def test_a_query_by_logical_id_seeks_the_versions_by_their_patient(world: World)
         with engine.connect() as conn:
             latest = store.latest_version(conn, DocumentEntry, world["consult"])
     assert "consult" in found and latest is not None
-    seeks = []
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("SET enable_seqscan = off")
-        for statement, parameters in statements:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            (plan,) = cursor.fetchone()
-            nodes = _nodes(plan if isinstance(plan, list) else json.loads(plan))
-            seeks += [
-                (node.get("Index Name", node["Node Type"]), node.get("Index Cond", ""))
-                for node in nodes
-                if node.get("Index Name", "").startswith(tuple(documents_partitions))
-                or node.get("Relation Name") in documents_partitions
-            ]
-    finally:
-        raw.close()
+    seeks = [
+        (node.get("Index Name", node["Node Type"]), node.get("Index Cond", ""))
+        for node in planned_nodes(engine, statements)
+        if node.get("Index Name", "").startswith(tuple(documents_partitions))
+        or node.get("Relation Name") in documents_partitions
+    ]
     by_logical_id = [(index, seek) for index, seek in seeks if "logical_id" in seek]
     assert by_logical_id
     for index, seek in by_logical_id:
