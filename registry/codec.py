@@ -96,7 +96,9 @@ def _object_decoder(tp: type) -> Decoder:
     fields = dataclasses.fields(tp)
     defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
     required = tuple(f.name for f in fields if f.default is dataclasses.MISSING)
-    if any(f.default_factory is not dataclasses.MISSING or not f.init for f in fields):
+    if hasattr(tp, "__post_init__") or any(
+        f.default_factory is not dataclasses.MISSING or not f.init for f in fields
+    ):
         raise TypeError(f"{tp.__name__}: the codec builds only plain fields with defaults")
     hints = _hints(tp)
     converters = [(f.name, _decoder(hints[f.name])) for f in fields]

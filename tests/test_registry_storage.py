@@ -328,8 +328,16 @@ def test_codec_builds_only_plain_dataclasses() -> None:
     class Listed:
         items: list[str] = field(default_factory=list)
 
-    with pytest.raises(TypeError, match="plain fields"):
-        decode(Listed, "{}")
+    @dataclass(frozen=True)
+    class Checked:
+        value: str = ""
+
+        def __post_init__(self) -> None:
+            raise AssertionError("never built without its check")
+
+    for kind in (Listed, Checked):
+        with pytest.raises(TypeError, match="plain fields"):
+            decode(kind, "{}")
 
 
 @pytest.mark.parametrize(
