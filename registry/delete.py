@@ -59,7 +59,8 @@ def delete_in(conn: Connection, object_ids: Sequence[str], *, now: str) -> tuple
                 table.c.object_uuid.in_(everything), table.c.patient_id.in_(patients)
             )
         )
-    conn.execute(delete(object_patients).where(object_patients.c.entry_uuid.in_(everything)))
+    routes = _routes_to_drop(conn, found.values(), everything, patients)
+    conn.execute(delete(object_patients).where(object_patients.c.entry_uuid.in_(routes)))
     _release_unique_ids(conn, found.values())
     store.touch_folders(conn, touched, now)
     return tuple(wanted)
@@ -99,6 +100,37 @@ def _folders_losing_members(found: dict[str, RegistryObject], removing: set[str]
         for obj in found.values()
         if isinstance(obj, Association) and obj.source not in removing
     }
+
+
+def _routes_to_drop(
+    conn: Connection,
+    objects: Iterable[RegistryObject],
+    removed: Iterable[str],
+    patients: Sequence[str],
+) -> list[str]:
+    """The `object_patients` rows to delete once the objects' rows are gone.
+
+    A logicalId is its first version's entryUUID, and lookups by logicalId find their
+    patient through that entryUUID's row (`store.of_logical_ids`): it stays while a version
+    of the logicalId lives, even when the first version itself is removed, and goes with
+    the last version.
+    """
+    drop = set(removed)
+    for obj in objects:
+        if not isinstance(obj, DocumentEntry | Folder):
+            continue
+        logical_id = obj.logical_id or obj.entry_uuid
+        table = store.KIND_TABLES[type(obj)]
+        living = conn.execute(
+            select(table.c.entry_uuid)
+            .where(table.c.patient_id.in_(patients), table.c.logical_id == logical_id)
+            .limit(1)
+        ).first()
+        if living is None:
+            drop.add(logical_id)
+        else:
+            drop.discard(logical_id)
+    return sorted(drop)
 
 
 def _release_unique_ids(conn: Connection, objects: Iterable[RegistryObject]) -> None:

@@ -134,6 +134,7 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
     whose distribution column cannot change, would copy and delete: README, design notes).
     """
     owner_tables = (documents, submission_sets, folders)
+    versioned = (documents, folders)
     owners = [select(t.c.entry_uuid).where(t.c.patient_id == merged_id) for t in owner_tables]
     # An association lies with its source's patient: found through its source, since no
     # index of `associations` leads with the patient.
@@ -141,9 +142,11 @@ def _move_objects(conn: Connection, merged_id: str, surviving_id: str) -> None:
     links = select(associations.c.entry_uuid).where(
         associations.c.patient_id == merged_id, from_owners
     )
+    # A logicalId's row outlives its first version while later ones live (`registry.delete`).
+    logical_ids = [select(t.c.logical_id).where(t.c.patient_id == merged_id) for t in versioned]
     conn.execute(
         update(object_patients)
-        .where(object_patients.c.entry_uuid.in_(union_all(*owners, links)))
+        .where(object_patients.c.entry_uuid.in_(union_all(*owners, *logical_ids, links)))
         .values(patient_id=surviving_id)
     )
     claimed = [select(t.c.unique_id).where(t.c.patient_id == merged_id) for t in owner_tables]

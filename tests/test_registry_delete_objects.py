@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from registry_fixtures import (
+    OTHER_PATIENT,
+    PATIENT,
     Submission,
     codes_of,
     document,
     dump,
     new_registry,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from update_support import registered, succeeded
 
+from ebrim.hl7 import patient_key
 from ebrim.model import DocumentEntry
-from registry import Registry, schema
+from registry import Registry, schema, store
 
 
 @pytest.fixture
@@ -121,3 +126,67 @@ def test_removing_one_version_keeps_the_unique_id(registry: Registry, engine: En
             select(schema.unique_ids).where(schema.unique_ids.c.unique_id == v1.unique_id)
         ).all()
     assert len(claims) == 1
+
+
+def test_removing_the_first_version_keeps_the_later_ones_found_by_logical_id(
+    registry: Registry, engine: Engine
+) -> None:
+    """A logicalId is its first version's entryUUID, and lookups by logicalId name their
+    patient through that entryUUID's lookup row (revision 0013): deleting the first version
+    keeps that row while a later version lives, so the uniqueId stays claimed and the next
+    update finds the latest version; deleting the last version drops it."""
+    from update_support import new_version
+
+    _, ids = whole_submission(registry)
+    v1 = registry.get(ids["Document01"])
+    assert isinstance(v1, DocumentEntry) and v1.unique_id
+    succeeded(registry.update(new_version(v1, title=None)))
+
+    succeeded(registry.delete(_with_links(registry, [v1.entry_uuid])))
+
+    (v2,) = registry.find_by_unique_id(v1.unique_id)
+    with engine.connect() as conn:
+        assert len(_claims(conn, v1.unique_id)) == 1
+        latest = store.latest_version(conn, DocumentEntry, v1.entry_uuid)
+    assert latest is not None and latest.entry_uuid == v2.entry_uuid
+    succeeded(registry.update(new_version(v2, "2", title=None)))
+    later = [v.entry_uuid for v in registry.find_by_unique_id(v1.unique_id)]
+    assert len(later) == 2
+
+    succeeded(registry.delete(_with_links(registry, later)))
+
+    with engine.connect() as conn:
+        assert _claims(conn, v1.unique_id) == []
+        op = schema.object_patients.c
+        assert conn.execute(select(op.entry_uuid).where(op.entry_uuid == v1.entry_uuid)).all() == []
+
+
+def test_a_merge_moves_the_logical_id_of_a_removed_first_version(
+    registry: Registry, engine: Engine
+) -> None:
+    from update_support import new_version
+
+    _, ids = whole_submission(registry)
+    v1 = registry.get(ids["Document01"])
+    assert isinstance(v1, DocumentEntry) and v1.unique_id
+    succeeded(registry.update(new_version(v1, title=None)))
+    succeeded(registry.delete(_with_links(registry, [v1.entry_uuid])))
+
+    registry.patients.merge(PATIENT, OTHER_PATIENT)
+
+    with engine.connect() as conn:
+        latest = store.latest_version(conn, DocumentEntry, v1.entry_uuid)
+    assert latest is not None and latest.version == "2"
+    assert patient_key(latest.patient_id or "") == patient_key(OTHER_PATIENT)
+
+
+def _with_links(registry: Registry, uuids: list[str]) -> list[str]:
+    """`uuids`, the associations that target them, and those that target these."""
+    links = [a.entry_uuid for uuid in uuids for a in registry.associations(target=uuid)]
+    links += [a.entry_uuid for a in registry.associations() if a.target in links]
+    return [*uuids, *links]
+
+
+def _claims(conn: Connection, unique_id: str) -> list[Any]:
+    u = schema.unique_ids.c
+    return list(conn.execute(select(u.unique_id).where(u.unique_id == unique_id)).all())
