@@ -16,7 +16,7 @@ its lastUpdateTime set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, delete, or_, select
 
@@ -59,9 +59,10 @@ def delete_in(conn: Connection, object_ids: Sequence[str], *, now: str) -> tuple
                 table.c.object_uuid.in_(everything), table.c.patient_id.in_(patients)
             )
         )
-    routes = _routes_to_drop(conn, found.values(), everything, patients)
+    living = _living_logical_ids(conn, found.values(), patients)
+    routes = _routes_to_drop(found.values(), everything, living)
     conn.execute(delete(object_patients).where(object_patients.c.entry_uuid.in_(routes)))
-    _release_unique_ids(conn, found.values())
+    _release_unique_ids(conn, found.values(), living)
     store.touch_folders(conn, touched, now)
     return tuple(wanted)
 
@@ -102,11 +103,36 @@ def _folders_losing_members(found: dict[str, RegistryObject], removing: set[str]
     }
 
 
+def _versioned(objects: Iterable[RegistryObject]) -> Iterator[tuple[type, str]]:
+    """(kind, logicalId) of each DocumentEntry and Folder among `objects`."""
+    for obj in objects:
+        if isinstance(obj, DocumentEntry | Folder):
+            yield type(obj), obj.logical_id or obj.entry_uuid
+
+
+def _living_logical_ids(
+    conn: Connection, objects: Iterable[RegistryObject], patients: Sequence[str]
+) -> set[str]:
+    """The logicalIds of the removed DocumentEntries and Folders of which a version is left,
+    once their rows are gone: one query per kind (versions share their patient)."""
+    by_kind: dict[type, set[str]] = {}
+    for kind, logical_id in _versioned(objects):
+        by_kind.setdefault(kind, set()).add(logical_id)
+    living: set[str] = set()
+    for kind, logical_ids in by_kind.items():
+        c = store.KIND_TABLES[kind].c
+        living.update(
+            conn.scalars(
+                select(c.logical_id)
+                .where(c.patient_id.in_(patients), c.logical_id.in_(sorted(logical_ids)))
+                .distinct()
+            )
+        )
+    return living
+
+
 def _routes_to_drop(
-    conn: Connection,
-    objects: Iterable[RegistryObject],
-    removed: Iterable[str],
-    patients: Sequence[str],
+    objects: Iterable[RegistryObject], removed: Iterable[str], living: set[str]
 ) -> list[str]:
     """The `object_patients` rows to delete once the objects' rows are gone.
 
@@ -115,32 +141,19 @@ def _routes_to_drop(
     of the logicalId lives, even when the first version itself is removed, and goes with
     the last version.
     """
-    drop = set(removed)
-    for obj in objects:
-        if not isinstance(obj, DocumentEntry | Folder):
-            continue
-        logical_id = obj.logical_id or obj.entry_uuid
-        table = store.KIND_TABLES[type(obj)]
-        living = conn.execute(
-            select(table.c.entry_uuid)
-            .where(table.c.patient_id.in_(patients), table.c.logical_id == logical_id)
-            .limit(1)
-        ).first()
-        if living is None:
-            drop.add(logical_id)
-        else:
-            drop.discard(logical_id)
-    return sorted(drop)
+    dead = {logical_id for _kind, logical_id in _versioned(objects)} - living
+    return sorted((set(removed) - living) | dead)
 
 
-def _release_unique_ids(conn: Connection, objects: Iterable[RegistryObject]) -> None:
+def _release_unique_ids(
+    conn: Connection, objects: Iterable[RegistryObject], living: set[str]
+) -> None:
+    """Free the uniqueIds of the removed objects, but those another version keeps."""
     for obj in objects:
         if isinstance(obj, Association) or not obj.unique_id:
             continue
-        if isinstance(obj, DocumentEntry | Folder):
-            logical_id = obj.logical_id or obj.entry_uuid
-            if store.latest_version(conn, type(obj), logical_id) is not None:
-                continue  # another version keeps the uniqueId
+        if isinstance(obj, DocumentEntry | Folder) and (obj.logical_id or obj.entry_uuid) in living:
+            continue  # another version keeps the uniqueId
         conn.execute(
             delete(unique_ids).where(
                 unique_ids.c.unique_id == obj.unique_id,
