@@ -137,16 +137,10 @@ def partitions_read(
     return read
 
 
-def _executed_relations(node: Any) -> Iterator[str]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _executed_relations(item)
-        return
-    plan = node.get("Plan", node)
-    if "Relation Name" in plan and plan.get("Actual Loops", 0) > 0:
-        yield plan["Relation Name"]
-    for child in plan.get("Plans", ()):
-        yield from _executed_relations(child)
+def _executed_relations(plan: Any) -> Iterator[str]:
+    for node in _nodes(plan):
+        if "Relation Name" in node and node.get("Actual Loops", 0) > 0:
+            yield node["Relation Name"]
 
 
 def assert_one_partition(
