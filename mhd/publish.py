@@ -27,12 +27,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ebrim.errors import XMLRejected
+from ebrim.ids import new_entry_uuid
 from ebrim.model import (
     Association,
     Author,
@@ -134,7 +134,7 @@ class _Reader:
         if len(sets) != 1:
             raise _invalid(f"a Bundle holds exactly one SubmissionSet List, found {len(sets)}")
         for resource in self._resources(None):
-            self.uuids[id(resource)] = f"urn:uuid:{uuid.uuid4()}"
+            self.uuids[id(resource)] = new_entry_uuid()
         documents: dict[str, bytes] = {}
         entries: list[DocumentEntry] = []
         folders: list[Folder] = []
@@ -722,7 +722,7 @@ def _association(
     kind: AssociationType, source: str, target: str, status: str | None = None
 ) -> Association:
     return Association(
-        entry_uuid=f"urn:uuid:{uuid.uuid4()}",
+        entry_uuid=new_entry_uuid(),
         association_type=kind.value,
         source=source,
         target=target,

@@ -12,10 +12,11 @@ from sqlalchemy import Connection, and_, select
 
 from ebrim.errors import ErrorCode, XDSError
 from ebrim.hl7 import patient_key
+from ebrim.ids import new_entry_uuid
 from ebrim.model import Association, DocumentEntry, Folder, RegistryObject, SubmissionSet
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
-from registry.rejection import Rejected, describe, error, new_uuid
+from registry.rejection import Rejected, describe, error
 from registry.schema import associations, folders
 
 APPROVED = AvailabilityStatus.APPROVED.value
@@ -165,7 +166,7 @@ class Lifecycle:
                 already.add((folder_uuid, replacement))
                 carried.append(
                     Association(
-                        entry_uuid=new_uuid(),
+                        entry_uuid=new_entry_uuid(),
                         association_type=AssociationType.HAS_MEMBER.value,
                         source=folder_uuid,
                         target=replacement,

@@ -16,13 +16,14 @@ from sqlalchemy import Connection, select
 
 from ebrim.errors import ErrorCode
 from ebrim.hl7 import patient_key
+from ebrim.ids import new_entry_uuid
 from ebrim.model import Association, DocumentEntry, Folder, Metadata, RegistryObject, SubmissionSet
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
 from registry.lifecycle import Lifecycle
 from registry.patients import is_active, merged_into
 from registry.records import is_open
-from registry.rejection import Rejected, describe, error, new_uuid
+from registry.rejection import Rejected, describe, error
 from registry.schema import associations, documents, unique_ids
 
 APPROVED = AvailabilityStatus.APPROVED.value
@@ -112,7 +113,9 @@ _DEPENDENT_TYPES = (AssociationType.APPEND.value, AssociationType.TRANSFORM.valu
 def submitted_ids(metadata: Metadata) -> dict[str, str]:
     """Submitted id → entryUUID: a urn:uuid is kept, a symbolic id gets a new one."""
     return {
-        obj.entry_uuid: obj.entry_uuid if obj.entry_uuid.startswith("urn:uuid:") else new_uuid()
+        obj.entry_uuid: obj.entry_uuid
+        if obj.entry_uuid.startswith("urn:uuid:")
+        else new_entry_uuid()
         for obj in metadata.objects()
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 from ebrim.errors import ErrorCode, XDSError
@@ -24,7 +23,3 @@ def error(code: ErrorCode, message: str, location: str) -> XDSError:
 def describe(obj: RegistryObject) -> str:
     unique_id = getattr(obj, "unique_id", None)
     return f"{type(obj).__name__} {unique_id or obj.entry_uuid}"
-
-
-def new_uuid() -> str:
-    return f"urn:uuid:{uuid.uuid4()}"

@@ -18,11 +18,12 @@ from sqlalchemy import Connection, Table, and_, select
 
 from ebrim.errors import ErrorCode, XDSError
 from ebrim.hl7 import patient_key
+from ebrim.ids import new_entry_uuid
 from ebrim.model import Association, DocumentEntry, Folder
 from ebrim.update import previous_version, propagates
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
-from registry.rejection import describe, error, new_uuid
+from registry.rejection import describe, error
 from registry.schema import associations, documents, folders
 
 APPROVED = AvailabilityStatus.APPROVED.value
@@ -158,7 +159,7 @@ def propagated_memberships(conn: Connection, version: NewVersion) -> list[Associ
         pairs = [(version.obj.entry_uuid, uid) for (uid,) in conn.execute(query)]
     return [
         Association(
-            entry_uuid=new_uuid(),
+            entry_uuid=new_entry_uuid(),
             association_type=HAS_MEMBER,
             source=source,
             target=target,

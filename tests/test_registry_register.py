@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -40,6 +41,7 @@ def test_register_assigns_uuids_and_approves(registry: Registry) -> None:
     assert result.response.status is ResponseStatus.SUCCESS, result.response.errors
     assert set(result.ids) == set(metadata.by_id())
     assert all(uid.startswith("urn:uuid:") for uid in result.ids.values())
+    assert {uuid.UUID(uid[9:]).version for uid in result.ids.values()} == {7}  # time-ordered
     stored = registry.get(result.ids[doc.entry_uuid])
     assert isinstance(stored, DocumentEntry)
     assert stored.status == APPROVED
