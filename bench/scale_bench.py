@@ -27,13 +27,13 @@ event included: FindDocuments by patient and status, and by patient, two class c
 creation time range; GetDocuments by one entryUUID, and by one uniqueId; each as LeafClass
 and as ObjectRef, on `--queries` random patients or documents per round; p50 and p99 of all
 rounds, each round's p99 beside. Then ITI-41 registration throughput: `Registry.submit` of
-bench/synthetic.py submissions (`--submission-documents` documents each, for new patients
-fed first, untimed) into each size's schema, in documents/s, and the largest size's rate
-over the smallest's, with the disk reads per document registered (/proc/diskstats: index
-pages that were not in memory, when the database is local). Partition pruning is shown from
-real plans: the statements of one FindDocuments are recorded and run again under EXPLAIN
-(ANALYZE, FORMAT JSON), counting the partitions of each table executed (and planned)
-against those that exist.
+bench/synthetic.py submissions (`--submission-documents` documents each) into each size's
+schema, for new patients (fed first, untimed) and for patients loaded earlier, in
+documents/s, and the largest size's rate over the smallest's, with the disk reads per
+document registered (/proc/diskstats: index pages that were not in memory, when the
+database is local). Partition pruning is shown from real plans: the statements of one
+FindDocuments are recorded and run again under EXPLAIN (ANALYZE, FORMAT JSON), counting the
+partitions of each table executed (and planned) against those that exist.
 
 Targets of the issue, printed beside the figures, never asserted: FindDocuments p99 < 20 ms
 at 10 M documents; ITI-41 at 10 M >= 90 % of its rate at 1 M.
