@@ -122,6 +122,7 @@ class FilesystemStore:
             _fsync_dir(objects)
         (self.root / "objects.lock").touch(exist_ok=True)
         self._threads = threading.local()
+        self._objects = str(objects)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -135,12 +136,13 @@ class FilesystemStore:
         """
         token = uuid.uuid4().hex
         key = f"{token[:2]}/{token[2:]}"
-        path = self._path(key)
+        folder = f"{self._objects}/{token[:2]}"  # strings: Path's joins and str() add up here
+        name = f"{folder}/{token[2:]}"
         # A bare descriptor, the file created read-only (0o444 less the umask): a Python file
         # object would cost several system calls more (fstat, isatty, lseek, fchmod), each a
         # turn of the GIL between the request threads.
         with self._lock(fcntl.LOCK_SH):
-            fd = _io(lambda: os.open(path, _CREATE, 0o444))
+            fd = _io(lambda: os.open(name, _CREATE, 0o444))
             file = _Descriptor(fd)  # kept open: holds the flock
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         digest, strong, size = hashlib.sha1(), hashlib.sha256(), 0
@@ -154,11 +156,12 @@ class FilesystemStore:
                 size += len(chunk)
                 _io(lambda: _write_all(fd, chunk))
             _io(lambda: os.fsync(fd))
-            _fsync_dir(path.parent)
+            _fsync_dir(folder)
         except BaseException:
-            _remove(path)
+            _remove(Path(name))
             file.close()
             raise
+        path = Path(name)
         return Staged(digest.hexdigest(), size, strong.hexdigest(), key, path, file, b"".join(head))
 
     def release(self, staged: Staged) -> None:
@@ -317,7 +320,7 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: Path | str) -> None:
     fd = _io(lambda: os.open(path, os.O_RDONLY | os.O_DIRECTORY))
     try:
         _io(lambda: os.fsync(fd))

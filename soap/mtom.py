@@ -36,7 +36,8 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     return media, _parameters(rest)
 
 
-_PARAMETER = re.compile(r'\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"[^;]*|([^;]*))(?:;|$)')
+# A quoted value as an unrolled loop: `"(?:[^"\\]|\\.)*"` tries an alternation per character.
+_PARAMETER = re.compile(r'\s*([^=;\s]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"[^;]*|([^;]*))(?:;|$)')
 _ESCAPE = re.compile(r"\\(.)")
 
 
