@@ -12,7 +12,10 @@ Ids: `entry_uuid` holds the object's id as submitted, which is a symbolic id
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
 
 from ebrim.errors import XDSError
 from ebrim.vocabulary import AssociationType, ObjectType, ResponseStatus
@@ -222,6 +225,37 @@ class RegistryResponse:
         return cls(status=status, errors=tuple(errors))
 
 
+_T = TypeVar("_T")
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """`dataclasses.replace` for the model's frozen dataclasses, several times faster.
+
+    `replace` runs `__init__`, which sets each of a DocumentEntry's 35 fields through
+    `object.__setattr__`; every ITI-41 copies each object it registers. The copy here takes
+    the fields as they are and the changes over them, which is what `__init__` would do for
+    these classes: no `__post_init__`, every field set by `__init__` (checked once per class).
+    """
+    cls: type = type(obj)
+    names = _plain_fields(cls)
+    if not names.issuperset(changes):
+        unknown = sorted(set(changes) - names)
+        raise TypeError(f"{type(obj).__name__} has no field {unknown}")
+    new: Any = object.__new__(cls)
+    state = new.__dict__
+    state.update(obj.__dict__)
+    state.update(changes)
+    return new
+
+
+@cache
+def _plain_fields(cls: type) -> frozenset[str]:
+    fields = dataclasses.fields(cls)
+    if hasattr(cls, "__post_init__") or any(not f.init for f in fields):
+        raise TypeError(f"{cls.__name__}: evolve copies only classes whose __init__ sets fields")
+    return frozenset(f.name for f in fields)
+
+
 __all__ = [
     "Association",
     "Author",
@@ -235,4 +269,5 @@ __all__ = [
     "RegistryResponse",
     "Slot",
     "SubmissionSet",
+    "evolve",
 ]

@@ -8,7 +8,6 @@ refused submission writes nothing. Metadata rules that need no database are
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,7 +16,15 @@ from sqlalchemy import Connection, select
 from ebrim.errors import ErrorCode
 from ebrim.hl7 import patient_key
 from ebrim.ids import new_entry_uuid
-from ebrim.model import Association, DocumentEntry, Folder, Metadata, RegistryObject, SubmissionSet
+from ebrim.model import (
+    Association,
+    DocumentEntry,
+    Folder,
+    Metadata,
+    RegistryObject,
+    SubmissionSet,
+    evolve,
+)
 from ebrim.vocabulary import AssociationType, AvailabilityStatus
 from registry import store
 from registry.lifecycle import Lifecycle
@@ -251,7 +258,7 @@ def assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, Regis
         uid = ids[obj.entry_uuid]
         stored: RegistryObject
         if isinstance(obj, Association):
-            stored = dataclasses.replace(
+            stored = evolve(
                 obj,
                 entry_uuid=uid,
                 source=ids.get(obj.source, obj.source),
@@ -259,7 +266,7 @@ def assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, Regis
                 status=APPROVED,
             )
         elif isinstance(obj, Folder):
-            stored = dataclasses.replace(
+            stored = evolve(
                 obj,
                 entry_uuid=uid,
                 status=APPROVED,
@@ -268,9 +275,7 @@ def assign(metadata: Metadata, ids: dict[str, str], now: str) -> dict[str, Regis
                 last_update_time=now,
             )
         else:
-            stored = dataclasses.replace(
-                obj, entry_uuid=uid, status=APPROVED, logical_id=uid, version="1"
-            )
+            stored = evolve(obj, entry_uuid=uid, status=APPROVED, logical_id=uid, version="1")
         new[uid] = stored
     return new
 

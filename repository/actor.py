@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cda import CDA_MIME_TYPE, CdaError, NotCda, checked_fields, compare, parse_cda
 from cda.sniff import SNIFF_BYTES, is_cda_start
 from ebrim.errors import ErrorCode, Transaction, XDSError
-from ebrim.model import DocumentEntry, Metadata, RegistryResponse
+from ebrim.model import DocumentEntry, Metadata, RegistryResponse, evolve
 from ebrim.validate import validate
 from ebrim.vocabulary import ResponseStatus, Severity
 from registry.actor import IndexCheckNeeded
@@ -360,7 +360,7 @@ class Repository:
     def _fill(self, metadata: Metadata, staged: Mapping[str, Staged]) -> Metadata:
         """The metadata as registered: hash, size and repositoryUniqueId set on each entry."""
         entries = tuple(
-            dataclasses.replace(
+            evolve(
                 doc,
                 hash=staged[doc.entry_uuid].hash,
                 size=str(staged[doc.entry_uuid].size),
@@ -368,7 +368,7 @@ class Repository:
             )
             for doc in metadata.documents
         )
-        return dataclasses.replace(metadata, documents=entries)
+        return evolve(metadata, documents=entries)
 
     def _forward(
         self, submission: str, metadata: Metadata, requester: Requester | None = None
