@@ -5,8 +5,11 @@
 
 Starts `xds serve --database <PostgreSQL> --workers 2 --threads 4` on a fresh schema and
 the floor (bench/submit_floor_app.py, a bare WSGI app doing the least the same request
-needs) under the same gunicorn settings, then alternates rounds project / floor at
-concurrency 1 and 8, so that the machine's noise hits both alike. Each request submits the
+needs) under the same gunicorn settings, worker class included (the project's
+`xds_cli.intake` worker, whose event loop reads each request whole before a thread takes
+it), and the same floor under gunicorn's stock gthread worker as a second reference; then
+it alternates rounds project / floor / floor-gthread at concurrency 1 and 8, so that the
+machine's noise hits all alike. Each request submits the
 ANS vaccination note shipped in xds_cli/data under a new ClinicalDocument/id, hence a new
 document uniqueId, and a new submission set uniqueId: the repository's CDA consistency
 check runs, and every answer must be Success (failures are counted and printed). The MTOM
@@ -18,7 +21,7 @@ connections, one per client thread.
 Printed per setting: requests/s, p50 and p99 latency, the server's CPU per request (user +
 system time of the gunicorn master and workers and the side process, from /proc) and
 PostgreSQL's (every process named postgres, from /proc: the benchmark's backends and the
-server's own background work), and the project/floor ratio. Then round trips and fsyncs per
+server's own background work), and the project/floor ratios. Then round trips and fsyncs per
 submission, counted in a separate run of each server at concurrency 1: round trips by a
 proxy in front of PostgreSQL (bench/wire_counts.py: a client turn after a server turn is
 one round trip), fsyncs with `strace -f -c` on the workers (n/a without strace).
@@ -111,10 +114,15 @@ def _bytes_io(data: bytes):
 # --- the two servers ------------------------------------------------------------------------
 
 
-class Floor:
-    """bench/submit_floor_app.py under gunicorn gthread, 2 workers x 4 threads."""
+# The floor's gunicorn worker: the project's own (the issue's "same gunicorn settings": the
+# event loop reads each request whole before a thread takes it), or gunicorn's stock gthread.
+FLOOR_WORKERS = {"floor": "xds_cli.intake.IntakeThreadWorker", "floor-gthread": "gthread"}
 
-    def __init__(self, dsn: str, folder: Path) -> None:
+
+class Floor:
+    """bench/submit_floor_app.py under gunicorn, 2 workers x 4 threads, `worker` class."""
+
+    def __init__(self, dsn: str, folder: Path, worker: str = FLOOR_WORKERS["floor"]) -> None:
         self.port = free_port()
         folder.mkdir(parents=True, exist_ok=True)
         env = {
@@ -124,7 +132,7 @@ class Floor:
             "PYTHONPATH": str(Path(__file__).parent),
         }
         command = [
-            sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "4", "-w", "2",
+            sys.executable, "-m", "gunicorn", "-k", worker, "--threads", "4", "-w", "2",
             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "submit_floor_app:app",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, env=env)
@@ -338,14 +346,15 @@ def main() -> None:
     load = Load(shape)
     print(
         f"ITI-41 of a {len(cda_bytes()) // 1024} KB CDA (MTOM body {len(shape.body) // 1024} KB), "
-        f"PostgreSQL {args.url.rsplit('@', 1)[-1]}, gunicorn gthread 2 workers x 4 threads, "
+        f"PostgreSQL {args.url.rsplit('@', 1)[-1]}, gunicorn 2 workers x 4 threads, "
         f"{os.cpu_count()} cores shared with the client"
     )
     folder = Path(tempfile.mkdtemp(prefix="xds-submit-bench-"))
     server = project(folder / "project", args.url, schemas["project"])
-    floor = Floor(floor_dsn, folder / "floor")
+    floors = {name: Floor(floor_dsn, folder / name, w) for name, w in FLOOR_WORKERS.items()}
     assert server.process is not None
-    targets = {"project": (server.port, server.process.pid), "floor": (floor.port, floor.pid)}
+    targets = {"project": (server.port, server.process.pid)}
+    targets.update({name: (floor.port, floor.pid) for name, floor in floors.items()})
     try:
         for port, _pid in targets.values():
             load.run(port, os.getpid(), 2, 1.0)  # warm: connections, caches
@@ -356,12 +365,13 @@ def main() -> None:
                     run = load.run(port, pid, concurrency, args.seconds)
                     results.setdefault((name, concurrency), []).append(run)
         fsyncs = {
-            name: fsyncs_per_request(load, port, pid, args.counts)
-            for name, (port, pid) in targets.items()
+            name: fsyncs_per_request(load, *targets[name], args.counts)
+            for name in ("project", "floor")
         }
     finally:
         server.stop()
-        floor.stop()
+        for floor in floors.values():
+            floor.stop()
     trips = round_trips(args, schemas, floor_dsn, load)
     report(results, fsyncs, trips)
     if not args.keep:
@@ -377,17 +387,18 @@ def report(
     columns = "req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | failures"
     print(f"\n| concurrency | server | {columns} |")
     print("|---|---|---|---|---|---|---|---|")
-    ratios = {}
+    ratios: dict[tuple[str, int], float] = {}
     for concurrency in (1, 8):
         rates = {}
-        for name in ("project", "floor"):
+        for name in ("project", *FLOOR_WORKERS):
             rate, p50, p99, cpu, pg, failed = summary(results[(name, concurrency)])
             rates[name] = rate
             figures = f"{rate:.0f} | {p50:.1f} | {p99:.1f} | {cpu:.2f} | {pg:.2f} | {failed}"
             print(f"| {concurrency} | {name} | {figures} |")
-        ratios[concurrency] = rates["project"] / rates["floor"]
-    for concurrency, ratio in ratios.items():
-        print(f"project/floor at concurrency {concurrency}: {ratio:.0%}")
+        for name in FLOOR_WORKERS:
+            ratios[(name, concurrency)] = rates["project"] / rates[name]
+    for (name, concurrency), ratio in ratios.items():
+        print(f"project/{name} at concurrency {concurrency}: {ratio:.0%}")
     print(
         f"per submission: round trips to PostgreSQL {trips['project']} (floor {trips['floor']}), "
         f"fsyncs {fsyncs['project']} (floor {fsyncs['floor']})"
@@ -395,7 +406,8 @@ def report(
     rate8 = summary(results[("project", 8)])[0]
     print(
         f"targets (issue 12): >= 300 submissions/s at concurrency 8 (measured {rate8:.0f}); "
-        f">= 45 % of the floor (measured {ratios[8]:.0%})"
+        f">= 45 % of the floor (measured {ratios[('floor', 8)]:.0%}; of the floor under "
+        f"stock gthread {ratios[('floor-gthread', 8)]:.0%})"
     )
 
 
