@@ -17,7 +17,7 @@ from registry.audit import AuditEvent, Outcome, write_event
 from registry.audit_partitions import MonthKeeper, ensure_ahead, months, partition_name
 from registry.storage import write_transaction
 from xds_cli.settings import ServeSettings
-from xds_cli.side import start_month_keeper
+from xds_cli.side import start_month_keeper, wanted
 
 
 @pytest.fixture
@@ -144,3 +144,16 @@ def test_the_side_process_keeps_months_on_postgresql_only(
     )
     assert isinstance(keeper, MonthKeeper)
     keeper.stop()
+
+
+def test_the_side_process_runs_for_the_months_alone_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    quiet = {"mllp_port": 0, "audit_syslog": None, "data_folder": tmp_path}
+    sqlite = ServeSettings(database_url=f"sqlite:///{tmp_path / 'r.sqlite'}", **quiet)
+
+    assert wanted(ServeSettings(database_url=postgres_url, **quiet))  # the month keeper
+    assert not wanted(sqlite)
+    assert wanted(
+        ServeSettings(database_url=f"sqlite:///{tmp_path / 'r.sqlite'}", data_folder=tmp_path)
+    )

@@ -48,10 +48,14 @@ READY, FAILED = "ready", "failed: "
 
 
 def wanted(settings: ServeSettings) -> bool:
-    """Whether this configuration has a side service at all (both live with the registry)."""
+    """Whether this configuration has a side service at all (all live with the registry): the
+    ITI-8 feed, the ITI-20 forwarder, or, on PostgreSQL, the audit trail's coming months
+    (without them, a server running past the months made at its start would file every
+    event in the DEFAULT partition)."""
     if not settings.role.has_registry:
         return False
-    return settings.mllp_port != 0 or bool(settings.audit_syslog)
+    on_postgresql = settings.database.startswith("postgresql")
+    return settings.mllp_port != 0 or bool(settings.audit_syslog) or on_postgresql
 
 
 class SideServices:
