@@ -27,9 +27,7 @@ def new_uuid7() -> uuid.UUID:
     rand = int.from_bytes(os.urandom(10))
     rand_a = rand >> 64 & _RANDOM_A
     rand_b = rand & _RANDOM_B
-    return uuid.UUID(
-        int=(millis & (1 << 48) - 1) << 80 | _VERSION | rand_a << 64 | _VARIANT | rand_b
-    )
+    return uuid.UUID(int=(millis & _MILLIS) << 80 | _VERSION | rand_a << 64 | _VARIANT | rand_b)
 
 
 def new_entry_uuid() -> str:

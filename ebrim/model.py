@@ -240,7 +240,7 @@ def evolve(obj: _T, **changes: Any) -> _T:
     names = _plain_fields(cls)
     if not names.issuperset(changes):
         unknown = sorted(set(changes) - names)
-        raise TypeError(f"{type(obj).__name__} has no field {unknown}")
+        raise TypeError(f"{cls.__name__} has no field {unknown}")
     new: Any = object.__new__(cls)
     state = new.__dict__
     state.update(obj.__dict__)
