@@ -1,13 +1,14 @@
 """The floor for ITI-41: the least an application must do with the same request, bare WSGI.
 
-Run by bench/submit_bench.py under the same gunicorn settings as `xds serve` (gthread,
-2 workers x 4 threads). Per request it reads the MTOM body, splits the multipart, parses
-the SOAP part with lxml, hashes the document (sha-1 and sha-256), writes it to a temp file,
-fsyncs it, renames it into place and fsyncs the folder, inserts 16 rows (the number the
-registry writes for one document: uniqueIds, document, submission set, association,
-codes, author, index, audit) in ONE multi-statement execute with its COMMIT, and answers a
-Success RegistryResponse. No validation, no policy, no CDA check, no error handling worth
-the name: a floor, not a server.
+Run by bench/submit_bench.py under the same gunicorn settings as `xds serve` (2 workers x
+4 threads, its `xds_cli.intake` worker class), and under stock gthread for comparison.
+Per request it reads the MTOM body, splits the multipart, parses the SOAP part with lxml,
+hashes the document (sha-1 and sha-256), writes it to a temp file, fsyncs it, renames it
+into place and fsyncs the folder, inserts 16 rows (the number the registry writes for one
+document: uniqueIds, document, submission set, association, codes, author, index, audit)
+in ONE multi-statement execute with its COMMIT, and answers a Success RegistryResponse.
+No validation, no policy, no CDA check, no error handling worth the name: a floor, not a
+server.
 
 Settings from the environment: FLOOR_DSN (PostgreSQL, with the schema in its search_path
 options), FLOOR_DIR (where files go).
