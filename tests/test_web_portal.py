@@ -373,3 +373,26 @@ def test_the_patient_closes_the_record_in_the_browser_then_reopens_it(
         follow(browser, browser.find_element(By.ID, "reopen"))
     assert "open" in browser.find_element(By.ID, "record-status").text
     assert submitted in found_by(server, pki, COLLEAGUE)  # its authorisation kept
+
+
+def test_behind_a_tls_proxy_the_session_cookie_is_secure(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The proxy terminates TLS: the server sees plain HTTP, the browser an https address."""
+    args = ["--portal-links", "--public-url", "https://xds.example.test"]
+    with ServerProcess(tmp_path_factory.mktemp("portal-proxy"), args=args) as running:
+        feed(running, INS)
+        assert XdsClient(running.url).records.open(INS).success
+        landed = requests.get(login_link(running, INS), timeout=TIMEOUT, allow_redirects=False)
+
+    set_cookie = landed.headers.get("Set-Cookie", "")
+    assert "xds_portal=" in set_cookie, (landed.status_code, landed.headers)
+    assert "; Secure" in set_cookie and "HttpOnly" in set_cookie
+
+
+def test_over_plain_http_the_session_cookie_is_not_marked_secure(server: ServerProcess) -> None:
+    landed = requests.get(login_link(server, INS), timeout=TIMEOUT, allow_redirects=False)
+
+    set_cookie = landed.headers.get("Set-Cookie", "")
+    assert "xds_portal=" in set_cookie, (landed.status_code, landed.headers)
+    assert "Secure" not in set_cookie  # a browser would never send it back over http

@@ -111,7 +111,7 @@ def build_app(
         Sessions(engine),
         PortalSettings(
             links=settings.portal_links,
-            secure_cookie=settings.tls,
+            secure_cookie=settings.https,
             source_id=repo_id or "2.25.0",
             oidc=settings.oidc_settings,
             base_url=settings.base_url,

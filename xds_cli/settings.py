@@ -127,6 +127,12 @@ class ServeSettings:
         return "https" if self.tls else "http"
 
     @property
+    def https(self) -> bool:
+        """Whether clients reach the server over HTTPS: its own TLS, or a TLS-terminating proxy
+        at an https `--public-url` (the pages' cookies are then Secure)."""
+        return self.tls or (self.public_url or "").lower().startswith("https://")
+
+    @property
     def assertion_trust(self) -> Path | None:
         """The CA bundle anchoring the assertions' signing certificates."""
         return self.assertion_ca or self.tls_ca
