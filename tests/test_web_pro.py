@@ -28,8 +28,13 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from cda import read_header
 from pki.assertion import AuthenticationMode, Code
 from pki.devca import ProfessionalCard, issue_professional
+from pki.professional import Professional
+from registry import create_engine_for, migrate
 from soap.app import REFUSED_WITHOUT_CERTIFICATE
 from soap.client import XdsClient
+from soap.settings import SoapSettings
+from web.pro import PRO_COOKIE, ProPages
+from web.sessions import Sessions
 from xds_cli.demo import CLASS_CODE, SOURCE_ID, cda_bytes
 from xds_cli.metadata import from_cda
 from xds_cli.server import ServerProcess
@@ -253,3 +258,23 @@ def test_the_search_takes_the_iti18_criteria_and_refuses_wrong_ones_in_words(
         )
         assert refused.status_code == 403 and words in refused.text, wrong
         assert "NOTE DE VACCINATION" not in refused.text
+
+
+@pytest.mark.parametrize(
+    ("secure_cookie", "scheme", "secure"),
+    [(False, "http", False), (False, "https", True), (True, "http", True)],
+)
+def test_the_session_cookie_is_secure_whenever_clients_come_over_https(
+    tmp_path: Path, secure_cookie: bool, scheme: str, secure: bool
+) -> None:
+    """`secure_cookie`: behind a TLS-terminating proxy the server itself sees plain HTTP."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'sessions.sqlite'}")
+    migrate(engine)
+    pages = ProPages(None, None, Sessions(engine), SoapSettings(), secure_cookie=secure_cookie)
+    who = Professional("810000000001", "MARTIN Claire", "10", None)
+
+    _session, cookie = pages.session({"wsgi.url_scheme": scheme}, who)
+
+    assert cookie is not None and cookie.startswith(f"{PRO_COOKIE}=")
+    assert ("; Secure" in cookie) is secure
+    engine.dispose()

@@ -73,7 +73,7 @@ _VISIBLE = (AvailabilityStatus.APPROVED.value, AvailabilityStatus.ARCHIVED.value
 @dataclass(frozen=True)
 class PortalSettings:
     links: bool = False  # one-time login links (`xds portal link`)
-    secure_cookie: bool = False  # under TLS
+    secure_cookie: bool = False  # clients come over HTTPS (--tls, or an https public URL)
     source_id: str = "2.25.0"  # the sourceId of the ITI-57 submissions the pages make
     oidc: OidcSettings | None = None  # the patient's login by OpenID Connect
     base_url: str = "http://127.0.0.1:8080"  # where the provider sends the patient back
@@ -118,7 +118,9 @@ class PortalApplication:
         self.settings = settings
         self.oidc = OidcClient(settings.oidc) if settings.oidc is not None else None
         self.pro = (
-            ProPages(registry, repository, sessions, soap_settings)
+            ProPages(
+                registry, repository, sessions, soap_settings, secure_cookie=settings.secure_cookie
+            )
             if soap_settings is not None
             else None
         )

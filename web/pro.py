@@ -84,12 +84,19 @@ class ProPages:
     """The /portal/pro pages; `PortalApplication` routes to them."""
 
     def __init__(
-        self, registry: Any, repository: Any, sessions: Sessions, soap_settings: SoapSettings
+        self,
+        registry: Any,
+        repository: Any,
+        sessions: Sessions,
+        soap_settings: SoapSettings,
+        *,
+        secure_cookie: bool = False,  # clients come over HTTPS, even if through a TLS proxy
     ) -> None:
         self.registry = registry
         self.repository = repository
         self.sessions = sessions
         self.soap_settings = soap_settings
+        self.secure_cookie = secure_cookie
 
     def professional(self, environ: dict[str, Any]) -> Professional | None:
         client = client_identity(environ, self.soap_settings)
@@ -108,7 +115,7 @@ class ProPages:
         secret = self.sessions.open("professional", who.professional_id, who.name)
         fresh = self.sessions.find(secret)
         assert fresh is not None
-        secure = environ.get("wsgi.url_scheme") == "https"
+        secure = self.secure_cookie or environ.get("wsgi.url_scheme") == "https"
         return fresh, set_cookie(PRO_COOKIE, secret, path="/portal/pro", secure=secure)
 
     def search(
