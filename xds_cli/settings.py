@@ -182,10 +182,14 @@ class ServeSettings:
         )
 
     @property
+    def on_postgresql(self) -> bool:
+        """The registry's database is PostgreSQL (else SQLite)."""
+        return (self.database_url or "").startswith("postgresql://")
+
+    @property
     def replicas_in_use(self) -> bool:
         """Replicas answer stored queries: given, and the registry here on PostgreSQL."""
-        on_postgresql = (self.database_url or "").startswith("postgresql://")
-        return bool(self.database_replicas) and on_postgresql and self.role.has_registry
+        return bool(self.database_replicas) and self.on_postgresql and self.role.has_registry
 
     @property
     def patients_without_certificate(self) -> bool:

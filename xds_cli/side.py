@@ -54,8 +54,7 @@ def wanted(settings: ServeSettings) -> bool:
     event in the DEFAULT partition)."""
     if not settings.role.has_registry:
         return False
-    on_postgresql = settings.database.startswith("postgresql")
-    return settings.mllp_port != 0 or bool(settings.audit_syslog) or on_postgresql
+    return settings.mllp_port != 0 or bool(settings.audit_syslog) or settings.on_postgresql
 
 
 class SideServices:
