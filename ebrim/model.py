@@ -237,7 +237,7 @@ def evolve(obj: _T, **changes: Any) -> _T:
     these classes: no `__post_init__`, every field set by `__init__` (checked once per class).
     """
     cls: type = type(obj)
-    names = _plain_fields(cls)
+    names = _field_names(cls)
     if not names.issuperset(changes):
         unknown = sorted(set(changes) - names)
         raise TypeError(f"{cls.__name__} has no field {unknown}")
@@ -249,11 +249,23 @@ def evolve(obj: _T, **changes: Any) -> _T:
 
 
 @cache
-def _plain_fields(cls: type) -> frozenset[str]:
+def plain_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of a model dataclass that may be built without calling its `__init__`
+    (`evolve`, the registry's codec): it has no `__post_init__` and sets every field from
+    its arguments. TypeError for any other class, so that a check added later to an
+    `__init__` cannot be skipped silently."""
     fields = dataclasses.fields(cls)
     if hasattr(cls, "__post_init__") or any(not f.init for f in fields):
-        raise TypeError(f"{cls.__name__}: evolve copies only classes whose __init__ sets fields")
-    return frozenset(f.name for f in fields)
+        raise TypeError(
+            f"{cls.__name__}: only plain fields (each set by __init__, no __post_init__) "
+            "are built without calling __init__"
+        )
+    return fields
+
+
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in plain_fields(cls))
 
 
 __all__ = [
@@ -270,4 +282,5 @@ __all__ = [
     "Slot",
     "SubmissionSet",
     "evolve",
+    "plain_fields",
 ]

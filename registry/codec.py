@@ -15,6 +15,8 @@ from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hin
 
 import orjson
 
+from ebrim.model import plain_fields
+
 T = TypeVar("T")
 
 
@@ -93,13 +95,11 @@ def _object_decoder(tp: type) -> Decoder:
     model's dataclasses have immutable defaults and no `__post_init__`), skipping the
     frozen dataclass's per-field `object.__setattr__`: a LeafClass answer of a patient's
     few hundred documents is mostly this."""
-    fields = dataclasses.fields(tp)
+    fields = plain_fields(tp)
+    if any(f.default_factory is not dataclasses.MISSING for f in fields):
+        raise TypeError(f"{tp.__name__}: the codec builds only plain fields with defaults")
     defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
     required = tuple(f.name for f in fields if f.default is dataclasses.MISSING)
-    if hasattr(tp, "__post_init__") or any(
-        f.default_factory is not dataclasses.MISSING or not f.init for f in fields
-    ):
-        raise TypeError(f"{tp.__name__}: the codec builds only plain fields with defaults")
     hints = _hints(tp)
     converters = [(f.name, _decoder(hints[f.name])) for f in fields]
     converters = [(name, convert) for name, convert in converters if convert is not _identity]
