@@ -75,12 +75,13 @@ import re
 import shutil
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plans import scans
 from scale_data import Rows, check_rows, copy_rows
 from sqlalchemy import Engine, event, text
 from synthetic import CLASS_SYSTEM, Generator, patient_id
@@ -529,7 +530,7 @@ def pruning(target: Target) -> dict[str, tuple[int, int, int]]:
         for statement, parameters in statements:
             cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
             (plan,) = cursor.fetchone() or ([],)
-            for relation, loops in _scans(plan if isinstance(plan, list) else json.loads(plan)):
+            for relation, loops in scans(plan):
                 if relation in parents:
                     planned.setdefault(parents[relation], set()).add(relation)
                     if loops:
@@ -539,18 +540,6 @@ def pruning(target: Target) -> dict[str, tuple[int, int, int]]:
         raw.close()
     total = target.loaded.partitions
     return {t: (len(executed.get(t, ())), len(p), total) for t, p in sorted(planned.items())}
-
-
-def _scans(node: Any) -> Iterator[tuple[str, int]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _scans(item)
-        return
-    plan = node.get("Plan", node)
-    if "Relation Name" in plan:
-        yield plan["Relation Name"], plan.get("Actual Loops", 0)
-    for child in plan.get("Plans", ()):
-        yield from _scans(child)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

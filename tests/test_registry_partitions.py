@@ -9,9 +9,10 @@ patient's. The world holds twelve patients, so every partition has rows.
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,9 @@ from ebrim.storedquery import (
 from ebrim.vocabulary import AssociationType, ReturnType
 from registry import schema, store
 from registry.schema import PARTITIONED
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from plans import plan_nodes, scans
 
 NEIGHBOURS = [f"80000001{n:02d}^^^&1.2.250.1.213.1.4.8&ISO" for n in range(10)]
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
@@ -127,9 +131,7 @@ def partitions_read(
         for statement, parameters in statements:
             cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
             (plan,) = cursor.fetchone()
-            for relation in _executed_relations(
-                plan if isinstance(plan, list) else json.loads(plan)
-            ):
+            for relation in _executed_relations(plan):
                 if relation in parents:
                     read.setdefault(parents[relation], {}).setdefault(relation, statement)
     finally:
@@ -138,9 +140,7 @@ def partitions_read(
 
 
 def _executed_relations(plan: Any) -> Iterator[str]:
-    for node in _nodes(plan):
-        if "Relation Name" in node and node.get("Actual Loops", 0) > 0:
-            yield node["Relation Name"]
+    return (relation for relation, loops in scans(plan) if loops > 0)
 
 
 def assert_one_partition(
@@ -276,15 +276,15 @@ def test_no_statement_of_a_merge_scans_a_partition(
         try:
             cursor = raw.cursor()
             cursor.execute("SET enable_seqscan = off")
-            scans = []
+            seq_scans = []
             for statement, parameters in statements:
                 cursor.execute("EXPLAIN " + statement, parameters)
                 plan = [line for (line,) in cursor.fetchall()]
-                scans += [line.strip() for line in plan if "Seq Scan" in line]
+                seq_scans += [line.strip() for line in plan if "Seq Scan" in line]
         finally:
             raw.close()
     assert len(statements) >= len(PARTITIONED)
-    assert scans == []
+    assert seq_scans == []
 
 
 def test_side_rows_are_reached_by_their_patient_and_owner(world: World) -> None:
@@ -334,21 +334,10 @@ def planned_nodes(engine: Engine, statements: list[tuple[str, Any]]) -> list[dic
         for statement, parameters in statements:
             cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
             (plan,) = cursor.fetchone()
-            nodes += _nodes(plan if isinstance(plan, list) else json.loads(plan))
+            nodes += plan_nodes(plan)
     finally:
         raw.close()
     return nodes
-
-
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _nodes(item)
-        return
-    plan = node.get("Plan", node)
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from _nodes(child)
 
 
 def test_a_query_by_logical_id_seeks_the_versions_by_their_patient(world: World) -> None:
