@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
 
+from ebrim.ids import new_uuid4
 from soap.faults import WSA, AddressingFault, addressing
 
 ANONYMOUS = f"{WSA}/anonymous"
@@ -93,7 +93,7 @@ def reply_headers(
     head.text = action
     blocks = [head]
     own_id = etree.Element(_MESSAGE_ID, nsmap=nsmap)
-    own_id.text = message_id or f"urn:uuid:{uuid.uuid4()}"
+    own_id.text = message_id or f"urn:uuid:{new_uuid4()}"
     blocks.append(own_id)
     if relates_to:
         relates = etree.Element(_RELATES_TO, nsmap=nsmap)

@@ -1,11 +1,14 @@
-"""New entryUUIDs: RFC 9562 version 7, so that they sort by the time they were made."""
+"""New ids: entryUUIDs of RFC 9562 version 7, so that they sort by the time they were made,
+random UUIDs, and the pooled kernel randomness both are made of."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import uuid
 
-from ebrim.ids import new_entry_uuid, new_uuid7
+from ebrim.ids import new_entry_uuid, new_uuid4, new_uuid7, random_bytes
 from ebrim.validate.formats import entry_id_problem, is_uuid_urn
 
 
@@ -43,3 +46,60 @@ def test_ids_made_in_the_same_millisecond_still_differ() -> None:
     assert len(made) == 20_000
     random_bits = {uuid.UUID(m[9:]).int & (1 << 62) - 1 for m in made}
     assert len(random_bits) == 20_000
+
+
+def test_a_random_uuid_is_version_4_with_122_random_bits() -> None:
+    made = [new_uuid4() for _ in range(5_000)]
+
+    assert {m.version for m in made} == {4}
+    assert {m.variant for m in made} == {uuid.RFC_4122}
+    assert len(set(made)) == 5_000
+    # every random bit varies across the ids (a fixed bit would be a slicing error)
+    fixed = (0xF << 76) | (0b11 << 62)
+    varying = 0
+    for m in made:
+        varying |= m.int ^ made[0].int
+    assert varying | fixed == (1 << 128) - 1
+
+
+def test_random_bytes_never_hand_out_the_same_bytes_twice() -> None:
+    drawn = b"".join(random_bytes(10) for _ in range(2_000))  # several 4 KB draws
+    chunks = {drawn[i : i + 10] for i in range(0, len(drawn), 10)}
+
+    assert len(chunks) == 2_000
+    assert len(random_bytes(10_000)) == 10_000  # more than one draw at once
+
+
+def test_threads_draw_from_their_own_pools() -> None:
+    seen: list[bytes] = []
+    lock = threading.Lock()
+
+    def draw() -> None:
+        mine = [random_bytes(16) for _ in range(500)]
+        with lock:
+            seen.extend(mine)
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(set(seen)) == 2_000
+
+
+def test_a_forked_child_does_not_repeat_what_its_parent_draws_next() -> None:
+    random_bytes(16)  # the pool is drawn: what follows sits in this process's memory
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: e.g. a gunicorn worker forked by the master
+        os.close(reader)
+        os.write(writer, random_bytes(16))
+        os._exit(0)
+    os.close(writer)
+    child = os.read(reader, 16)
+    os.close(reader)
+    os.waitpid(pid, 0)
+
+    assert len(child) == 16
+    assert child != random_bytes(16)

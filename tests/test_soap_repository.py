@@ -164,6 +164,22 @@ def _retrieve(app, *unique_ids: str, repository_id: str = REPOSITORY_ID):
     return call(app, PATH, body)
 
 
+def test_an_mtom_answer_without_attachments_is_one_body_with_its_length(app, example_mtom):
+    body = mtom_body(example_mtom, [(CID, CDA)], root_first=False)
+    answer = call(app, PATH, body, content_type=mtom_type(start="<root.message@cxf.apache.org>"))
+    assert answer.headers["content-type"].startswith("multipart/related")
+    assert answer.headers["content-length"] == str(len(answer.body))
+    assert _status(answer) == "Success"
+    assert len(mime_parts(answer)) == 1
+
+
+def test_an_mtom_answer_with_documents_is_streamed(app, repository):
+    repository.stored["1.1"] = ("text/xml", CDA)
+    answer = _retrieve(app, "1.1")
+    assert "content-length" not in answer.headers  # a document can be large: not held whole
+    assert [data for _headers, data in mime_parts(answer)[1:]] == [CDA]
+
+
 def test_iti43_answers_mtom_read_back_byte_identical(app, repository, xsd_valid):
     pdf = os.urandom(200_000) + b"\r\n--MIMEBoundary\r\n"
     repository.stored.update({"1.1": ("text/xml", CDA), "1.2": ("application/pdf", pdf)})

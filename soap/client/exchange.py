@@ -8,7 +8,6 @@ and the SOAP XML goes through the project's hardened parser like anything from o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import requests
 import urllib3
 from lxml import etree
 
+from ebrim.ids import new_uuid4
 from soap.addressing import ANONYMOUS
 from soap.client.errors import FaultError, TransportError
 from soap.client.security import AssertionSource, request_security
@@ -97,7 +97,7 @@ class SoapExchange:
 
         Raises FaultError for a SOAP fault, TransportError when no SOAP answer came back.
         """
-        message_id = f"urn:uuid:{uuid.uuid4()}"
+        message_id = f"urn:uuid:{new_uuid4()}"
         headers = addressing_headers(action, message_id, url)
         headers += request_security(assertions or self.assertions, action, payload)
         xml = write_envelope(headers, payload)
