@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ebrim.validate.formats import (
     document_unique_id_problem,
@@ -59,6 +61,23 @@ def test_oid_accepts_dotted_numbers(value: str) -> None:
 )
 def test_oid_refuses(value: str) -> None:
     assert oid_problem(value)
+
+
+def _oid_by_the_rules(value: str) -> bool:
+    arcs = value.split(".")
+    return (
+        0 < len(value) <= 64
+        and len(arcs) >= 2
+        and arcs[0] in ("0", "1", "2")
+        and all(arc == "0" or (arc[:1] in "123456789" and arc.isascii() and arc.isdigit())
+                for arc in arcs)
+    )  # fmt: skip
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet="0123456789.x\n\u0663", max_size=70))
+def test_oid_verdict_is_the_rules_verdict(value: str) -> None:
+    assert (oid_problem(value) is None) is _oid_by_the_rules(value)
 
 
 @pytest.mark.parametrize(
