@@ -188,6 +188,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK
 
 
+def context_switches(pids: list[int]) -> int:
+    """Voluntary and involuntary switches of every thread of `pids` so far.
+
+    Each time a request thread lets go of the GIL for a system call while others wait, the
+    GIL changes hands: switches per request count those turns, which CPU time shows only
+    in part and throughput only through the noise of a shared machine.
+    """
+    total = 0
+    for pid in pids:
+        for status in Path(f"/proc/{pid}/task").glob("*/status"):
+            try:
+                lines = status.read_text().splitlines()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
+    return total
+
+
 def postgres_pids() -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -208,6 +226,7 @@ class Round:
     latencies: list[float]
     server_cpu: float
     postgres_cpu: float
+    switches: int
 
 
 class Load:
@@ -255,6 +274,7 @@ class Load:
 
         pids = tree(root_pid)
         server_before, pg_before = cpu_seconds(pids), cpu_seconds(postgres_pids())
+        switches_before = context_switches(pids)
         started = time.perf_counter()
         threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
         for thread in threads:
@@ -264,13 +284,17 @@ class Load:
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(pids) - server_before
         postgres_cpu = cpu_seconds(postgres_pids()) - pg_before
+        switches = context_switches(pids) - switches_before
         if first_failure:
             print(f"   first failure: {first_failure[0][:400]}")
-        return Round(len(latencies), failures[0], elapsed, latencies, server_cpu, postgres_cpu)
+        return Round(
+            len(latencies), failures[0], elapsed, latencies, server_cpu, postgres_cpu, switches
+        )
 
 
-def summary(rounds: list[Round]) -> tuple[float, float, float, float, float, int]:
-    """req/s, p50 ms, p99 ms, server CPU ms/req, PostgreSQL CPU ms/req, failures."""
+def summary(rounds: list[Round]) -> tuple[float, float, float, float, float, float, int]:
+    """req/s, p50 ms, p99 ms, server CPU ms/req, PostgreSQL CPU ms/req, server context
+    switches per request, failures."""
     done = sum(r.requests for r in rounds)
     latencies = sorted(x for r in rounds for x in r.latencies)
     rate = done / sum(r.seconds for r in rounds)
@@ -278,7 +302,8 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, float, float, int
     p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000 if latencies else 0.0
     server = sum(r.server_cpu for r in rounds) / max(done, 1) * 1000
     postgres = sum(r.postgres_cpu for r in rounds) / max(done, 1) * 1000
-    return rate, p50, p99, server, postgres, sum(r.failures for r in rounds)
+    switches = sum(r.switches for r in rounds) / max(done, 1)
+    return rate, p50, p99, server, postgres, switches, sum(r.failures for r in rounds)
 
 
 def fsyncs_per_request(load: Load, port: int, root_pid: int, count: int) -> str:
@@ -384,16 +409,22 @@ def main() -> None:
 def report(
     results: dict[tuple[str, int], list[Round]], fsyncs: dict[str, str], trips: dict[str, str]
 ) -> None:
-    columns = "req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | failures"
+    columns = (
+        "req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req "
+        "| server context switches/req | failures"
+    )
     print(f"\n| concurrency | server | {columns} |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     ratios: dict[tuple[str, int], float] = {}
     for concurrency in (1, 8):
         rates = {}
         for name in ("project", *FLOOR_WORKERS):
-            rate, p50, p99, cpu, pg, failed = summary(results[(name, concurrency)])
+            rate, p50, p99, cpu, pg, switches, failed = summary(results[(name, concurrency)])
             rates[name] = rate
-            figures = f"{rate:.0f} | {p50:.1f} | {p99:.1f} | {cpu:.2f} | {pg:.2f} | {failed}"
+            figures = (
+                f"{rate:.0f} | {p50:.1f} | {p99:.1f} | {cpu:.2f} | {pg:.2f} | {switches:.1f} "
+                f"| {failed}"
+            )
             print(f"| {concurrency} | {name} | {figures} |")
         for name in FLOOR_WORKERS:
             ratios[(name, concurrency)] = rates["project"] / rates[name]
