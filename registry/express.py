@@ -59,34 +59,54 @@ _BRANCHES = (
     ("SELECT 'u', unique_id, kind FROM unique_ids WHERE unique_id {unique_ids}",
      ("unique_ids",)),
     ("SELECT 'e', entry_uuid, NULL FROM object_patients WHERE entry_uuid {uuids}", ("uuids",)),
-    ("SELECT 's', unique_id, NULL FROM repository_documents"
-     " WHERE repository_unique_id {repositories} AND unique_id {unindexed}",
-     ("repositories", "unindexed")),
 )  # fmt: skip
 _NAMES = ("patients", "records", "unique_ids", "uuids", "repositories", "unindexed")
 _PLACES = {
     "postgresql": {name: f"= ANY(%({name})s)" for name in _NAMES},
     "sqlite": {name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES},
 }
+# The repository's index is asked for (repositoryUniqueId, uniqueId) pairs, the two lists
+# taken element by element. PostgreSQL: one branch per pair, each naming both columns of
+# the key by equality (the subscripts of the literal arrays are folded into constants when
+# planning): given two `= ANY` lists instead, it matched the repository in the key and
+# filtered its every row by uniqueId whenever the table had not been analyzed lately.
+_INDEXED = {
+    "postgresql": "SELECT 's', unique_id, NULL FROM repository_documents"
+    " WHERE repository_unique_id = (%(repositories)s::text[])[{i}]"
+    " AND unique_id = (%(unindexed)s::text[])[{i}]",
+    "sqlite": "SELECT 's', unique_id, NULL FROM repository_documents"
+    " WHERE repository_unique_id IN (SELECT value FROM json_each(:repositories))"
+    " AND unique_id IN (SELECT value FROM json_each(:unindexed))",  # may match more, never less
+}
 _NOTHING = "SELECT NULL, NULL, NULL WHERE false"
 
 
 @functools.cache
-def _check(dialect: str, given: frozenset[str]) -> str:
+def _check(dialect: str, given: frozenset[str], pairs: int) -> str:
     branches = [
         template.format(**_PLACES[dialect])
         for template, needs in _BRANCHES
         if all(name in given for name in needs)
     ]
+    if pairs and dialect == "postgresql":
+        branches += [_INDEXED[dialect].format(i=i) for i in range(1, pairs + 1)]
+    elif pairs:
+        branches.append(_INDEXED[dialect])
     return "\nUNION ALL ".join(branches) or _NOTHING
 
 
 def check_sql(dialect: str, params: Mapping[str, Sequence[str]]) -> str:
-    """The check statement for these parameters: the branches whose lists are not empty."""
-    return _check(dialect, frozenset(name for name, values in params.items() if values))
+    """The check statement for these parameters: the branches whose lists are not empty.
+
+    `repositories` and `unindexed` go in pairs: the repository of each uniqueId."""
+    pairs = len(params.get("unindexed", ()))
+    if len(params.get("repositories", ())) != pairs:
+        raise ValueError("repositories and unindexed must pair up, one repository per uniqueId")
+    given = frozenset(name for name, values in params.items() if values)
+    return _check(dialect, given, pairs)
 
 
-CHECK_POSTGRESQL = _check("postgresql", frozenset(_NAMES))  # every branch (tests, EXPLAIN)
+CHECK_POSTGRESQL = _check("postgresql", frozenset(_NAMES), 1)  # every branch (tests, EXPLAIN)
 
 
 class Unavailable(Exception):
@@ -146,7 +166,7 @@ def register(
 
     `unindexed`: (repositoryUniqueId, uniqueId) of documents that the co-located repository
     has not looked up in its index: any of them there makes the submission not plain (the
-    primary key's index answers; pairs of several repositories would match more, never less).
+    primary key's index answers).
     Database failures propagate (SQLAlchemy's or, on PostgreSQL, psycopg2's exceptions).
     """
     rows: dict[Table, list[Mapping[str, Any]]] = {t: list(r) for t, r in plain.rows().items()}
@@ -157,7 +177,7 @@ def register(
         "records": list(plain.patients) if require_open_record else [],
         "unique_ids": sorted({unique_id for _kind, unique_id in plain.claims}),
         "uuids": list(plain.chosen_uuids),
-        "repositories": sorted({repository for repository, _unique_id in unindexed}),
+        "repositories": [repository for repository, _unique_id in unindexed],
         "unindexed": [unique_id for _repository, unique_id in unindexed],
     }
     judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
