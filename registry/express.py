@@ -1,4 +1,4 @@
-"""ITI-42 for a plain submission: one SELECT, then every INSERT and the COMMIT at once.
+"""ITI-42 for a plain submission: every INSERT and the COMMIT at once, after one guard.
 
 A plain submission is what hospitals send nearly always: new documents, a submission set,
 perhaps new folders, linked only to one another by HasMember. Of the registry's state it
@@ -6,22 +6,22 @@ needs to know only that its patients are known and not merged (in the DMP, with 
 record), and that its uniqueIds and the entryUUIDs it chose itself are new; the entryUUIDs
 the registry generates are fresh by construction and are not looked up; beside its
 repository, that the documents' uniqueIds are not in the repository's index (the
-repository does not look them up first: one round trip less). One SELECT asks all of
-that; one string of INSERTs (objects, side rows, uniqueId claims, the co-located
-repository's index rows, the audit event) ends with COMMIT.
+repository does not look them up first).
 
 Anything else is not decided here: an unknown patient, a taken uniqueId or entryUUID, a
 lifecycle association, a unique-key conflict with a concurrent submission. `register`
 then answers False having written nothing, and the caller runs the general path
 (`registry.register.register_in`), which names every error exactly as before.
 
-PostgreSQL: the connection runs in autocommit (`registry.storage.autocommit_engine`) and
-spells its transaction out, so that
-`BEGIN; SELECT …` is the first round trip and `INSERT …; …; COMMIT` the second (psycopg2
-would otherwise send BEGIN alone, then each statement, then COMMIT). The values are
-quoted by the driver (`mogrify`) into statements whose text depends only on the tables,
-so nothing is compiled per request. SQLite: the same statements in one BEGIN IMMEDIATE
-transaction, with `executemany`.
+PostgreSQL: one round trip. The connection runs in autocommit
+(`registry.storage.autocommit_engine`) and spells its transaction out: `BEGIN`, a guard
+that fails unless the patients are as required, the INSERTs (objects, side rows,
+uniqueId claims, the co-located repository's index rows, the audit event), `COMMIT`.
+What the guard does not ask, the keys answer: a taken uniqueId, entryUUID or index entry
+fails its INSERT, the transaction is rolled back, and the submission is not plain. The
+values are quoted into statements whose text depends only on the tables, so nothing is
+compiled per request. SQLite: one SELECT asks all of it, then the same statements with
+`executemany`, in one BEGIN IMMEDIATE transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import select
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -49,9 +50,8 @@ from registry.storage import autocommit_engine, write_transaction
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
 
-# The check's branches, each with the parameters it needs: a branch whose list is empty is
-# left out of the statement (most submissions choose no entryUUID and, outside the DMP,
-# need no open record), which spares PostgreSQL planning and running it.
+# SQLite's check (PostgreSQL is guarded by `_GUARD` and the keys): its branches, each with
+# the parameters it needs; a branch whose list is empty is left out of the statement.
 _BRANCHES = (
     ("SELECT 'p', patient_id, merged_into FROM patients WHERE patient_id {patients}",
      ("patients",)),
@@ -59,54 +59,47 @@ _BRANCHES = (
     ("SELECT 'u', unique_id, kind FROM unique_ids WHERE unique_id {unique_ids}",
      ("unique_ids",)),
     ("SELECT 'e', entry_uuid, NULL FROM object_patients WHERE entry_uuid {uuids}", ("uuids",)),
+    ("SELECT 's', unique_id, NULL FROM repository_documents"
+     " WHERE repository_unique_id {repositories} AND unique_id {unindexed}",  # never less
+     ("repositories", "unindexed")),
 )  # fmt: skip
 _NAMES = ("patients", "records", "unique_ids", "uuids", "repositories", "unindexed")
-_PLACES = {
-    "postgresql": {name: f"= ANY(%({name})s)" for name in _NAMES},
-    "sqlite": {name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES},
-}
-# The repository's index is asked for (repositoryUniqueId, uniqueId) pairs, the two lists
-# taken element by element. PostgreSQL: one branch per pair, each naming both columns of
-# the key by equality (the subscripts of the literal arrays are folded into constants when
-# planning): given two `= ANY` lists instead, it matched the repository in the key and
-# filtered its every row by uniqueId whenever the table had not been analyzed lately.
-_INDEXED = {
-    "postgresql": "SELECT 's', unique_id, NULL FROM repository_documents"
-    " WHERE repository_unique_id = (%(repositories)s::text[])[{i}]"
-    " AND unique_id = (%(unindexed)s::text[])[{i}]",
-    "sqlite": "SELECT 's', unique_id, NULL FROM repository_documents"
-    " WHERE repository_unique_id IN (SELECT value FROM json_each(:repositories))"
-    " AND unique_id IN (SELECT value FROM json_each(:unindexed))",  # may match more, never less
-}
+_PLACES = {name: f"IN (SELECT value FROM json_each(:{name}))" for name in _NAMES}
 _NOTHING = "SELECT NULL, NULL, NULL WHERE false"
 
 
 @functools.cache
-def _check(dialect: str, given: frozenset[str], pairs: int) -> str:
+def _check(given: frozenset[str]) -> str:
     branches = [
-        template.format(**_PLACES[dialect])
+        template.format(**_PLACES)
         for template, needs in _BRANCHES
         if all(name in given for name in needs)
     ]
-    if pairs and dialect == "postgresql":
-        branches += [_INDEXED[dialect].format(i=i) for i in range(1, pairs + 1)]
-    elif pairs:
-        branches.append(_INDEXED[dialect])
     return "\nUNION ALL ".join(branches) or _NOTHING
 
 
-def check_sql(dialect: str, params: Mapping[str, Sequence[str]]) -> str:
-    """The check statement for these parameters: the branches whose lists are not empty.
-
-    `repositories` and `unindexed` go in pairs: the repository of each uniqueId."""
-    pairs = len(params.get("unindexed", ()))
-    if len(params.get("repositories", ())) != pairs:
-        raise ValueError("repositories and unindexed must pair up, one repository per uniqueId")
-    given = frozenset(name for name, values in params.items() if values)
-    return _check(dialect, given, pairs)
+def check_sql(params: Mapping[str, Sequence[str]]) -> str:
+    """SQLite's check statement for these parameters: the branches whose lists are not empty."""
+    return _check(frozenset(name for name, values in params.items() if values))
 
 
-CHECK_POSTGRESQL = _check("postgresql", frozenset(_NAMES), 1)  # every branch (tests, EXPLAIN)
+# PostgreSQL's guard: 1/1 when every patient is known and not merged and, when asked, has
+# an open record; else a division by zero (SQLSTATE 22012), which aborts the transaction
+# before anything is written. A CASE … ELSE 1/0 would not do: PostgreSQL folds a constant
+# 1/0 while planning. The patients are distinct (`PlainSubmission.patients`).
+_GUARD_PATIENTS = (
+    "SELECT 1 / ((SELECT count(*) FROM patients WHERE patient_id = ANY(%(patients)s)"
+    " AND merged_into IS NULL) = cardinality(%(patients)s::text[]))::int"
+)
+_GUARD_RECORDS = (
+    " / ((SELECT count(*) FROM records WHERE patient_id = ANY(%(records)s)"
+    f" AND status = '{RecordStatus.OPEN.value}') = cardinality(%(records)s::text[]))::int"
+)
+
+
+def guard_sql(params: Mapping[str, Sequence[str]]) -> str:
+    """PostgreSQL's guard statement for these parameters."""
+    return _GUARD_PATIENTS + (_GUARD_RECORDS if params.get("records") else "")
 
 
 class Unavailable(Exception):
@@ -180,9 +173,10 @@ def register(
         "repositories": [repository for repository, _unique_id in unindexed],
         "unindexed": [unique_id for _repository, unique_id in unindexed],
     }
-    judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
     if engine.dialect.name == "postgresql":
-        return _register_postgresql(engine, params, rows, judge, commit_lsn=commit_lsn)
+        fresh = [uuid for uuid in plain.ids.values() if uuid not in set(plain.chosen_uuids)]
+        return _register_postgresql(engine, params, rows, fresh, commit_lsn=commit_lsn)
+    judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
     return _register_sqlite(engine, params, rows, judge)
 
 
@@ -206,35 +200,47 @@ def _register_postgresql(
     engine: Engine,
     params: dict[str, list[str]],
     rows: Mapping[Table, Sequence[Mapping[str, Any]]],
-    judge: Callable[[Sequence[Sequence[Any]]], bool],
+    fresh: Sequence[str],
     *,
     commit_lsn: bool = False,
 ) -> bool | int:
-    """Two round trips; a connection found dead at the first one is replaced, once.
+    """One round trip: `BEGIN`, the guard, the INSERTs, `COMMIT`.
 
-    There is no pool pre-ping (a round trip per request): a dropped connection shows at
-    `BEGIN; SELECT`, before anything was sent to commit, so trying again is safe. A failure
-    at the second round trip may have committed or not: it is not retried.
+    There is no pool pre-ping (a round trip per request). A connection the server has
+    closed (a restart, an idle timeout, a terminated backend) has its end-of-stream, or
+    the server's last message, waiting on its socket: it is dropped before anything is
+    sent, and another taken. A connection lost during the round trip may have committed
+    or not: the registry's generated entryUUIDs (`fresh`, new by construction) are looked
+    for on a new connection: found, the submission is registered; not found, it is tried
+    once more; no generated id to look for, the outcome is unknown (`Unavailable`).
     """
     import psycopg2
+    import psycopg2.errors
 
-    for attempt in (1, 2):
-        pooled = autocommit_engine(engine).raw_connection()
-        committing = False
+    pool = autocommit_engine(engine)
+    retried = False
+    for _attempt in range(_LIVENESS_TRIES):
+        pooled = pool.raw_connection()
         try:
+            if _closed_by_server(pooled.driver_connection):
+                pooled.invalidate()
+                continue
             with contextlib.closing(pooled.cursor()) as cursor:
-                cursor.execute("BEGIN;" + check_sql("postgresql", params), params)
-                if not judge(cursor.fetchall()):
-                    cursor.execute("ROLLBACK")
-                    return False
-                inserts = _inserts_postgresql(cursor, engine, rows) + b";COMMIT"
+                statement = b";".join(
+                    [
+                        b"BEGIN",
+                        cast(bytes, cursor.mogrify(guard_sql(params), params)),
+                        _inserts_postgresql(cursor, engine, rows),
+                        b"COMMIT",
+                    ]
+                )
                 if commit_lsn:
-                    inserts += b";SELECT pg_current_wal_lsn()::text"
-                committing = True
+                    statement += b";SELECT pg_current_wal_lsn()::text"
                 try:
-                    cursor.execute(inserts)
-                except psycopg2.IntegrityError:
-                    cursor.execute("ROLLBACK")  # a concurrent submission got there first
+                    _send(cursor, statement)
+                except (psycopg2.IntegrityError, psycopg2.errors.DivisionByZero):
+                    # a key taken (maybe by a concurrent submission), or the guard: not plain
+                    cursor.execute("ROLLBACK")
                     return False
                 if not commit_lsn:
                     return True
@@ -242,18 +248,61 @@ def _register_postgresql(
                 return parse_lsn(lsn)
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             pooled.invalidate()
-            if attempt == 1 and not committing:
-                continue
-            raise Unavailable(str(exc).strip()) from exc
+            registered = _registered(pool, fresh)
+            if registered is None or (retried and not registered):
+                raise Unavailable(str(exc).strip()) from exc
+            if registered:
+                return True if not commit_lsn else _wal_position(pool)
+            retried = True
         except psycopg2.Error as exc:
             pooled.invalidate()  # the transaction's state is unknown: drop the connection
             raise Unavailable(str(exc).strip()) from exc
         except BaseException:
-            pooled.invalidate()  # e.g. a value no literal can carry, after BEGIN was sent
+            pooled.invalidate()  # e.g. a value no literal can carry
             raise
         finally:
             pooled.close()
-    raise AssertionError("unreachable")
+    raise Unavailable("no live connection to the registry database")
+
+
+# Connections tried for one submission: each closed one is dropped, and after a restart
+# of the server every pooled connection is.
+_LIVENESS_TRIES = 8
+
+
+def _send(cursor: Any, statement: bytes) -> None:
+    """The one round trip (a seam for the tests that lose the connection in it)."""
+    cursor.execute(statement)
+
+
+def _closed_by_server(connection: Any) -> bool:
+    """Whether the server has closed this idle connection, asked of its socket (no round
+    trip): between statements a live server sends nothing."""
+    if connection.closed:
+        return True
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    return bool(readable)
+
+
+def _registered(pool: Engine, fresh: Sequence[str]) -> bool | None:
+    """Whether the objects with these generated entryUUIDs are stored; None: cannot tell."""
+    if not fresh:
+        return None
+    try:
+        with pool.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT count(*) FROM object_patients WHERE entry_uuid = ANY(%(fresh)s)",
+                {"fresh": list(fresh)},
+            ).scalar_one()
+    except DBAPIError:
+        return None
+    return bool(found)
+
+
+def _wal_position(pool: Engine) -> int:
+    """The WAL position now, at or after a commit another connection made."""
+    with pool.connect() as conn:
+        return parse_lsn(conn.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar_one())
 
 
 def _inserts_postgresql(
@@ -315,9 +364,7 @@ def _register_sqlite(
         with write_transaction(engine) as conn:
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(
-                    check_sql("sqlite", params), {k: json.dumps(v) for k, v in params.items()}
-                )
+                cursor.execute(check_sql(params), {k: json.dumps(v) for k, v in params.items()})
                 if not judge(cursor.fetchall()):
                     raise NotPlain
                 for table, table_rows in rows.items():
@@ -380,10 +427,10 @@ def _values(
 
 
 __all__ = [
-    "CHECK_POSTGRESQL",
     "PlainSubmission",
     "Unavailable",
     "check_sql",
+    "guard_sql",
     "plan",
     "register",
 ]

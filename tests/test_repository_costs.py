@@ -1,22 +1,31 @@
 """What one ITI-41 costs on PostgreSQL: round trips on the wire and fsyncs on disk.
 
 Counted, not timed, so that a regression shows in any machine's run: a plain submission
-(one CDA document, its consistency check on) takes the registry's two round trips
-(`registry.express`, whose check also asks the repository's index), and two fsyncs (the
-file and its directory, `repository.store`). ITI-43 takes one round trip per document.
+(one CDA document, its consistency check on) takes the registry's one round trip
+(`registry.express`: its guard, the INSERTs with the repository's index rows, COMMIT),
+and two fsyncs (the file and its directory, `repository.store`). ITI-43 takes one round
+trip per document.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry_fixtures import migrated_engine
+from registry_fixtures import (
+    OTHER_PATIENT,
+    PATIENT,
+    Submission,
+    document,
+    dump,
+    migrated_engine,
+    new_registry,
+)
+from sqlalchemy import func, select
 
 from ebrim.model import Metadata
 from ebrim.vocabulary import ResponseStatus
@@ -76,7 +85,7 @@ def provide(repo: Repository, data: bytes) -> str:
     return metadata.documents[0].unique_id or ""
 
 
-def test_iti41_takes_two_round_trips_and_two_fsyncs(
+def test_iti41_takes_one_round_trip_and_two_fsyncs(
     proxied: tuple[Repository, RoundTripProxy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, proxy = proxied
@@ -86,8 +95,8 @@ def test_iti41_takes_two_round_trips_and_two_fsyncs(
 
     provide(repo, fresh_cda())
 
-    # BEGIN + the check (the index's uniqueIds among it), then INSERTs + COMMIT
-    assert proxy.trips == 2
+    # BEGIN, the guard, the INSERTs (the index's rows among them), COMMIT
+    assert proxy.trips == 1
     assert fsyncs.calls == 2
 
 
@@ -104,70 +113,121 @@ def test_iti43_takes_one_round_trip_per_document(
     assert proxy.trips == 1
 
 
-@pytest.mark.parametrize(
-    ("rows", "analyzed"), [(1000, False), (20000, True)], ids=["not analyzed", "analyzed"]
-)
-def test_the_check_finds_indexed_documents_through_the_primary_key(
-    tmp_path: Path, request: pytest.FixtureRequest, rows: int, analyzed: bool
+def test_the_guard_turns_away_what_no_key_can_see(
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """The express check's question to the repository's index goes through both columns of
-    its primary key, whatever the statistics say: asking by uniqueId alone scanned the
-    table, and asking with two `= ANY` lists let PostgreSQL, before the table was
-    analyzed, match the repository in the key and filter its every row by uniqueId."""
+    """The one condition of a plain submission that the rows' keys cannot check: every
+    patient known, not merged and, when asked, with an open record. Turned away, nothing is
+    written and the general path names the error; let through, everything is."""
+    from registry import express
+    from registry.schema import documents
+
+    with migrated_engine("postgres", tmp_path, request) as engine:
+        registry = new_registry(engine, PATIENT, OTHER_PATIENT)
+
+        def express_for(patient: str, *, open_record: bool = False) -> bool | int:
+            builder = Submission(patient=patient)
+            builder.add(document(patient=patient))
+            plain = express.plan(builder.build(), "20261204000000")
+            assert plain is not None
+            return express.register(engine, plain, {}, require_open_record=open_record)
+
+        assert express_for("123^^^&1.2.3.4.5&ISO") is False  # unknown
+        registry.patients.merge(OTHER_PATIENT, PATIENT)
+        assert express_for(OTHER_PATIENT) is False  # merged into another
+        assert express_for(PATIENT, open_record=True) is False  # no open record
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(documents)).scalar_one() == 0
+
+        registry.records.open(PATIENT, consent_by="the patient")
+        assert express_for(PATIENT, open_record=True) is True
+        assert express_for(PATIENT) is True
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(documents)).scalar_one() == 2
+
+
+def test_a_key_taken_turns_the_submission_away_whole(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A uniqueId, or an entryUUID the submitter chose, that is already stored fails its
+    INSERT: the transaction is rolled back, nothing of the submission stays."""
     from registry import express
 
-    with migrated_engine("postgres", tmp_path, request) as engine, engine.connect() as conn:
-        cursor = conn.connection.cursor()
-        cursor.execute(
-            "INSERT INTO repository_documents SELECT %s, '1.2.' || n, 'k' || n, 'h', 's', 1,"
-            " 'text/xml', 'stored' FROM generate_series(1, %s) AS n"
-            + ("; ANALYZE repository_documents" if analyzed else ""),
-            (REPOSITORY, rows),
-        )
-        params = {
-            "patients": ["p"], "records": ["p"], "unique_ids": ["1.2"], "uuids": ["urn:uuid:x"],
-            "repositories": [REPOSITORY], "unindexed": ["1.2.5"],
-        }  # fmt: skip
-        cursor.execute("EXPLAIN (ANALYZE, TIMING OFF) " + express.CHECK_POSTGRESQL, params)
-        plan = [row[0].strip() for row in cursor.fetchall()]
-    start = next(i for i, line in enumerate(plan) if "on repository_documents" in line)
-    node = [plan[start]]
-    for line in plan[start + 1 :]:
-        if line.startswith("->") or not line or line.startswith(("Planning", "Execution")):
-            break
-        node.append(line)
-    assert "Seq Scan" not in node[0], node
-    [condition] = [line for line in node if line.startswith("Index Cond")]
-    assert re.search(r"\brepository_unique_id = ", condition), node
-    assert re.search(r"[(\s]unique_id = ", condition), node  # not only repository_unique_id
-    assert not any(line.startswith(("Filter", "Rows Removed")) for line in node), node
+    with migrated_engine("postgres", tmp_path, request) as engine:
+        new_registry(engine)
+        first = Submission()
+        taken = first.add()
+        plain = express.plan(first.build(), "20261204000000")
+        assert plain is not None
+        assert express.register(engine, plain, {}, require_open_record=False) is True
+        before = dump(engine)
+
+        again = Submission()
+        again.add(document("Other01", unique_id=taken.unique_id))
+        plain = express.plan(again.build(), "20261204000000")
+        assert plain is not None
+        assert express.register(engine, plain, {}, require_open_record=False) is False
+        assert dump(engine) == before
+
+
+def test_a_connection_lost_in_the_round_trip_is_resolved_by_the_generated_ids(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection fails during the one round trip: committed or not, the registry's
+    generated entryUUIDs tell, on a new connection. Registered: True, once. Not: tried
+    once more on a new connection."""
+    import psycopg2
+
+    from registry import express
+
+    with migrated_engine("postgres", tmp_path, request) as engine:
+        new_registry(engine)
+        sent = express._send
+
+        def sent_then_lost(cursor: object, statement: bytes) -> None:
+            sent(cursor, statement)
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(express, "_send", sent_then_lost)
+        builder = Submission()
+        builder.add()
+        plain = express.plan(builder.build(), "20261204000000")
+        assert plain is not None
+        assert express.register(engine, plain, {}, require_open_record=False) is True
+
+        lost: list[bytes] = []
+
+        def lost_before_sending(cursor: object, statement: bytes) -> None:
+            if not lost:
+                lost.append(statement)
+                raise psycopg2.OperationalError("could not send data to server")
+            sent(cursor, statement)
+
+        monkeypatch.setattr(express, "_send", lost_before_sending)
+        builder = Submission()
+        builder.add()
+        plain = express.plan(builder.build(), "20261204000000")
+        assert plain is not None
+        assert express.register(engine, plain, {}, require_open_record=False) is True
+        assert lost  # the first attempt was lost, the second one registered
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*) FROM documents").scalar_one()
+        assert stored == 2
 
 
 def test_the_check_asks_only_what_the_submission_needs() -> None:
-    """A typical ITI-41 (no entryUUID of its own, no open record required) is checked with
-    three branches, not five: PostgreSQL plans and runs no empty one."""
+    """SQLite's check: a typical ITI-41 (no entryUUID of its own, no open record required)
+    is checked with three branches, not five. PostgreSQL's guard asks the records only
+    when an open record is required."""
     from registry import express
 
     typical = {
         "patients": ["p"], "records": [], "unique_ids": ["1.2", "1.3"], "uuids": [],
         "repositories": [REPOSITORY], "unindexed": ["1.2"],
     }  # fmt: skip
-    statement = express.check_sql("postgresql", typical)
+    statement = express.check_sql(typical)
     assert statement.count("UNION ALL") == 2  # three branches
     assert "records" not in statement and "entry_uuid" not in statement
-    everything = {name: ["x"] for name in typical}
-    assert express.check_sql("postgresql", everything) == express.CHECK_POSTGRESQL
-    assert express.CHECK_POSTGRESQL.count("UNION ALL") == 4
-    assert "WHERE false" in express.check_sql("sqlite", {name: [] for name in typical})
-
-
-def test_the_check_asks_the_index_one_pair_at_a_time() -> None:
-    """Two documents: two lookups by the whole key, each uniqueId with its own repository."""
-    from registry import express
-
-    two = {"patients": ["p"], "repositories": [REPOSITORY, "1.3.6"], "unindexed": ["1.2", "1.4"]}
-    statement = express.check_sql("postgresql", two)
-    assert statement.count("FROM repository_documents") == 2
-    assert "(%(repositories)s::text[])[2] AND unique_id = (%(unindexed)s::text[])[2]" in statement
-    with pytest.raises(ValueError, match="pair up"):
-        express.check_sql("postgresql", {**two, "repositories": [REPOSITORY]})
+    assert "WHERE false" in express.check_sql({name: [] for name in typical})
+    assert "records" not in express.guard_sql(typical)
+    assert "records" in express.guard_sql({**typical, "records": ["p"]})

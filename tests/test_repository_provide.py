@@ -35,10 +35,7 @@ from repository import (
 UNKNOWN_PATIENT = "1111111111^^^&1.2.3.4.5&ISO"
 
 
-@pytest.fixture
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_engine("sqlite", tmp_path, request) as engine:
-        yield engine
+# `engine`: conftest's, once per backend (PostgreSQL takes the express path's one round trip).
 
 
 @pytest.fixture
