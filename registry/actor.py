@@ -157,7 +157,8 @@ class Registry:
 
         `unindexed`: (repositoryUniqueId, uniqueId) of the documents the repository has not
         looked up in its index.
-        They are checked in the registration's own first statement; when one is there, or
+        They are checked by the registration itself (PostgreSQL: the index's key refuses
+        its row; SQLite: the check before the INSERTs); when one is there, or
         when the submission takes the general path, nothing is written and
         `IndexCheckNeeded` asks the repository to look them up and call again without them.
         """

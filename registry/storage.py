@@ -44,7 +44,8 @@ def create_engine_for(url: str, *, schema: str | None = None, echo: bool = False
     if schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     # No pre-ping: it costs a round trip per checkout. A connection found dead fails its
-    # first statement, the pool drops it, and the writers try once more (`Registry._write`).
+    # first statement, the pool drops it, and the writers try once more (`Registry._write`;
+    # the express path looks at the socket first, `registry.express`).
     engine = _create_engine(url, **kwargs)
     # Nothing to roll back on return in autocommit (the code that spells BEGIN out ends
     # it, or invalidates the connection): no reset, which the pool would pay per checkin.

@@ -115,8 +115,9 @@ class Repository:
         response: RegistryResponse | None = None
         try:
             content = self._check_all_content(metadata, staged)
-            # Beside its registry, the index is looked up in the registration's first
-            # statement instead (one round trip less), and here only when the registry asks.
+            # Beside its registry, the index is not looked up first: its rows go in the
+            # registration's transaction, whose key refuses a uniqueId stored already; it
+            # is looked up here only when the registry asks (`IndexCheckNeeded`).
             colocated = self._colocated
             known: dict[str, StoredDocument] = {}
             if not colocated:
