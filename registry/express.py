@@ -30,6 +30,7 @@ import contextlib
 import functools
 import json
 import select
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -208,11 +209,12 @@ def _register_postgresql(
 
     There is no pool pre-ping (a round trip per request). A connection the server has
     closed (a restart, an idle timeout, a terminated backend) has its end-of-stream, or
-    the server's last message, waiting on its socket: it is dropped before anything is
-    sent, and another taken. A connection lost during the round trip may have committed
-    or not: the registry's generated entryUUIDs (`fresh`, new by construction) are looked
-    for on a new connection: found, the submission is registered; not found, it is tried
-    once more; no generated id to look for, the outcome is unknown (`Unavailable`).
+    the server's last message, waiting on its socket: one idle for a second or more is
+    looked at, and dropped before anything is sent. A connection lost during the round
+    trip may have committed or not: the registry's generated entryUUIDs (`fresh`, new by
+    construction) are looked for on a new connection: found, the submission is
+    registered; not found, it is tried once more; no generated id to look for, the
+    outcome is unknown (`Unavailable`).
     """
     import psycopg2
     import psycopg2.errors
@@ -222,9 +224,12 @@ def _register_postgresql(
     for _attempt in range(_LIVENESS_TRIES):
         pooled = pool.raw_connection()
         try:
-            if _closed_by_server(pooled.driver_connection):
+            now = time.monotonic()
+            idle = now - pooled.info.get(_LAST_USED, -_IDLE_CHECKED)
+            if idle >= _IDLE_CHECKED and _closed_by_server(pooled.driver_connection):
                 pooled.invalidate()
                 continue
+            pooled.info[_LAST_USED] = now
             with contextlib.closing(pooled.cursor()) as cursor:
                 statement = b";".join(
                     [
@@ -268,6 +273,11 @@ def _register_postgresql(
 # Connections tried for one submission: each closed one is dropped, and after a restart
 # of the server every pooled connection is.
 _LIVENESS_TRIES = 8
+# A connection idle this long (seconds) is looked at before use. A busy server's are not:
+# asking the socket is a system call, a turn of the GIL between the request threads, and
+# one lost in the meantime is settled after the fact like any other.
+_IDLE_CHECKED = 1.0
+_LAST_USED = "xds_express_last_used"  # in the pool's record of the connection
 
 
 def _send(cursor: Any, statement: bytes) -> None:
