@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 
 from ebrim.model import DocumentEntry, LocalizedString, Slot
 from ebrim.vocabulary import ResponseStatus
-from registry import express
+from registry import Registry, express
 from registry.storage import autocommit_engine
 
 pytestmark = pytest.mark.postgres
@@ -124,32 +124,8 @@ def test_a_failure_after_begin_leaves_no_connection_inside_a_transaction(engine:
     assert registry.submit(fine.build()).response.status is ResponseStatus.SUCCESS
 
 
-def test_a_connection_that_died_between_submissions_is_replaced(engine: Engine) -> None:
-    """No pre-ping, and a connection used a moment ago is not looked at: its one statement
-    fails, the registry's generated entryUUIDs are not found on a new connection (nothing
-    was committed), and it is tried once more there."""
-    registry = new_registry(engine)
-    first = Submission()
-    first.add(document())
-    assert registry.submit(first.build()).response.status is ResponseStatus.SUCCESS
-    pooled = autocommit_engine(engine).raw_connection()
-    try:
-        backend = pooled.driver_connection.get_backend_pid()  # type: ignore[union-attr]
-    finally:
-        pooled.close()
-    with engine.connect() as admin:
-        admin.exec_driver_sql(f"SELECT pg_terminate_backend({backend})")
-
-    second = Submission()
-    second.add(document())
-    assert registry.submit(second.build()).response.status is ResponseStatus.SUCCESS
-
-
-def test_an_idle_connection_the_server_closed_is_dropped_before_sending(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A connection idle past `_IDLE_CHECKED` is looked at (its socket, no round trip): the
-    server closed it, so it is dropped and the one statement goes on another, once."""
+def registered_then_cut_off(engine: Engine) -> Registry:
+    """A registry that has registered once, whose pooled connection the server then closed."""
     registry = new_registry(engine)
     first = Submission()
     first.add(document())
@@ -162,6 +138,26 @@ def test_an_idle_connection_the_server_closed_is_dropped_before_sending(
     with engine.connect() as admin:
         # with a timeout, PostgreSQL waits until the backend is gone (its goodbye sent)
         admin.exec_driver_sql(f"SELECT pg_terminate_backend({backend}, 5000)")
+    return registry
+
+
+def test_a_connection_that_died_between_submissions_is_replaced(engine: Engine) -> None:
+    """No pre-ping, and a connection used a moment ago is not looked at: its one statement
+    fails, the registry's generated entryUUIDs are not found on a new connection (nothing
+    was committed), and it is tried once more there."""
+    registry = registered_then_cut_off(engine)
+
+    second = Submission()
+    second.add(document())
+    assert registry.submit(second.build()).response.status is ResponseStatus.SUCCESS
+
+
+def test_an_idle_connection_the_server_closed_is_dropped_before_sending(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection idle past `_IDLE_CHECKED` is looked at (its socket, no round trip): the
+    server closed it, so it is dropped and the one statement goes on another, once."""
+    registry = registered_then_cut_off(engine)
     monkeypatch.setattr(express, "_IDLE_CHECKED", 0.0)
     sent: list[bytes] = []
     send = express._send

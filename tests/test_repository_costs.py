@@ -25,7 +25,7 @@ from registry_fixtures import (
     migrated_engine,
     new_registry,
 )
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from ebrim.model import Metadata
 from ebrim.vocabulary import ResponseStatus
@@ -189,11 +189,7 @@ def test_a_connection_lost_in_the_round_trip_is_resolved_by_the_generated_ids(
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
 
         monkeypatch.setattr(express, "_send", sent_then_lost)
-        builder = Submission()
-        builder.add()
-        plain = express.plan(builder.build(), "20261204000000")
-        assert plain is not None
-        assert express.register(engine, plain, {}, require_open_record=False) is True
+        assert express_one_document(engine) is True
 
         lost: list[bytes] = []
 
@@ -204,15 +200,21 @@ def test_a_connection_lost_in_the_round_trip_is_resolved_by_the_generated_ids(
             sent(cursor, statement)
 
         monkeypatch.setattr(express, "_send", lost_before_sending)
-        builder = Submission()
-        builder.add()
-        plain = express.plan(builder.build(), "20261204000000")
-        assert plain is not None
-        assert express.register(engine, plain, {}, require_open_record=False) is True
+        assert express_one_document(engine) is True
         assert lost  # the first attempt was lost, the second one registered
         with engine.connect() as conn:
             stored = conn.exec_driver_sql("SELECT count(*) FROM documents").scalar_one()
         assert stored == 2
+
+
+def express_one_document(engine: Engine) -> bool | int:
+    from registry import express
+
+    builder = Submission()
+    builder.add()
+    plain = express.plan(builder.build(), "20261204000000")
+    assert plain is not None
+    return express.register(engine, plain, {}, require_open_record=False)
 
 
 def test_the_check_asks_only_what_the_submission_needs() -> None:
