@@ -51,7 +51,7 @@ from registry.storage import autocommit_engine, write_transaction
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
 
-# SQLite's check (PostgreSQL is guarded by `_GUARD` and the keys): its branches, each with
+# SQLite's check (PostgreSQL's: `guard_sql` and the keys): its branches, each with
 # the parameters it needs; a branch whose list is empty is left out of the statement.
 _BRANCHES = (
     ("SELECT 'p', patient_id, merged_into FROM patients WHERE patient_id {patients}",
@@ -175,7 +175,8 @@ def register(
         "unindexed": [unique_id for _repository, unique_id in unindexed],
     }
     if engine.dialect.name == "postgresql":
-        fresh = [uuid for uuid in plain.ids.values() if uuid not in set(plain.chosen_uuids)]
+        chosen = set(plain.chosen_uuids)
+        fresh = [uuid for uuid in plain.ids.values() if uuid not in chosen]
         return _register_postgresql(engine, params, rows, fresh, commit_lsn=commit_lsn)
     judge = functools.partial(_is_plain, plain, require_open_record=require_open_record)
     return _register_sqlite(engine, params, rows, judge)
