@@ -45,7 +45,7 @@ def create_engine_for(url: str, *, schema: str | None = None, echo: bool = False
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     # No pre-ping: it costs a round trip per checkout. A connection found dead fails its
     # first statement, the pool drops it, and the writers try once more (`Registry._write`;
-    # the express path looks at the socket first, `registry.express`).
+    # the express path looks at the socket first, `registry.express_postgresql`).
     engine = _create_engine(url, **kwargs)
     # Nothing to roll back on return in autocommit (the code that spells BEGIN out ends
     # it, or invalidates the connection): no reset, which the pool would pay per checkin.
@@ -62,7 +62,7 @@ def autocommit_engine(engine: Engine) -> Engine:
 
     A lone SELECT there is one round trip (psycopg2 sends BEGIN before a statement in a
     transaction, and the pool ROLLBACK after it), and a string that spells out
-    `BEGIN; …; COMMIT` is one transaction (`registry.express`). Its connections never
+    `BEGIN; …; COMMIT` is one transaction (`registry.express_postgresql`). Its connections never
     switch modes: switching costs psycopg2 a SET on the wire. SQLite: `engine` itself.
     """
     return _AUTOCOMMIT.get(engine, engine)

@@ -1,6 +1,6 @@
 """The express path writes its INSERTs with literals it quotes itself on PostgreSQL.
 
-`registry.express._literal` doubles the quote, which is the whole rule only under
+`registry.express_postgresql._literal` doubles the quote, which is the whole rule only under
 `standard_conforming_strings = on` in UTF-8; any other connection goes through psycopg2's
 `mogrify`. Values that would break a careless quoting must come back exactly as sent.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 
 from ebrim.model import DocumentEntry, LocalizedString, Slot
 from ebrim.vocabulary import ResponseStatus
-from registry import Registry, express
+from registry import Registry, express, express_postgresql
 from registry.storage import autocommit_engine
 
 pytestmark = pytest.mark.postgres
@@ -44,14 +44,14 @@ def hostile_document() -> DocumentEntry:
 
 def register_and_read(engine: Engine) -> tuple[DocumentEntry, object, int]:
     calls = []
-    original = express._literal
+    original = express_postgresql._literal
 
     def counting(cursor: object, value: object) -> str:
         calls.append(value)
         return original(cursor, value)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(express, "_literal", counting)
+    mp.setattr(express_postgresql, "_literal", counting)
     try:
         registry = new_registry(engine)
         submission = Submission()
@@ -96,7 +96,7 @@ def test_without_standard_conforming_strings_the_driver_quotes(engine: Engine) -
 
 def test_a_nul_character_is_refused_not_truncated() -> None:
     with pytest.raises(ValueError, match="NUL"):
-        express._literal(None, "before\x00after")
+        express_postgresql._literal(None, "before\x00after")
 
 
 def test_a_failure_after_begin_leaves_no_connection_inside_a_transaction(engine: Engine) -> None:
@@ -158,15 +158,15 @@ def test_an_idle_connection_the_server_closed_is_dropped_before_sending(
     """A connection idle past `_IDLE_CHECKED` is looked at (its socket, no round trip): the
     server closed it, so it is dropped and the one statement goes on another, once."""
     registry = registered_then_cut_off(engine)
-    monkeypatch.setattr(express, "_IDLE_CHECKED", 0.0)
+    monkeypatch.setattr(express_postgresql, "_IDLE_CHECKED", 0.0)
     sent: list[bytes] = []
-    send = express._send
+    send = express_postgresql._send
 
     def counted(cursor: object, statement: bytes) -> None:
         sent.append(statement)
         send(cursor, statement)
 
-    monkeypatch.setattr(express, "_send", counted)
+    monkeypatch.setattr(express_postgresql, "_send", counted)
     second = Submission()
     second.add(document())
     assert registry.submit(second.build()).response.status is ResponseStatus.SUCCESS

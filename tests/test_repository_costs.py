@@ -178,17 +178,17 @@ def test_a_connection_lost_in_the_round_trip_is_resolved_by_the_generated_ids(
     once more on a new connection."""
     import psycopg2
 
-    from registry import express
+    from registry import express_postgresql
 
     with migrated_engine("postgres", tmp_path, request) as engine:
         new_registry(engine)
-        sent = express._send
+        sent = express_postgresql._send
 
         def sent_then_lost(cursor: object, statement: bytes) -> None:
             sent(cursor, statement)
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
 
-        monkeypatch.setattr(express, "_send", sent_then_lost)
+        monkeypatch.setattr(express_postgresql, "_send", sent_then_lost)
         assert express_one_document(engine) is True
 
         lost: list[bytes] = []
@@ -199,7 +199,7 @@ def test_a_connection_lost_in_the_round_trip_is_resolved_by_the_generated_ids(
                 raise psycopg2.OperationalError("could not send data to server")
             sent(cursor, statement)
 
-        monkeypatch.setattr(express, "_send", lost_before_sending)
+        monkeypatch.setattr(express_postgresql, "_send", lost_before_sending)
         assert express_one_document(engine) is True
         assert lost  # the first attempt was lost, the second one registered
         with engine.connect() as conn:
@@ -221,7 +221,7 @@ def test_the_check_asks_only_what_the_submission_needs() -> None:
     """SQLite's check: a typical ITI-41 (no entryUUID of its own, no open record required)
     is checked with three branches, not five. PostgreSQL's guard asks the records only
     when an open record is required."""
-    from registry import express
+    from registry import express, express_postgresql
 
     typical = {
         "patients": ["p"], "records": [], "unique_ids": ["1.2", "1.3"], "uuids": [],
@@ -231,5 +231,5 @@ def test_the_check_asks_only_what_the_submission_needs() -> None:
     assert statement.count("UNION ALL") == 2  # three branches
     assert "records" not in statement and "entry_uuid" not in statement
     assert "WHERE false" in express.check_sql({name: [] for name in typical})
-    assert "records" not in express.guard_sql(typical)
-    assert "records" in express.guard_sql({**typical, "records": ["p"]})
+    assert "records" not in express_postgresql.guard_sql(typical)
+    assert "records" in express_postgresql.guard_sql({**typical, "records": ["p"]})

@@ -1,0 +1,212 @@
+"""ITI-42's plain submission on PostgreSQL: one round trip (`registry.express`).
+
+The connection runs in autocommit (`registry.storage.autocommit_engine`) and one string
+spells the transaction out: `BEGIN`, a guard that fails unless the patients are as
+required, the INSERTs (objects, side rows, uniqueId claims, the co-located repository's
+index rows, the audit event), `COMMIT`. What the guard does not ask, the keys answer: a
+taken uniqueId, entryUUID or index entry fails its INSERT, the transaction is rolled
+back, and the submission is not plain. The values are quoted into statements whose text
+depends only on the tables, so nothing is compiled per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.exc import DBAPIError
+
+from registry.insert_shapes import insert_shape, row_values
+from registry.records import RecordStatus
+from registry.replicas import parse_lsn
+from registry.storage import autocommit_engine
+
+Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
+
+
+class Unavailable(Exception):
+    """The database failed (down, busy, connection lost); nothing is known to be written."""
+
+
+# PostgreSQL's guard: 1/1 when every patient is known and not merged and, when asked, has
+# an open record; else a division by zero (SQLSTATE 22012), which aborts the transaction
+# before anything is written. A CASE … ELSE 1/0 would not do: PostgreSQL folds a constant
+# 1/0 while planning. The patients are distinct (`PlainSubmission.patients`).
+_GUARD_PATIENTS = (
+    "SELECT 1 / ((SELECT count(*) FROM patients WHERE patient_id = ANY(%(patients)s)"
+    " AND merged_into IS NULL) = cardinality(%(patients)s::text[]))::int"
+)
+_GUARD_RECORDS = (
+    " / ((SELECT count(*) FROM records WHERE patient_id = ANY(%(records)s)"
+    f" AND status = '{RecordStatus.OPEN.value}') = cardinality(%(records)s::text[]))::int"
+)
+
+
+def guard_sql(params: Mapping[str, Sequence[str]]) -> str:
+    """PostgreSQL's guard statement for these parameters."""
+    return _GUARD_PATIENTS + (_GUARD_RECORDS if params.get("records") else "")
+
+
+def register_postgresql(
+    engine: Engine,
+    params: dict[str, list[str]],
+    rows: Rows,
+    fresh: Sequence[str],
+    *,
+    commit_lsn: bool = False,
+) -> bool | int:
+    """One round trip: `BEGIN`, the guard, the INSERTs, `COMMIT`.
+
+    There is no pool pre-ping (a round trip per request). A connection the server has
+    closed (a restart, an idle timeout, a terminated backend) has its end-of-stream, or
+    the server's last message, waiting on its socket: one idle for a second or more is
+    looked at, and dropped before anything is sent. A connection lost during the round
+    trip may have committed or not: the registry's generated entryUUIDs (`fresh`, new by
+    construction) are looked for on a new connection: found, the submission is
+    registered; not found, it is tried once more; no generated id to look for, the
+    outcome is unknown (`Unavailable`).
+    """
+    import psycopg2
+    import psycopg2.errors
+
+    pool = autocommit_engine(engine)
+    retried = False
+    for _attempt in range(_LIVENESS_TRIES):
+        pooled = pool.raw_connection()
+        try:
+            now = time.monotonic()
+            idle = now - pooled.info.get(_LAST_USED, -_IDLE_CHECKED)
+            if idle >= _IDLE_CHECKED and _closed_by_server(pooled.driver_connection):
+                pooled.invalidate()
+                continue
+            pooled.info[_LAST_USED] = now
+            with contextlib.closing(pooled.cursor()) as cursor:
+                statement = b";".join(
+                    [
+                        b"BEGIN",
+                        cast(bytes, cursor.mogrify(guard_sql(params), params)),
+                        _inserts_postgresql(cursor, engine, rows),
+                        b"COMMIT",
+                    ]
+                )
+                if commit_lsn:
+                    statement += b";SELECT pg_current_wal_lsn()::text"
+                try:
+                    _send(cursor, statement)
+                except (psycopg2.IntegrityError, psycopg2.errors.DivisionByZero):
+                    # a key taken (maybe by a concurrent submission), or the guard: not plain
+                    cursor.execute("ROLLBACK")
+                    return False
+                if not commit_lsn:
+                    return True
+                (lsn,) = cursor.fetchone() or ("0/0",)
+                return parse_lsn(lsn)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            pooled.invalidate()
+            registered = _registered(pool, fresh)
+            if registered is None or (retried and not registered):
+                raise Unavailable(str(exc).strip()) from exc
+            if registered:
+                return True if not commit_lsn else _wal_position(pool)
+            retried = True
+        except psycopg2.Error as exc:
+            pooled.invalidate()  # the transaction's state is unknown: drop the connection
+            raise Unavailable(str(exc).strip()) from exc
+        except BaseException:
+            pooled.invalidate()  # e.g. a value no literal can carry
+            raise
+        finally:
+            pooled.close()
+    raise Unavailable("no live connection to the registry database")
+
+
+# Connections tried for one submission: each closed one is dropped, and after a restart
+# of the server every pooled connection is.
+_LIVENESS_TRIES = 8
+# A connection idle this long (seconds) is looked at before use. A busy server's are not:
+# asking the socket is a system call, a turn of the GIL between the request threads, and
+# one lost in the meantime is settled after the fact like any other.
+_IDLE_CHECKED = 1.0
+_LAST_USED = "xds_express_last_used"  # in the pool's record of the connection
+
+
+def _send(cursor: Any, statement: bytes) -> None:
+    """The one round trip (a seam for the tests that lose the connection in it)."""
+    cursor.execute(statement)
+
+
+def _closed_by_server(connection: Any) -> bool:
+    """Whether the server has closed this idle connection, asked of its socket (no round
+    trip): between statements a live server sends nothing."""
+    if connection.closed:
+        return True
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    return bool(readable)
+
+
+def _registered(pool: Engine, fresh: Sequence[str]) -> bool | None:
+    """Whether the objects with these generated entryUUIDs are stored; None: cannot tell."""
+    if not fresh:
+        return None
+    try:
+        with pool.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT count(*) FROM object_patients WHERE entry_uuid = ANY(%(fresh)s)",
+                {"fresh": list(fresh)},
+            ).scalar_one()
+    except DBAPIError:
+        return None
+    return bool(found)
+
+
+def _wal_position(pool: Engine) -> int:
+    """The WAL position now, at or after a commit another connection made."""
+    with pool.connect() as conn:
+        return parse_lsn(conn.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar_one())
+
+
+def _inserts_postgresql(cursor: Any, engine: Engine, rows: Rows) -> bytes:
+    connection = cursor.connection
+    plain_literals = (
+        connection.encoding == "UTF8"
+        and connection.get_parameter_status("standard_conforming_strings") == "on"
+    )
+    statements = []
+    for table, table_rows in rows.items():
+        if not table_rows:
+            continue
+        shape = insert_shape(table, engine)
+        if plain_literals:
+            tuples = (
+                "(" + ",".join([_literal(cursor, v) for v in row_values(row, shape)]) + ")"
+                for row in table_rows
+            )
+            statements.append(shape.head + ",".join(tuples).encode())
+        else:
+            values = [value for row in table_rows for value in row_values(row, shape)]
+            template = ",".join([shape.template] * len(table_rows))
+            statements.append(shape.head + cursor.mogrify(template, values))
+    return b";".join(statements)
+
+
+def _literal(cursor: Any, value: Any) -> str:
+    """`value` as a PostgreSQL literal, for a UTF-8 connection with standard_conforming_strings.
+
+    There the only character special inside '…' is the quote itself, doubled (PostgreSQL
+    manual, 4.1.2.1); psycopg2's `mogrify` does the same, three times slower, and still
+    quotes what is not a plain string, number or NULL.
+    """
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value:
+            raise ValueError("a string literal cannot contain NUL characters")
+        return "'" + value.replace("'", "''") + "'"
+    if value is None:
+        return "NULL"
+    if kind is int:
+        return str(value)
+    return cast(bytes, cursor.mogrify("%s", (value,))).decode()
