@@ -5,50 +5,60 @@ spells the transaction out: `BEGIN`, a guard that fails unless the patients are 
 required, the INSERTs (objects, side rows, uniqueId claims, the co-located repository's
 index rows, the audit event), `COMMIT`. What the guard does not ask, the keys answer: a
 taken uniqueId, entryUUID or index entry fails its INSERT, the transaction is rolled
-back, and the submission is not plain. The values are quoted into statements whose text
-depends only on the tables, so nothing is compiled per request.
+back, and the submission is not plain. Nothing is compiled per request: the guard and
+each INSERT (a table and a number of rows) are prepared once per connection, in the
+string of their first use, and then executed with the values quoted as literals.
+Behind a pooler that does not keep them (PgBouncer in transaction mode), the first lost
+one turns them off for the pool: the statements go as text, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import select
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError
 
-from registry.insert_shapes import insert_shape, row_values
+from registry.insert_shapes import Shape, insert_shape, row_values
 from registry.records import RecordStatus
 from registry.replicas import parse_lsn
 from registry.storage import autocommit_engine
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
+log = logging.getLogger(__name__)
 
 
 class Unavailable(Exception):
     """The database failed (down, busy, connection lost); nothing is known to be written."""
 
 
-# PostgreSQL's guard: 1/1 when every patient is known and not merged and, when asked, has
-# an open record; else a division by zero (SQLSTATE 22012), which aborts the transaction
-# before anything is written. A CASE … ELSE 1/0 would not do: PostgreSQL folds a constant
-# 1/0 while planning. The patients are distinct (`PlainSubmission.patients`).
+# The guard: 1/1 when every patient is known and not merged and, when asked, has an open
+# record; else a division by zero (SQLSTATE 22012), which aborts the transaction before
+# anything is written. A CASE … ELSE 1/0 would not do: PostgreSQL folds a constant 1/0
+# while planning. The patients are distinct (`PlainSubmission.patients`).
 _GUARD_PATIENTS = (
-    "SELECT 1 / ((SELECT count(*) FROM patients WHERE patient_id = ANY(%(patients)s)"
-    " AND merged_into IS NULL) = cardinality(%(patients)s::text[]))::int"
+    "SELECT 1 / ((SELECT count(*) FROM patients WHERE patient_id = ANY({patients})"
+    " AND merged_into IS NULL) = cardinality({patients}))::int"
 )
 _GUARD_RECORDS = (
-    " / ((SELECT count(*) FROM records WHERE patient_id = ANY(%(records)s)"
-    f" AND status = '{RecordStatus.OPEN.value}') = cardinality(%(records)s::text[]))::int"
+    " / ((SELECT count(*) FROM records WHERE patient_id = ANY({records})"
+    f" AND status = '{RecordStatus.OPEN.value}') = cardinality({{records}}))::int"
 )
+_ARRAYS = ("%(patients)s::text[]", "%(records)s::text[]")  # psycopg2's, or $1 and $2
 
 
-def guard_sql(params: Mapping[str, Sequence[str]]) -> str:
-    """PostgreSQL's guard statement for these parameters."""
-    return _GUARD_PATIENTS + (_GUARD_RECORDS if params.get("records") else "")
+def guard_sql(params: Mapping[str, Sequence[str]], places: tuple[str, str] = _ARRAYS) -> str:
+    """The guard statement for these parameters, its arrays in `places`."""
+    patients, records = places
+    guard = _GUARD_PATIENTS.format(patients=patients)
+    return guard + (_GUARD_RECORDS.format(records=records) if params.get("records") else "")
 
 
 def register_postgresql(
@@ -59,7 +69,7 @@ def register_postgresql(
     *,
     commit_lsn: bool = False,
 ) -> bool | int:
-    """One round trip: `BEGIN`, the guard, the INSERTs, `COMMIT`.
+    """One round trip: `BEGIN`, the guard, the INSERTs, `COMMIT` (`_round_trip`).
 
     There is no pool pre-ping (a round trip per request). A connection the server has
     closed (a restart, an idle timeout, a terminated backend) has its end-of-stream, or
@@ -71,7 +81,7 @@ def register_postgresql(
     outcome is unknown (`Unavailable`).
     """
     import psycopg2
-    import psycopg2.errors
+    from psycopg2 import errors
 
     pool = autocommit_engine(engine)
     retried = False
@@ -84,23 +94,31 @@ def register_postgresql(
                 pooled.invalidate()
                 continue
             pooled.info[_LAST_USED] = now
+            prepared = None if pool in _UNPREPARED else pooled.info.setdefault(_PREPARED, set())
             with contextlib.closing(pooled.cursor()) as cursor:
-                statement = b";".join(
-                    [
-                        b"BEGIN",
-                        cast(bytes, cursor.mogrify(guard_sql(params), params)),
-                        _inserts_postgresql(cursor, engine, rows),
-                        b"COMMIT",
-                    ]
-                )
+                statement, new = _round_trip(cursor, engine, params, rows, prepared)
                 if commit_lsn:
                     statement += b";SELECT pg_current_wal_lsn()::text"
                 try:
                     _send(cursor, statement)
-                except (psycopg2.IntegrityError, psycopg2.errors.DivisionByZero):
+                except (psycopg2.IntegrityError, errors.DivisionByZero):
                     # a key taken (maybe by a concurrent submission), or the guard: not plain
                     cursor.execute("ROLLBACK")
+                    if prepared is not None:  # they came first, and outlive the rollback
+                        prepared.update(new)
                     return False
+                except (errors.InvalidSqlStatementName, errors.DuplicatePreparedStatement) as exc:
+                    cursor.execute("ROLLBACK")
+                    _UNPREPARED.add(pool)
+                    log.warning(
+                        "registry database: a prepared statement was lost or found already "
+                        "there (a pooler such as PgBouncer in transaction mode?); the express "
+                        "path sends its statements as text from now on: %s",
+                        str(exc).strip(),
+                    )
+                    continue
+                if prepared is not None:
+                    prepared.update(new)
                 if not commit_lsn:
                     return True
                 (lsn,) = cursor.fetchone() or ("0/0",)
@@ -132,6 +150,12 @@ _LIVENESS_TRIES = 8
 # one lost in the meantime is settled after the fact like any other.
 _IDLE_CHECKED = 1.0
 _LAST_USED = "xds_express_last_used"  # in the pool's record of the connection
+_PREPARED = "xds_express_prepared"  # there too: the names this connection has prepared
+_MOST_PREPARED = 64  # statements prepared on one connection, at most
+_MOST_ROWS_PREPARED = 16  # an INSERT of more rows than this into one table goes as text
+# Pools where a prepared statement was lost, or found already there: a pooler in between
+# (PgBouncer in transaction mode hands each transaction to any server connection).
+_UNPREPARED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def _send(cursor: Any, statement: bytes) -> None:
@@ -169,28 +193,82 @@ def _wal_position(pool: Engine) -> int:
         return parse_lsn(conn.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar_one())
 
 
-def _inserts_postgresql(cursor: Any, engine: Engine, rows: Rows) -> bytes:
-    connection = cursor.connection
-    plain_literals = (
-        connection.encoding == "UTF8"
-        and connection.get_parameter_status("standard_conforming_strings") == "on"
-    )
-    statements = []
+def _round_trip(
+    cursor: Any, engine: Engine, params: Mapping[str, Sequence[str]], rows: Rows,
+    prepared: set[str] | None,
+) -> tuple[bytes, list[str]]:  # fmt: skip
+    """The string of the round trip, and the names of the statements it prepares.
+
+    `prepared`: what this connection has prepared already (None: send every statement as
+    text). The guard and each INSERT of a table and a number of rows are prepared at their
+    first use on a connection, in the same string, after `BEGIN`; then they are only
+    `EXECUTE name(values)`, which PostgreSQL neither parses as an INSERT nor plans again
+    (the third of its CPU per submission it spent there).
+    """
+    literals = _literal_writer(cursor)
+    setup: list[bytes] = []
+    new: list[str] = []
+
+    def ready(name: str, definition: Callable[[], str]) -> bool:
+        """Whether `name` can be executed in this string (prepared now if need be)."""
+        if prepared is None:
+            return False
+        if name in prepared or name in new:
+            return True
+        if len(prepared) + len(new) >= _MOST_PREPARED:
+            return False
+        setup.append(f"PREPARE {name} {definition()}".encode())
+        new.append(name)
+        return True
+
+    records = bool(params.get("records"))
+    guard = "xds_guard_records" if records else "xds_guard"
+    types = "(text[], text[])" if records else "(text[])"
+    if ready(guard, lambda: f"{types} AS " + guard_sql(params, ("$1", "$2"))):
+        arrays = "%(patients)s::text[],%(records)s::text[]" if records else _ARRAYS[0]
+        work = [cast(bytes, cursor.mogrify(f"EXECUTE {guard}({arrays})", params))]
+    else:
+        work = [cast(bytes, cursor.mogrify(guard_sql(params), params))]
     for table, table_rows in rows.items():
         if not table_rows:
             continue
         shape = insert_shape(table, engine)
-        if plain_literals:
-            tuples = (
-                "(" + ",".join([_literal(cursor, v) for v in row_values(row, shape)]) + ")"
-                for row in table_rows
-            )
-            statements.append(shape.head + ",".join(tuples).encode())
+        count = len(table_rows)
+        name = f"xds_{table.name}_{count}"
+        definition = functools.partial(_prepared_insert, shape, count)
+        if count <= _MOST_ROWS_PREPARED and ready(name, definition):
+            values = (value for row in table_rows for value in row_values(row, shape))
+            work.append(f"EXECUTE {name}({literals(values)})".encode())
         else:
-            values = [value for row in table_rows for value in row_values(row, shape)]
-            template = ",".join([shape.template] * len(table_rows))
-            statements.append(shape.head + cursor.mogrify(template, values))
-    return b";".join(statements)
+            tuples = ("(" + literals(row_values(row, shape)) + ")" for row in table_rows)
+            work.append(shape.head + ",".join(tuples).encode())
+    return b";".join([b"BEGIN", *setup, *work, b"COMMIT"]), new
+
+
+def _prepared_insert(shape: Shape, count: int) -> str:
+    """`shape`'s INSERT of `count` rows, its values $1, $2…, as PREPARE wants it."""
+    width = len(shape.columns)
+    rows = (
+        "(" + ",".join(f"${row * width + column + 1}" for column in range(width)) + ")"
+        for row in range(count)
+    )
+    return "AS " + shape.head.decode() + ",".join(rows)
+
+
+def _literal_writer(cursor: Any) -> Callable[[Iterable[Any]], str]:
+    """Values to a comma-separated list of literals, for this cursor's connection."""
+    connection = cursor.connection
+    if (
+        connection.encoding == "UTF8"
+        and connection.get_parameter_status("standard_conforming_strings") == "on"
+    ):
+        return lambda values: ",".join([_literal(cursor, value) for value in values])
+
+    def mogrified(values: Iterable[Any]) -> str:
+        listed = list(values)
+        return cast(bytes, cursor.mogrify(",".join(["%s"] * len(listed)), listed)).decode()
+
+    return mogrified
 
 
 def _literal(cursor: Any, value: Any) -> str:
