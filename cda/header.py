@@ -144,14 +144,18 @@ def clinical_document_in(root: etree._Element) -> etree._Element | None:
     return root if root.tag == f"{{{HL7}}}{CLINICAL_DOCUMENT}" else None
 
 
-def parse_cda(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+def parse_cda(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, blank_text: bool = True
+) -> etree._Element:
     """The ClinicalDocument element of `data`, or a `CdaError` naming the problem.
 
-    `data` is a ClinicalDocument, or an ANS self-presented document embedding one."""
+    `data` is a ClinicalDocument, or an ANS self-presented document embedding one.
+    `blank_text=False`: without the whitespace between elements (`safexml.make_parser`),
+    for a reader of elements and attributes only, such as `checked_fields`."""
     if len(data) > max_bytes:
         raise CdaTooLarge(f"document of {len(data)} bytes exceeds the limit of {max_bytes}")
     try:
-        root = parse_xml(data, XMLLimits(max_bytes=max_bytes))
+        root = parse_xml(data, XMLLimits(max_bytes=max_bytes), blank_text=blank_text)
     except XMLTooLarge as exc:
         raise CdaTooLarge(str(exc)) from None
     except XMLRejected as exc:

@@ -40,9 +40,14 @@ class _RefuseEverything(etree.Resolver):
         raise ForbiddenXML(DOCTYPE_REFUSED)
 
 
-def make_parser(limits: XMLLimits = XMLLimits()) -> etree.XMLParser:
-    """A fresh hardened parser (lxml parsers must not be shared between threads)."""
+def make_parser(limits: XMLLimits = XMLLimits(), *, blank_text: bool = True) -> etree.XMLParser:
+    """A fresh hardened parser (lxml parsers must not be shared between threads).
+
+    `blank_text=False` drops the whitespace between elements: a quarter less to build for a
+    reader that only looks at elements and attributes (never for signed XML or mixed text).
+    """
     parser = etree.XMLParser(
+        remove_blank_text=not blank_text,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -56,8 +61,12 @@ def make_parser(limits: XMLLimits = XMLLimits()) -> etree.XMLParser:
     return parser
 
 
-def parse_xml(data: bytes, limits: XMLLimits = XMLLimits()) -> etree._Element:
-    """Parse untrusted bytes into an element tree, or raise a subclass of `XMLRejected`."""
+def parse_xml(
+    data: bytes, limits: XMLLimits = XMLLimits(), *, blank_text: bool = True
+) -> etree._Element:
+    """Parse untrusted bytes into an element tree, or raise a subclass of `XMLRejected`.
+
+    `blank_text`: as `make_parser`'s."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("parse_xml takes bytes; decoding is the XML declaration's job")
     if len(data) > limits.max_bytes:
@@ -65,7 +74,7 @@ def parse_xml(data: bytes, limits: XMLLimits = XMLLimits()) -> etree._Element:
     if not data.strip():
         raise MalformedXML("empty XML document")
     refuse_doctype(bytes(data[: MAX_PROLOG_BYTES + 1024]))
-    parser = make_parser(limits)
+    parser = make_parser(limits, blank_text=blank_text)
     try:
         root = etree.fromstring(bytes(data), parser)
     except etree.XMLSyntaxError as exc:

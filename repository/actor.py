@@ -345,7 +345,7 @@ class Repository:
             message = f"{where}: CDA document of {staged.size} bytes is over {limit}; its "
             return [_error(code, message + "header was not compared", _name(doc), Severity.WARNING)]
         try:
-            header = checked_fields(parse_cda(data, max_bytes=limit))
+            header = checked_fields(parse_cda(data, max_bytes=limit, blank_text=False))
         except NotCda:
             return []
         except CdaError as exc:

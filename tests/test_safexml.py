@@ -12,10 +12,22 @@ from ebrim.safexml import XMLLimits, parse_xml
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 
 
+@pytest.mark.parametrize("blank_text", [True, False], ids=["as sent", "without blanks"])
 @pytest.mark.parametrize("path", sorted(HOSTILE.glob("*.xml")), ids=lambda p: p.stem)
-def test_hostile_corpus_rejected_with_typed_error(path: Path) -> None:
+def test_hostile_corpus_rejected_with_typed_error(path: Path, blank_text: bool) -> None:
     with pytest.raises(XMLRejected):
-        parse_xml(path.read_bytes())
+        parse_xml(path.read_bytes(), blank_text=blank_text)
+
+
+def test_blank_text_is_kept_unless_asked() -> None:
+    """Kept by default (a signature's digest covers it); dropped on request between
+    elements only: an element whose content is blank keeps it."""
+    data = b"<a>\n  <b> </b>\n  <c>x</c>\n</a>"
+    kept = parse_xml(data)
+    assert kept.text == "\n  " and kept[0].tail == "\n  "
+    dropped = parse_xml(data, blank_text=False)
+    assert dropped.text is None and dropped[0].tail is None
+    assert dropped[0].text == " " and dropped[1].text == "x"
 
 
 def test_internal_dtd_rejected_as_forbidden() -> None:
