@@ -8,6 +8,7 @@ attachment read in chunks from its opener, so a large document is never held in 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,13 +28,20 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
 
     RFC 2045 syntax: `type/subtype` then `; name=value` pairs, a value a token or a quoted
     string (backslash escapes). A type without one slash reads as text/plain, as the email
-    package reads it. Parsed by hand: this runs several times per request.
+    package reads it. Parsed by hand, and the last few remembered: a request's own type and
+    its root part's are each asked twice, and the parts' types repeat across requests.
     """
+    media, params = _parsed_content_type(value)
+    return media, dict(params)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_content_type(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     head, _, rest = value.partition(";")
     media = head.strip().lower()
     if media.count("/") != 1:
         media = "text/plain"
-    return media, _parameters(rest)
+    return media, tuple(_parameters(rest).items())
 
 
 # A quoted value as an unrolled loop: `"(?:[^"\\]|\\.)*"` tries an alternation per character.

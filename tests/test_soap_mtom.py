@@ -186,3 +186,12 @@ def test_content_type_is_parsed_as_rfc_2045_says(
     value: str, media: str, params: dict[str, str]
 ) -> None:
     assert parse_content_type(value) == (media, params)
+
+
+def test_a_remembered_content_type_hands_out_its_own_parameters() -> None:
+    """Parsed types are remembered: a caller that changes its parameters changes only its
+    copy."""
+    value = 'multipart/related; boundary="b1"; type="application/xop+xml"'
+    first = parse_content_type(value)[1]
+    first["boundary"] = "changed"
+    assert parse_content_type(value)[1]["boundary"] == "b1"
