@@ -5,9 +5,9 @@ spells the transaction out: `BEGIN`, a guard that fails unless the patients are 
 required, the INSERTs (objects, side rows, uniqueId claims, the co-located repository's
 index rows, the audit event), `COMMIT`. What the guard does not ask, the keys answer: a
 taken uniqueId, entryUUID or index entry fails its INSERT, the transaction is rolled
-back, and the submission is not plain. Nothing is compiled per request: the guard and
-each INSERT (a table and a number of rows) are prepared once per connection, in the
-string of their first use, and then executed with the values quoted as literals.
+back, and the submission is not plain. Nothing is compiled per request: each INSERT (a
+table and a number of rows) is prepared once per connection, in the string of its first
+use, and then executed with the values quoted as literals.
 Behind a pooler that does not keep them (PgBouncer in transaction mode), the first lost
 one turns them off for the pool: the statements go as text, as before.
 """
@@ -44,21 +44,18 @@ class Unavailable(Exception):
 # anything is written. A CASE … ELSE 1/0 would not do: PostgreSQL folds a constant 1/0
 # while planning. The patients are distinct (`PlainSubmission.patients`).
 _GUARD_PATIENTS = (
-    "SELECT 1 / ((SELECT count(*) FROM patients WHERE patient_id = ANY({patients})"
-    " AND merged_into IS NULL) = cardinality({patients}))::int"
+    "SELECT 1 / ((SELECT count(*) FROM patients WHERE patient_id = ANY(%(patients)s)"
+    " AND merged_into IS NULL) = cardinality(%(patients)s::text[]))::int"
 )
 _GUARD_RECORDS = (
-    " / ((SELECT count(*) FROM records WHERE patient_id = ANY({records})"
-    f" AND status = '{RecordStatus.OPEN.value}') = cardinality({{records}}))::int"
+    " / ((SELECT count(*) FROM records WHERE patient_id = ANY(%(records)s)"
+    f" AND status = '{RecordStatus.OPEN.value}') = cardinality(%(records)s::text[]))::int"
 )
-_ARRAYS = ("%(patients)s::text[]", "%(records)s::text[]")  # psycopg2's, or $1 and $2
 
 
-def guard_sql(params: Mapping[str, Sequence[str]], places: tuple[str, str] = _ARRAYS) -> str:
-    """The guard statement for these parameters, its arrays in `places`."""
-    patients, records = places
-    guard = _GUARD_PATIENTS.format(patients=patients)
-    return guard + (_GUARD_RECORDS.format(records=records) if params.get("records") else "")
+def guard_sql(params: Mapping[str, Sequence[str]]) -> str:
+    """PostgreSQL's guard statement for these parameters."""
+    return _GUARD_PATIENTS + (_GUARD_RECORDS if params.get("records") else "")
 
 
 def register_postgresql(
@@ -200,10 +197,11 @@ def _round_trip(
     """The string of the round trip, and the names of the statements it prepares.
 
     `prepared`: what this connection has prepared already (None: send every statement as
-    text). The guard and each INSERT of a table and a number of rows are prepared at their
-    first use on a connection, in the same string, after `BEGIN`; then they are only
-    `EXECUTE name(values)`, which PostgreSQL neither parses as an INSERT nor plans again
-    (the third of its CPU per submission it spent there).
+    text). Each INSERT of a table and a number of rows is prepared at its first use on a
+    connection, in the same string, after `BEGIN`; then it is only `EXECUTE name(values)`,
+    which PostgreSQL neither parses as an INSERT nor plans again (the most of the third of
+    its CPU per submission it spent there). An INSERT of values has one plan whatever the
+    size of the table, so a prepared one never goes stale.
     """
     literals = _literal_writer(cursor)
     setup: list[bytes] = []
@@ -221,14 +219,9 @@ def _round_trip(
         new.append(name)
         return True
 
-    records = bool(params.get("records"))
-    guard = "xds_guard_records" if records else "xds_guard"
-    types = "(text[], text[])" if records else "(text[])"
-    if ready(guard, lambda: f"{types} AS " + guard_sql(params, ("$1", "$2"))):
-        arrays = "%(patients)s::text[],%(records)s::text[]" if records else _ARRAYS[0]
-        work = [cast(bytes, cursor.mogrify(f"EXECUTE {guard}({arrays})", params))]
-    else:
-        work = [cast(bytes, cursor.mogrify(guard_sql(params), params))]
+    # The guard is planned each time: a generic plan made while `patients` is small is a
+    # sequential scan, and PostgreSQL keeps it until the table is next analyzed.
+    work = [cast(bytes, cursor.mogrify(guard_sql(params), params))]
     for table, table_rows in rows.items():
         if not table_rows:
             continue

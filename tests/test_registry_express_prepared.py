@@ -1,7 +1,8 @@
-"""PostgreSQL's express path prepares its guard and INSERTs once per connection.
+"""PostgreSQL's express path prepares its INSERTs once per connection.
 
 The first submission on a connection sends `PREPARE` in its one string; later ones only
-`EXECUTE`. What is stored is the same either way, a refused submission keeps the count of
+`EXECUTE`. The guard is not prepared: a plan kept from when the table was small would
+scan it whole. What is stored is the same either way, a refused submission keeps the count of
 what it prepared, and a prepared statement that vanished (a pooler such as PgBouncer in
 transaction mode hands each transaction to any server connection) costs one retry as
 text, after which the pool sends text only.
@@ -19,7 +20,7 @@ from sqlalchemy import Engine
 
 from ebrim.model import DocumentEntry
 from ebrim.vocabulary import ResponseStatus
-from registry import Registry, express, express_postgresql
+from registry import Registry, express, express_postgresql, schema
 from registry.storage import autocommit_engine
 
 pytestmark = pytest.mark.postgres
@@ -76,12 +77,30 @@ def test_the_first_submission_prepares_and_the_next_ones_execute(
     registry = new_registry(engine)
     first, second = submit(registry), submit(registry)
 
-    assert b"PREPARE xds_guard (text[]) AS SELECT" in sent[0]
     assert b"PREPARE xds_documents_1 AS INSERT INTO" in sent[0]
     assert b"PREPARE" not in sent[1]
-    assert b"EXECUTE xds_guard(" in sent[1] and b"EXECUTE xds_documents_1(" in sent[1]
-    assert b"INSERT INTO" not in sent[1]
+    assert b"EXECUTE xds_documents_1(" in sent[1] and b"INSERT INTO" not in sent[1]
     assert first.entry_uuid != second.entry_uuid
+
+
+def test_only_inserts_are_prepared(engine: Engine) -> None:
+    """Statements whose plan depends on the tables' sizes (the guard's lookups) are planned
+    each time: PostgreSQL keeps a generic plan until the table is next analyzed, and one
+    made on a small `patients` is a sequential scan."""
+    registry = new_registry(engine)
+    submit(registry)
+    submit(registry)
+    pooled = autocommit_engine(engine).raw_connection()
+    try:
+        cursor = pooled.cursor()
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        prepared = {row[0] for row in cursor.fetchall()}
+        cursor.close()
+    finally:
+        pooled.close()
+    inserts = {f"xds_{table.name}_" for table in schema.metadata.sorted_tables}
+    assert len(prepared) >= 8  # one per table the submission writes
+    assert all(name.rstrip("0123456789") in inserts for name in prepared), prepared
 
 
 def test_a_refused_submission_keeps_the_count_of_what_it_prepared(
@@ -95,11 +114,12 @@ def test_a_refused_submission_keeps_the_count_of_what_it_prepared(
     plain = express.plan(refused.build(), "20261204000000")
     assert plain is not None
     assert express.register(engine, plain, {}, require_open_record=False) is False
-    assert b"PREPARE xds_guard " in sent[0]
+    assert b"PREPARE xds_documents_1 " in sent[0]
 
     with caplog.at_level(logging.WARNING, logger=express_postgresql.__name__):
         submit(registry)
-    assert b"PREPARE xds_guard " not in sent[-1] and b"EXECUTE xds_guard(" in sent[-1]
+    assert b"PREPARE xds_documents_1 " not in sent[-1]
+    assert b"EXECUTE xds_documents_1(" in sent[-1]
     assert not caplog.records
     assert autocommit_engine(engine) not in express_postgresql._UNPREPARED
 
