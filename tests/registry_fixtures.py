@@ -235,3 +235,18 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 def codes_of(response: RegistryResponse) -> list[str]:
     return [error.code.value for error in response.errors]
+
+
+def recorded_express_strings(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every string PostgreSQL's express path sends from now on, in order (still sent)."""
+    from registry import express_postgresql
+
+    strings: list[bytes] = []
+    send = express_postgresql._send
+
+    def recorded(cursor: object, statement: bytes) -> None:
+        strings.append(statement)
+        send(cursor, statement)
+
+    monkeypatch.setattr(express_postgresql, "_send", recorded)
+    return strings

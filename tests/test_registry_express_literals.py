@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry_fixtures import Submission, code, document, migrated_engine, new_registry
+from registry_fixtures import (
+    Submission,
+    code,
+    document,
+    migrated_engine,
+    new_registry,
+    recorded_express_strings,
+)
 from sqlalchemy import Engine, event
 
 from ebrim.model import DocumentEntry, LocalizedString, Slot
@@ -159,14 +166,7 @@ def test_an_idle_connection_the_server_closed_is_dropped_before_sending(
     server closed it, so it is dropped and the one statement goes on another, once."""
     registry = registered_then_cut_off(engine)
     monkeypatch.setattr(express_postgresql, "_IDLE_CHECKED", 0.0)
-    sent: list[bytes] = []
-    send = express_postgresql._send
-
-    def counted(cursor: object, statement: bytes) -> None:
-        sent.append(statement)
-        send(cursor, statement)
-
-    monkeypatch.setattr(express_postgresql, "_send", counted)
+    sent = recorded_express_strings(monkeypatch)
     second = Submission()
     second.add(document())
     assert registry.submit(second.build()).response.status is ResponseStatus.SUCCESS

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry_fixtures import Submission, code, document, migrated_engine, new_registry
+from registry_fixtures import (
+    Submission,
+    code,
+    document,
+    migrated_engine,
+    new_registry,
+    recorded_express_strings,
+)
 from sqlalchemy import Engine
 
 from ebrim.model import DocumentEntry
@@ -36,16 +43,7 @@ def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every string the express path sends, in order."""
-    strings: list[bytes] = []
-    send = express_postgresql._send
-
-    def recorded(cursor: object, statement: bytes) -> None:
-        strings.append(statement)
-        send(cursor, statement)
-
-    monkeypatch.setattr(express_postgresql, "_send", recorded)
-    return strings
+    return recorded_express_strings(monkeypatch)
 
 
 def submit(registry: Registry, entry: DocumentEntry | None = None) -> DocumentEntry:
