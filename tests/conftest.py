@@ -96,3 +96,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated registry database, once per backend (a module may define its own `engine`)."""
     with migrated_engine(request.param, tmp_path, request) as migrated:
         yield migrated
+
+
+@pytest.fixture
+def postgres_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated registry database on PostgreSQL only (for the PostgreSQL code paths)."""
+    with migrated_engine("postgres", tmp_path, request) as migrated:
+        yield migrated

@@ -7,15 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from registry_fixtures import (
     Submission,
     code,
     document,
-    migrated_engine,
     new_registry,
     recorded_express_strings,
 )
@@ -35,9 +31,8 @@ HOSTILE = (
 
 
 @pytest.fixture
-def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with migrated_engine("postgres", tmp_path, request) as engine:
-        yield engine
+def engine(postgres_engine: Engine) -> Engine:
+    return postgres_engine
 
 
 def hostile_document() -> DocumentEntry:

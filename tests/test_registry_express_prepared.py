@@ -11,15 +11,12 @@ text, after which the pool sends text only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from registry_fixtures import (
     Submission,
     code,
     document,
-    migrated_engine,
     new_registry,
     recorded_express_strings,
 )
@@ -36,9 +33,8 @@ UNKNOWN_PATIENT = "1111111111^^^&1.2.3.4.5&ISO"
 
 
 @pytest.fixture
-def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with migrated_engine("postgres", tmp_path, request) as engine:
-        yield engine
+def engine(postgres_engine: Engine) -> Engine:
+    return postgres_engine
 
 
 @pytest.fixture
