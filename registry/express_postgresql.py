@@ -231,10 +231,10 @@ def _round_trip(
         definition = functools.partial(_prepared_insert, shape, count)
         if count <= _MOST_ROWS_PREPARED and ready(name, definition):
             values = (value for row in table_rows for value in row_values(row, shape))
-            work.append(f"EXECUTE {name}({literals(values)})".encode())
+            work.append(b"EXECUTE " + name.encode() + b"(" + literals(values) + b")")
         else:
-            tuples = ("(" + literals(row_values(row, shape)) + ")" for row in table_rows)
-            work.append(shape.head + ",".join(tuples).encode())
+            tuples = (b"(" + literals(row_values(row, shape)) + b")" for row in table_rows)
+            work.append(shape.head + b",".join(tuples))
     return b";".join([b"BEGIN", *setup, *work, b"COMMIT"]), new
 
 
@@ -248,18 +248,18 @@ def _prepared_insert(shape: Shape, count: int) -> str:
     return "AS " + shape.head.decode() + ",".join(rows)
 
 
-def _literal_writer(cursor: Any) -> Callable[[Iterable[Any]], str]:
-    """Values to a comma-separated list of literals, for this cursor's connection."""
+def _literal_writer(cursor: Any) -> Callable[[Iterable[Any]], bytes]:
+    """Values to a comma-separated list of literals, in this cursor's connection encoding."""
     connection = cursor.connection
     if (
         connection.encoding == "UTF8"
         and connection.get_parameter_status("standard_conforming_strings") == "on"
     ):
-        return lambda values: ",".join([_literal(cursor, value) for value in values])
+        return lambda values: ",".join([_literal(cursor, value) for value in values]).encode()
 
-    def mogrified(values: Iterable[Any]) -> str:
+    def mogrified(values: Iterable[Any]) -> bytes:
         listed = list(values)
-        return cast(bytes, cursor.mogrify(",".join(["%s"] * len(listed)), listed)).decode()
+        return cast(bytes, cursor.mogrify(",".join(["%s"] * len(listed)), listed))
 
     return mogrified
 

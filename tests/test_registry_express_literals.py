@@ -44,7 +44,9 @@ def hostile_document() -> DocumentEntry:
     )
 
 
-def register_and_read(engine: Engine) -> tuple[DocumentEntry, object, int]:
+def register_and_read(
+    engine: Engine, entry: DocumentEntry | None = None
+) -> tuple[DocumentEntry, object, int]:
     calls = []
     original = express_postgresql._literal
 
@@ -57,7 +59,7 @@ def register_and_read(engine: Engine) -> tuple[DocumentEntry, object, int]:
     try:
         registry = new_registry(engine)
         submission = Submission()
-        sent = submission.add(hostile_document())
+        sent = submission.add(entry or hostile_document())
         submitted = registry.submit(submission.build())
     finally:
         mp.undo()
@@ -94,6 +96,26 @@ def test_without_standard_conforming_strings_the_driver_quotes(engine: Engine) -
     assert isinstance(stored, DocumentEntry)
     assert stored.comments == sent.comments
     assert stored.extra_slots == sent.extra_slots
+
+
+def test_a_latin1_connection_gets_its_own_bytes(engine: Engine) -> None:
+    """A connection whose client_encoding is LATIN1 has psycopg2 write the literals, in
+    LATIN1: the statement around them is built in bytes, never decoded as UTF-8."""
+    latin = "l'h\u00f4pital \u00ab Sainte-Anne \u00bb \\ '' ; \u00e9 \u00e8 \u00e7 \u00ff"
+
+    def latin1(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.set_client_encoding("LATIN1")  # type: ignore[attr-defined]
+
+    for pool in (engine, autocommit_engine(engine)):
+        event.listen(pool, "connect", latin1)
+        pool.dispose()
+    entry = document(comments=LocalizedString(latin), event_codes=(code("E'1", name=latin),))
+    sent, stored, quoted = register_and_read(engine, entry)
+
+    assert quoted == 0
+    assert isinstance(stored, DocumentEntry)
+    assert stored.comments == sent.comments
+    assert stored.event_codes == sent.event_codes
 
 
 def test_a_nul_character_is_refused_not_truncated() -> None:
