@@ -33,7 +33,7 @@ from ebrim.hl7 import patient_key
 from ebrim.model import Association, Metadata, RegistryObject
 from ebrim.vocabulary import AssociationType
 from registry import store
-from registry.express_postgresql import Rows, Unavailable, guard_sql, register_postgresql
+from registry.express_postgresql import Rows, Unavailable, register_postgresql
 from registry.insert_shapes import insert_shape, row_values
 from registry.lifecycle import Lifecycle
 from registry.records import RecordStatus
@@ -41,8 +41,8 @@ from registry.register import assign, submitted_ids
 from registry.rejection import Rejected
 from registry.storage import write_transaction
 
-# SQLite's check (PostgreSQL's: `guard_sql` and the keys): its branches, each with
-# the parameters it needs; a branch whose list is empty is left out of the statement.
+# SQLite's check (PostgreSQL's: `express_postgresql.guard_sql` and the keys): its branches,
+# each with the parameters it needs; a branch whose list is empty is left out.
 _BRANCHES = (
     ("SELECT 'p', patient_id, merged_into FROM patients WHERE patient_id {patients}",
      ("patients",)),
@@ -205,7 +205,6 @@ __all__ = [
     "PlainSubmission",
     "Unavailable",
     "check_sql",
-    "guard_sql",
     "plan",
     "register",
 ]
