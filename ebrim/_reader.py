@@ -13,16 +13,25 @@ from lxml import etree
 from ebrim import _rim
 from ebrim.model import Author, Code, LocalizedString, Slot
 
+_SLOT, _VALUE_LIST, _VALUE = _rim.SLOT, _rim.VALUE_LIST, _rim.VALUE
+
 
 def read_slots(element: etree._Element) -> list[Slot]:
     """The element's own rim:Slot children, in document order."""
     slots = []
-    for slot in element.iterchildren(_rim.SLOT):
-        values: list[str] = []
-        for value_list in slot.iterchildren(_rim.VALUE_LIST):
-            values.extend(value.text or "" for value in value_list.iterchildren(_rim.VALUE))
-        slots.append(Slot(slot.get("name", ""), tuple(values), slot.get("slotType")))
+    for slot in element.iterchildren(_SLOT):
+        lists = list(slot.iterchildren(_VALUE_LIST))
+        if len(lists) == 1:  # the usual shape
+            values = tuple([value.text or "" for value in lists[0].iterchildren(_VALUE)])
+        else:
+            values = tuple(
+                [value.text or "" for each in lists for value in each.iterchildren(_VALUE)]
+            )
+        slots.append(Slot(slot.get("name", ""), values, slot.get("slotType")))
     return slots
+
+
+_NONE: list[Slot] = []  # never appended to
 
 
 class SlotReader:
@@ -33,10 +42,13 @@ class SlotReader:
         self.problems = problems
         self.where = where
         self.consumed: set[str] = set()
+        self._by_name: dict[str, list[Slot]] = {}
+        for slot in self.slots:
+            self._by_name.setdefault(slot.name, []).append(slot)
 
     def _named(self, name: str) -> list[Slot]:
         self.consumed.add(name)
-        found = [slot for slot in self.slots if slot.name == name]
+        found = self._by_name.get(name, _NONE)
         if len(found) > 1:
             self.problems.append(f"{self.where}slot {name} is given {len(found)} times")
         return found
@@ -57,7 +69,10 @@ class SlotReader:
         return found[0].values if found else ()
 
     def rest(self) -> tuple[Slot, ...]:
-        return tuple(slot for slot in self.slots if slot.name not in self.consumed)
+        consumed = self.consumed
+        if consumed.issuperset(self._by_name):
+            return ()
+        return tuple(slot for slot in self.slots if slot.name not in consumed)
 
     def refuse_rest(self) -> None:
         for slot in self.rest():
@@ -82,12 +97,11 @@ def localized(
 
 def _coding_scheme(classification: etree._Element) -> str | None:
     """The one value of the one codingScheme slot, when that is all the slots hold; else None."""
-    slots = list(classification.iterchildren(_rim.SLOT))
+    slots = list(classification.iterchildren(_SLOT))
     if len(slots) != 1 or slots[0].get("name") != _rim.CODING_SCHEME:
         return None
-    values = [
-        v for lst in slots[0].iterchildren(_rim.VALUE_LIST) for v in lst.iterchildren(_rim.VALUE)
-    ]
+    lists = list(slots[0].iterchildren(_VALUE_LIST))
+    values = list(lists[0].iterchildren(_VALUE)) if len(lists) == 1 else ()
     return (values[0].text or "") if len(values) == 1 else None
 
 
@@ -108,6 +122,7 @@ class ObjectReader:
         self.classifications = [c for c in children if c.tag == _rim.CLASSIFICATION]
         self.identifiers = [c for c in children if c.tag == _rim.EXTERNAL_IDENTIFIER]
         self._used: set[int] = set()
+        self._index: dict[tuple[str, str], list[etree._Element]] | None = None
         if next(element.iterchildren(_rim.REGISTRY_OBJECT_LIST), None) is not None:
             self.problems.append("a nested RegistryObjectList is not supported")
 
@@ -122,8 +137,16 @@ class ObjectReader:
         return None if info is None else info.get("versionName")
 
     def _take(self, attribute: str, value: str) -> list[etree._Element]:
-        found = [c for c in self.classifications if c.get(attribute) == value]
-        self._used.update(id(c) for c in found)
+        index = self._index
+        if index is None:  # one pass over the classifications, for all the lookups
+            index = self._index = {}
+            for c in self.classifications:
+                for key in ("classificationScheme", "classificationNode"):
+                    named = c.get(key)
+                    if named is not None:
+                        index.setdefault((key, named), []).append(c)
+        found = index.get((attribute, value), [])
+        self._used.update(map(id, found))
         return found
 
     def has_node(self, node: str) -> bool:
