@@ -102,6 +102,45 @@ def reply_headers(
     return blocks
 
 
+def reply_header_xml(action: str, relates_to: str | None) -> bytes:
+    """`reply_headers` as they stand serialized in a reply's env:Header (`write_reply`).
+
+    The same bytes as lxml writes for those elements inside the envelope, where `env` is
+    declared: without building and serializing three elements per reply.
+    """
+    relates = b""
+    if relates_to:
+        relates = _RELATES_TO_OPEN + _escape_text(relates_to).encode() + _RELATES_TO_CLOSE
+    return b"".join(
+        [
+            _ACTION_OPEN,
+            _escape_text(action).encode(),
+            _ACTION_CLOSE,
+            _MESSAGE_ID_OPEN,
+            f"urn:uuid:{new_uuid4()}".encode(),
+            _MESSAGE_ID_CLOSE,
+            relates,
+        ]
+    )
+
+
+def _escape_text(text: str) -> str:
+    """XML character data as libxml2 escapes it."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+_DECLARE = f'xmlns:wsa="{WSA}"'
+_ACTION_OPEN = f'<wsa:Action {_DECLARE} env:mustUnderstand="true">'.encode()
+_ACTION_CLOSE = b"</wsa:Action>"
+_MESSAGE_ID_OPEN = f"<wsa:MessageID {_DECLARE}>".encode()
+_MESSAGE_ID_CLOSE = b"</wsa:MessageID>"
+_RELATES_TO_OPEN = f"<wsa:RelatesTo {_DECLARE}>".encode()
+_RELATES_TO_CLOSE = b"</wsa:RelatesTo>"
+
+
 def request_message_id(headers: Sequence[etree._Element]) -> str | None:
     """The wsa:MessageID of a request whatever else is wrong with it (for a fault's RelatesTo)."""
     for block in headers:

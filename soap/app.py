@@ -23,8 +23,14 @@ from lxml import etree
 from ebrim.ids import new_uuid4
 from registry.audit import RequestOrigin, requests_from
 from soap import wsdl
-from soap.addressing import Addressing, read_addressing, reply_headers, request_message_id
-from soap.envelope import read_envelope, write_envelope, write_fault
+from soap.addressing import (
+    Addressing,
+    read_addressing,
+    reply_header_xml,
+    reply_headers,
+    request_message_id,
+)
+from soap.envelope import read_envelope, write_fault, write_reply
 from soap.faults import WSA, WSSE, FaultCode, SoapFault, receiver, sender, upgrade_header
 from soap.message import SoapMessage, read_message
 from soap.mtom import SOAP_MEDIA_TYPE, encode_mtom
@@ -268,8 +274,8 @@ class SoapApplication:
         *,
         mtom: bool,
     ) -> Iterable[bytes]:
-        blocks = reply_headers(operation.response_action, addressing.message_id)
-        xml = write_envelope(blocks, reply.payload)
+        headers = reply_header_xml(operation.response_action, addressing.message_id)
+        xml = write_reply(headers, reply.payload)
         if not mtom:
             return _soap(start, "200 OK", xml, operation.response_action)
         content_type, body = encode_mtom(

@@ -74,6 +74,33 @@ def write_envelope(headers: Sequence[etree._Element], payload: etree._Element) -
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
+def write_reply(header_xml: bytes, payload: etree._Element) -> bytes:
+    """`write_envelope` for header blocks given serialized (`addressing.reply_header_xml`).
+
+    The same bytes, without building the envelope's elements: the payload is serialized
+    alone, which is how it stands in the envelope when it is a tree of its own declaring
+    its namespaces, as the operations render every payload. (One taken from inside
+    another tree would carry that tree's namespaces in scope: more declarations, the
+    same XML.)
+    """
+    return b"".join(
+        [
+            _ENVELOPE_OPEN,
+            header_xml,
+            _BODY_OPEN,
+            etree.tostring(payload, with_tail=False),
+            _BODY_CLOSE,
+        ]
+    )
+
+
+_ENVELOPE_OPEN = (
+    f"<?xml version='1.0' encoding='UTF-8'?>\n<env:Envelope xmlns:env=\"{SOAP_ENV}\"><env:Header>"
+).encode()
+_BODY_OPEN = b"</env:Header><env:Body>"
+_BODY_CLOSE = b"</env:Body></env:Envelope>"
+
+
 def write_fault(fault: SoapFault, headers: Sequence[etree._Element] = ()) -> bytes:
     """A SOAP 1.2 envelope carrying `fault`."""
     return write_envelope(headers, render_fault(fault))
