@@ -88,7 +88,7 @@ def write_reply(header_xml: bytes, payload: etree._Element) -> bytes:
             _ENVELOPE_OPEN,
             header_xml,
             _BODY_OPEN,
-            etree.tostring(payload, with_tail=False),
+            etree.tostring(payload, encoding="UTF-8", with_tail=False),
             _BODY_CLOSE,
         ]
     )

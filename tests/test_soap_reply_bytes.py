@@ -27,7 +27,7 @@ def fixed_message_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 FAILURE = RegistryResponse.from_errors(
-    [XDSError(ErrorCode.XDSRegistryMetadataError, 'a "quoted" <bad> & value', "urn:uuid:x")]
+    [XDSError(ErrorCode.XDSRegistryMetadataError, 'a "quoted" <bad> & valeur née', "urn:uuid:x")]
 )
 PAYLOADS = {  # each call renders a new one, as the operations do: the element path moves it
     "success": lambda: render_registry_response(RegistryResponse.from_errors([])),
@@ -39,7 +39,11 @@ PAYLOADS = {  # each call renders a new one, as the operations do: the element p
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize(
     "relates_to",
-    ["urn:uuid:0f0e8a3c-1d2b-4c5d-8e9f-a0b1c2d3e4f5", "odd & <id> \r with 'quotes' \"too\"", None],
+    [
+        "urn:uuid:0f0e8a3c-1d2b-4c5d-8e9f-a0b1c2d3e4f5",
+        "odd & <id> \r with 'quotes' \"too\" é",
+        None,
+    ],
 )
 def test_reply_bytes_are_those_of_the_element_path(payload: str, relates_to: str | None) -> None:
     action = PROVIDE_AND_REGISTER_RESPONSE
