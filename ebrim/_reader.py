@@ -20,18 +20,15 @@ def read_slots(element: etree._Element) -> list[Slot]:
     """The element's own rim:Slot children, in document order."""
     slots = []
     for slot in element.iterchildren(_SLOT):
-        lists = list(slot.iterchildren(_VALUE_LIST))
-        if len(lists) == 1:  # the usual shape
-            values = tuple([value.text or "" for value in lists[0].iterchildren(_VALUE)])
-        else:
-            values = tuple(
-                [value.text or "" for each in lists for value in each.iterchildren(_VALUE)]
-            )
+        values = tuple(
+            [
+                value.text or ""
+                for value_list in slot.iterchildren(_VALUE_LIST)
+                for value in value_list.iterchildren(_VALUE)
+            ]
+        )
         slots.append(Slot(slot.get("name", ""), values, slot.get("slotType")))
     return slots
-
-
-_NONE: list[Slot] = []  # never appended to
 
 
 class SlotReader:
@@ -48,7 +45,7 @@ class SlotReader:
 
     def _named(self, name: str) -> list[Slot]:
         self.consumed.add(name)
-        found = self._by_name.get(name, _NONE)
+        found = self._by_name.get(name, [])
         if len(found) > 1:
             self.problems.append(f"{self.where}slot {name} is given {len(found)} times")
         return found
@@ -100,8 +97,7 @@ def _coding_scheme(classification: etree._Element) -> str | None:
     slots = list(classification.iterchildren(_SLOT))
     if len(slots) != 1 or slots[0].get("name") != _rim.CODING_SCHEME:
         return None
-    lists = list(slots[0].iterchildren(_VALUE_LIST))
-    values = list(lists[0].iterchildren(_VALUE)) if len(lists) == 1 else ()
+    values = [v for lst in slots[0].iterchildren(_VALUE_LIST) for v in lst.iterchildren(_VALUE)]
     return (values[0].text or "") if len(values) == 1 else None
 
 
