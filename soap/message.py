@@ -14,7 +14,7 @@ from typing import IO, Any
 from lxml import etree
 
 from ebrim.errors import XMLRejected, XMLTooLarge
-from ebrim.safexml import XMLLimits, parse_xml_stream
+from ebrim.safexml import XMLLimits, parse_xml, parse_xml_stream
 from soap.faults import sender
 from soap.mtom import MtomMessage, decode_mtom, parse_content_type
 from soap.multipart import Readable
@@ -22,6 +22,9 @@ from soap.settings import SoapSettings
 
 # libxml2 refuses text nodes over 10 MB unless huge_tree is set; inline base64 needs it.
 HUGE_TEXT = 10 * 1000 * 1000
+# A SOAP part up to this size is read whole and parsed from memory: libxml2 reads it in
+# one go, where a stream costs a Python read per buffer of its input.
+IN_MEMORY_PARSE = 1024 * 1024
 _PLAIN_TYPES = ("application/soap+xml", "text/xml", "application/xml")
 
 
@@ -124,6 +127,8 @@ def parse_soap_xml(stream: IO[bytes], size: int, settings: SoapSettings) -> etre
     """The hardened parse of SOAP XML; any refusal is a Sender fault."""
     limits = XMLLimits(max_bytes=settings.max_envelope_bytes, huge_tree=size > HUGE_TEXT)
     try:
+        if size <= IN_MEMORY_PARSE:
+            return parse_xml(stream.read(), limits)
         return parse_xml_stream(stream, size, limits)  # type: ignore[arg-type]
     except XMLTooLarge as exc:
         raise sender(f"SOAP message refused: {exc}", http_status=413) from None
