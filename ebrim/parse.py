@@ -52,13 +52,14 @@ _LONG_NAME = 256  # rim.xsd LongName: slot values, names, codes, identifiers
 _FREE_FORM_TEXT = 1024  # rim.xsd FreeFormText: LocalizedString values
 # versionName is a ShortName (16); a homeCommunityId is "urn:oid:" + an OID of at most 64.
 _ATTRIBUTE_LIMITS = {"versionName": 16, "home": 128}
-# Candidates: any attribute over the smallest limit but versionName's, versionName over its own.
-_LONG_ATTRIBUTES = etree.XPath(
-    "descendant-or-self::*/@*[string-length(.) > 128] | "
-    "descendant-or-self::*/@versionName[string-length(.) > 16]"
-)
-_LONG_VALUES = etree.XPath(
-    "descendant-or-self::rim:Value[string-length(.) > 256]", namespaces={"rim": _rim.RIM}
+# Candidates, in one pass over the whole list: any attribute over the smallest limit but
+# versionName's, versionName over its own, and slot values. `string-length()` of the context
+# node costs libxml2 less than `string-length(.)`.
+_LONG_CANDIDATES = etree.XPath(
+    "descendant::*/@*[string-length() > 128] | "
+    "descendant::*/@versionName[string-length() > 16] | "
+    "descendant::rim:Value[string-length() > 256]",
+    namespaces={"rim": _rim.RIM},
 )
 
 
@@ -159,8 +160,7 @@ class _ListParser:
 
     def parse(self) -> Metadata:
         children = [c for c in self.element if isinstance(c.tag, str)]
-        for child in children:
-            self._check_lengths(child)
+        self._check_lengths(children)
         if self.errors:
             raise MetadataRejected(self.errors)
         ids = {c.get("id") for c in children if c.tag in _OBJECTS}
@@ -198,30 +198,47 @@ class _ListParser:
             raise MetadataRejected(self.errors)
         return Metadata(tuple(sets), tuple(docs), tuple(folders), tuple(assocs), tuple(refs))
 
-    def _check_lengths(self, top: etree._Element) -> None:
+    def _check_lengths(self, children: list[etree._Element]) -> None:
         """Every value within the lengths rim.xsd gives it, before anything reads it.
 
         Slot values, names and codes are LongName (256 characters), texts FreeFormText
         (1024), versionName 16. An over-long value is the transaction's metadata error
-        naming the object and the field, never a value the database refuses.
+        naming the object and the field, never a value the database refuses. Reported
+        object by object, in the order of `children`, each object's attributes first.
         """
-        owner = (
-            top.get("id", "") or top.get("classifiedObject", "") or top.get("registryObject", "")
-        )
-        # XPath in libxml2 finds the few candidates; Python only names them.
-        for value in cast(list[Any], _LONG_ATTRIBUTES(top)):
-            node = value.getparent()
-            attribute = str(value.attrname)
-            limit = _ATTRIBUTE_LIMITS.get(attribute, _LONG_NAME)
-            if node.tag == _rim.LOCALIZED_STRING and attribute == "value":
-                limit = _FREE_FORM_TEXT
-            if len(value) > limit:
-                self._too_long(owner, f"{_local(node)}@{attribute}", len(value), limit)
-        for node in cast(list[etree._Element], _LONG_VALUES(top)):
-            slot = node.getparent()
-            slot = slot.getparent() if slot is not None else None
-            name = slot.get("name", "") if slot is not None else ""
-            self._too_long(owner, f"Slot {name!r} value", len(node.text or ""), _LONG_NAME)
+        # XPath in libxml2 finds the few candidates, in one pass; Python only names them.
+        candidates = cast(list[Any], _LONG_CANDIDATES(self.element))
+        if not candidates:
+            return
+        order = {child: n for n, child in enumerate(children)}
+        found: list[tuple[int, int, str, str, int, int]] = []
+        for candidate in candidates:
+            is_value = not getattr(candidate, "is_attribute", False)
+            node = candidate if is_value else candidate.getparent()
+            top = node
+            while top.getparent() is not self.element:
+                top = top.getparent()
+            owner = (
+                top.get("id", "")
+                or top.get("classifiedObject", "")
+                or top.get("registryObject", "")
+            )
+            if is_value:
+                slot = node.getparent()
+                slot = slot.getparent() if slot is not None else None
+                name = slot.get("name", "") if slot is not None else ""
+                field, length, limit = f"Slot {name!r} value", len(node.text or ""), _LONG_NAME
+            else:
+                attribute = str(candidate.attrname)
+                limit = _ATTRIBUTE_LIMITS.get(attribute, _LONG_NAME)
+                if node.tag == _rim.LOCALIZED_STRING and attribute == "value":
+                    limit = _FREE_FORM_TEXT
+                if len(candidate) <= limit:
+                    continue
+                field, length = f"{_local(node)}@{attribute}", len(candidate)
+            found.append((order.get(top, len(order)), int(is_value), owner, field, length, limit))
+        for _top, _kind, owner, field, length, limit in sorted(found, key=lambda f: f[:2]):
+            self._too_long(owner, field, length, limit)
 
     def _too_long(self, owner: str, field: str, length: int, limit: int) -> None:
         self._fault(
