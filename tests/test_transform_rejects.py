@@ -259,3 +259,48 @@ def test_adhoc_query_response_parser_refuses_registry_response() -> None:
     with pytest.raises(MetadataRejected) as caught:
         parse_adhoc_query_response(data)
     assert caught.value.errors[0].code is ErrorCode.XDSRegistryError
+
+
+CLASS_CODE = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
+
+
+def _class_code(inner: str) -> str:
+    return (
+        f'<rim:Classification id="cl1" classificationScheme="{CLASS_CODE}" '
+        f'classifiedObject="Doc01" nodeRepresentation="A">{inner}</rim:Classification>'
+    )
+
+
+def _name(*values: str) -> str:
+    strings = "".join(f'<rim:LocalizedString value="{v}"/>' for v in values)
+    return f"<rim:Name>{strings}</rim:Name>"
+
+
+@pytest.mark.parametrize(
+    ("inner", "display"),
+    [
+        (_slot("codingScheme", "1.2") + _name("Shown"), "Shown"),  # the usual shape
+        (_slot("codingScheme", "1.2"), None),
+        (_name("Shown") + _slot("codingScheme", "1.2"), "Shown"),  # Name first
+        (_slot("codingScheme", "1.2") + _name(), None),  # an empty Name
+    ],
+)
+def test_a_code_classification_reads_the_same_in_any_accepted_shape(inner, display) -> None:
+    metadata = parse_submit_objects_request(_request(_document(_class_code(inner))))
+
+    (doc,) = metadata.documents
+    assert doc.class_code is not None
+    assert (doc.class_code.code, doc.class_code.scheme) == ("A", "1.2")
+    assert doc.class_code.display_name == display
+
+
+@pytest.mark.parametrize(
+    ("inner", "named"),
+    [
+        (_slot("codingScheme", "1.2", "1.3"), "codingScheme"),  # two values
+        (_slot("codingScheme", "1.2") + _name("a", "b"), "LocalizedStrings"),
+        (_slot("codingScheme", "1.2") + _slot("codingScheme", "1.2"), "codingScheme"),
+    ],
+)
+def test_a_code_classification_in_an_irregular_shape_is_rejected(inner, named) -> None:
+    _single_error(_request(_document(_class_code(inner))), "Doc01", "cl1", named)
