@@ -1,11 +1,13 @@
 """The express path writes its INSERTs with literals it quotes itself on PostgreSQL.
 
-`registry.express_postgresql._literal` doubles the quote, which is the whole rule only under
+`registry.express_postgresql._literals` doubles the quote, which is the whole rule only under
 `standard_conforming_strings = on` in UTF-8; any other connection goes through psycopg2's
 `mogrify`. Values that would break a careless quoting must come back exactly as sent.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import pytest
 from registry_fixtures import (
@@ -48,14 +50,15 @@ def register_and_read(
     engine: Engine, entry: DocumentEntry | None = None
 ) -> tuple[DocumentEntry, object, int]:
     calls = []
-    original = express_postgresql._literal
+    original = express_postgresql._literals
 
-    def counting(cursor: object, value: object) -> str:
-        calls.append(value)
-        return original(cursor, value)
+    def counting(cursor: object, values: Iterable[object]) -> bytes:
+        listed = list(values)
+        calls.extend(listed)
+        return original(cursor, listed)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(express_postgresql, "_literal", counting)
+    mp.setattr(express_postgresql, "_literals", counting)
     try:
         registry = new_registry(engine)
         submission = Submission()
@@ -121,6 +124,14 @@ def test_a_latin1_connection_gets_its_own_bytes(engine: Engine) -> None:
 def test_a_nul_character_is_refused_not_truncated() -> None:
     with pytest.raises(ValueError, match="NUL"):
         express_postgresql._literal(None, "before\x00after")
+    with pytest.raises(ValueError, match="NUL"):
+        express_postgresql._literals(None, ["fine", None, 7, "before\x00after"])
+
+
+def test_literals_quote_strings_and_spell_nulls_and_integers() -> None:
+    text = express_postgresql._literals(None, ["l'h\u00f4pital", None, 7, "", "''"])
+    quote = "'"
+    assert text == f"'l''h\u00f4pital',NULL,7,'',{quote * 6}".encode()
 
 
 def test_a_failure_after_begin_leaves_no_connection_inside_a_transaction(engine: Engine) -> None:
