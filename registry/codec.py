@@ -22,7 +22,8 @@ T = TypeVar("T")
 
 def encode(obj: Any) -> str:
     """The compact JSON text of a model dataclass (UTF-8, no spaces, keys in field order)."""
-    return orjson.dumps(_to_plain(obj)).decode()
+    kind: type = type(obj)
+    return orjson.dumps(_encoder(kind)(obj)).decode()
 
 
 def decode(cls: type[T], text: str, changes: dict[str, Any] | None = None) -> T:
@@ -34,31 +35,48 @@ def decode(cls: type[T], text: str, changes: dict[str, Any] | None = None) -> T:
     return cast(T, _decoder(cast(Any, cls))(raw))
 
 
-def _to_plain(value: Any) -> Any:
-    kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int:
-        return value
-    if kind is tuple:
-        return [_to_plain(item) for item in value]
-    fields = _FIELDS.get(kind) or _fields(kind)
-    out = {}
-    for name, default in fields:
-        item = getattr(value, name)
-        if default is not dataclasses.MISSING and item == default:
-            continue
-        out[name] = _to_plain(item)
-    return out
+Encoder = Callable[[Any], Any]
 
 
-_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
-
-
-def _fields(kind: type) -> tuple[tuple[str, Any], ...]:
-    """(name, default) of a model dataclass's fields, looked up once per class."""
+@cache
+def _encoder(kind: type) -> Encoder:
+    """A function turning a model object of class `kind` into the dict its JSON is written
+    from, built once per class from its type hints: fields equal to their default are left
+    out, tuples of strings go to orjson as they are, nested model objects are encoded."""
     if not dataclasses.is_dataclass(kind):
         raise TypeError(f"cannot encode {kind.__name__} in registry metadata")
-    found = _FIELDS[kind] = tuple((f.name, f.default) for f in dataclasses.fields(kind))
-    return found
+    hints = _hints(kind)
+    plan = tuple(
+        (f.name, f.default, _value_encoder(hints[f.name])) for f in dataclasses.fields(kind)
+    )
+    missing = dataclasses.MISSING
+
+    def encode_object(value: Any) -> dict[str, Any]:
+        out = {}
+        for name, default, convert in plan:
+            item = getattr(value, name)
+            if default is not missing and item == default:
+                continue
+            out[name] = item if convert is None or item is None else convert(item)
+        return out
+
+    return encode_object
+
+
+def _value_encoder(tp: Any) -> Encoder | None:
+    """How a field of type `tp` is encoded; None: as it is (strings, numbers, their tuples)."""
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        (inner,) = [arg for arg in get_args(tp) if arg is not type(None)]
+        return _value_encoder(inner)  # None itself is written as it is
+    if origin is tuple:
+        encode_item = _value_encoder(get_args(tp)[0])
+        if encode_item is None:
+            return None
+        return lambda items: [encode_item(item) for item in items]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _encoder(tp)
+    return None
 
 
 @cache
