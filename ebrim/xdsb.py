@@ -81,7 +81,7 @@ def parse_provide_and_register_request(element: etree._Element) -> ProvideAndReg
     """An xdsb:ProvideAndRegisterDocumentSetRequest; MetadataRejected if it is not one."""
     code = Transaction.ITI_41.metadata_error
     _expect(element, PROVIDE_AND_REGISTER_REQUEST, code)
-    submit = element.find(_rim.SUBMIT_OBJECTS_REQUEST)
+    submit = next(element.iterchildren(_rim.SUBMIT_OBJECTS_REQUEST), None)
     if submit is None:
         raise _rejected(code, "lcm:SubmitObjectsRequest is missing", "SubmitObjectsRequest")
     metadata = parse_submit_objects_request(submit, transaction=Transaction.ITI_41)

@@ -156,7 +156,8 @@ def _text(found: dict[str, list[etree._Element]], tag: str) -> str:
 
 def _check_anonymous(blocks: list[etree._Element]) -> None:
     for block in blocks:
-        address = (block.findtext(_ADDRESS) or "").strip()
+        found = next(block.iterchildren(_ADDRESS), None)  # findtext parses a path per call
+        address = (found.text or "").strip() if found is not None else ""
         if address not in (ANONYMOUS, NONE_ADDRESS) or (
             block.tag == _REPLY_TO and address == NONE_ADDRESS
         ):
