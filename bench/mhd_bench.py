@@ -35,7 +35,8 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from submit_bench import MARK, ORIGINAL_ID, Load, project, template
+from submit_bench import project
+from submit_load import MARK, ORIGINAL_ID, Load, template
 
 from cda import read_header
 from mhd.resources import document_reference, list_of
