@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
-from ebrim.ids import new_uuid4
+from ebrim.ids import new_uuid4_hex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,7 +135,7 @@ class FilesystemStore:
         propagates unchanged after the file is removed; the store's own I/O failures raise
         `StoreError`.
         """
-        token = new_uuid4().hex
+        token = new_uuid4_hex()
         key = f"{token[:2]}/{token[2:]}"
         folder = f"{self._objects}/{token[:2]}"  # strings: Path's joins and str() add up here
         name = f"{folder}/{token[2:]}"

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 
 from lxml import etree
 
-from ebrim.ids import new_uuid4
+from ebrim.ids import new_uuid4_hex
 from registry.audit import RequestOrigin, requests_from
 from soap import wsdl
 from soap.addressing import (
@@ -169,7 +169,7 @@ class SoapApplication:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
-        outcome = _Outcome(new_uuid4().hex[:16])
+        outcome = _Outcome(new_uuid4_hex()[:16])
         environ["xds.outcome"] = outcome  # for the console's capture (`web.capture`)
         path = (environ.get("PATH_INFO") or "/").rstrip("/")
         endpoint = self.endpoints.get(path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import unquote
 
-from ebrim.ids import new_uuid4
+from ebrim.ids import new_uuid4_hex
 from soap.faults import sender
 from soap.multipart import Part, Readable, split_multipart
 
@@ -145,7 +145,7 @@ class Attachment:
 
 
 def new_content_id() -> str:
-    return f"{new_uuid4().hex}@xds.invalid"
+    return f"{new_uuid4_hex()}@xds.invalid"
 
 
 def encode_mtom(
@@ -159,7 +159,7 @@ def encode_mtom(
 
     Each attachment is opened only when the generator reaches it and closed after.
     """
-    boundary = f"MIMEBoundary_{new_uuid4().hex}"
+    boundary = f"MIMEBoundary_{new_uuid4_hex()}"
     root_id = f"root.{new_content_id()}"
     start_info = SOAP_MEDIA_TYPE
     root_type = f'{XOP_MEDIA_TYPE}; charset=UTF-8; type="{SOAP_MEDIA_TYPE}"'

@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 
-from ebrim.ids import new_entry_uuid, new_uuid4, new_uuid7, random_bytes
+from ebrim.ids import new_entry_uuid, new_uuid4, new_uuid4_hex, new_uuid7, random_bytes
 from ebrim.validate.formats import entry_id_problem, is_uuid_urn
 
 
@@ -103,3 +103,24 @@ def test_a_forked_child_does_not_repeat_what_its_parent_draws_next() -> None:
 
     assert len(child) == 16
     assert child != random_bytes(16)
+
+
+def test_the_hex_of_a_random_uuid_is_a_version_4_uuid() -> None:
+    made = [uuid.UUID(hex=new_uuid4_hex()) for _ in range(5_000)]
+
+    assert {m.version for m in made} == {4}
+    assert {m.variant for m in made} == {uuid.RFC_4122}
+    assert len(set(made)) == 5_000
+    assert all(len(m.hex) == 32 for m in made)
+    fixed = (0xF << 76) | (0b11 << 62)
+    varying = 0
+    for m in made:
+        varying |= m.int ^ made[0].int
+    assert varying == ((1 << 128) - 1) & ~fixed  # all 122 random bits vary, no other
+
+
+def test_an_entry_uuid_is_written_as_the_uuid_module_writes_it() -> None:
+    for _ in range(2_000):
+        made = new_entry_uuid()
+        assert made == f"urn:uuid:{uuid.UUID(made[9:])}"
+        assert uuid.UUID(made[9:]).version == 7
