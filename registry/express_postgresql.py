@@ -270,7 +270,7 @@ def _literal_writer(cursor: Any) -> Callable[[Iterable[Any]], bytes]:
 def _literals(cursor: Any, values: Iterable[Any]) -> bytes:
     """`values` as comma-separated PostgreSQL literals, under the conditions of `_literal`.
 
-    Strings, NULLs and integers, nearly every value of a submission, are written here
+    Strings, NULLs, integers and booleans, nearly every value of a submission, are written here
     without a call per value; anything else goes through `_literal`."""
     out: list[str] = []
     append = out.append
@@ -282,6 +282,8 @@ def _literals(cursor: Any, values: Iterable[Any]) -> bytes:
             append("NULL")
         elif kind is int:
             append(str(value))
+        elif kind is bool:
+            append("true" if value else "false")  # as psycopg2 writes them
         else:
             append(_literal(cursor, value))
     text = ",".join(out)

@@ -129,9 +129,9 @@ def test_a_nul_character_is_refused_not_truncated() -> None:
 
 
 def test_literals_quote_strings_and_spell_nulls_and_integers() -> None:
-    text = express_postgresql._literals(None, ["l'h\u00f4pital", None, 7, "", "''"])
+    text = express_postgresql._literals(None, ["l'h\u00f4pital", None, 7, "", "''", True, False])
     quote = "'"
-    assert text == f"'l''h\u00f4pital',NULL,7,'',{quote * 6}".encode()
+    assert text == f"'l''h\u00f4pital',NULL,7,'',{quote * 6},true,false".encode()
 
 
 def test_a_failure_after_begin_leaves_no_connection_inside_a_transaction(engine: Engine) -> None:
