@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from enum import Enum
+from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 from lxml import etree
@@ -46,8 +47,17 @@ _OWNER_ATTRIBUTE = {
     _rim.EXTERNAL_IDENTIFIER: "registryObject",
 }
 
-_CS = ClassificationScheme
-_EI = ExternalIdentifierScheme
+
+def _values(enum: type[Enum]) -> Any:
+    """An enum's values as plain attributes: `.value` on a member is a Python-level descriptor
+    call (some 0.3 us), and reading one DocumentEntry named some twenty of them."""
+    return SimpleNamespace(**{name: member.value for name, member in enum.__members__.items()})
+
+
+_CS = _values(ClassificationScheme)
+_EI = _values(ExternalIdentifierScheme)
+_SUBMISSION_SET_NODE = ObjectType.SUBMISSION_SET.value
+_FOLDER_NODE = ObjectType.FOLDER.value
 _LONG_NAME = 256  # rim.xsd LongName: slot values, names, codes, identifiers
 _FREE_FORM_TEXT = 1024  # rim.xsd FreeFormText: LocalizedString values
 # versionName is a ShortName (16); a homeCommunityId is "urn:oid:" + an OID of at most 64.
@@ -271,22 +281,20 @@ class _ListParser:
             home=element.get("home"),
             title=r.name(),
             comments=r.description(),
-            unique_id=r.identifier(_EI.DOC_UNIQUE_ID.value, "uniqueId"),
-            patient_id=r.identifier(_EI.DOC_PATIENT_ID.value, "patientId"),
+            unique_id=r.identifier(_EI.DOC_UNIQUE_ID, "uniqueId"),
+            patient_id=r.identifier(_EI.DOC_PATIENT_ID, "patientId"),
             source_patient_id=s.single(_rim.SOURCE_PATIENT_ID),
             source_patient_info=s.multi(_rim.SOURCE_PATIENT_INFO),
-            authors=r.authors(_CS.DOC_AUTHOR.value),
-            class_code=r.code(_CS.DOC_CLASS_CODE.value, "classCode"),
-            confidentiality_codes=r.codes(_CS.DOC_CONFIDENTIALITY_CODE.value),
-            event_codes=r.codes(_CS.DOC_EVENT_CODE.value),
-            format_code=r.code(_CS.DOC_FORMAT_CODE.value, "formatCode"),
+            authors=r.authors(_CS.DOC_AUTHOR),
+            class_code=r.code(_CS.DOC_CLASS_CODE, "classCode"),
+            confidentiality_codes=r.codes(_CS.DOC_CONFIDENTIALITY_CODE),
+            event_codes=r.codes(_CS.DOC_EVENT_CODE),
+            format_code=r.code(_CS.DOC_FORMAT_CODE, "formatCode"),
             healthcare_facility_type_code=r.code(
-                _CS.DOC_HEALTHCARE_FACILITY_TYPE_CODE.value, "healthcareFacilityTypeCode"
+                _CS.DOC_HEALTHCARE_FACILITY_TYPE_CODE, "healthcareFacilityTypeCode"
             ),
-            practice_setting_code=r.code(
-                _CS.DOC_PRACTICE_SETTING_CODE.value, "practiceSettingCode"
-            ),
-            type_code=r.code(_CS.DOC_TYPE_CODE.value, "typeCode"),
+            practice_setting_code=r.code(_CS.DOC_PRACTICE_SETTING_CODE, "practiceSettingCode"),
+            type_code=r.code(_CS.DOC_TYPE_CODE, "typeCode"),
             creation_time=s.single(_rim.CREATION_TIME),
             service_start_time=s.single(_rim.SERVICE_START_TIME),
             service_stop_time=s.single(_rim.SERVICE_STOP_TIME),
@@ -306,8 +314,8 @@ class _ListParser:
 
     def _package(self, element: etree._Element) -> SubmissionSet | Folder | None:
         r = self._reader(element)
-        is_set = r.has_node(ObjectType.SUBMISSION_SET.value)
-        is_folder = r.has_node(ObjectType.FOLDER.value)
+        is_set = r.has_node(_SUBMISSION_SET_NODE)
+        is_folder = r.has_node(_FOLDER_NODE)
         if is_set == is_folder:
             which = (
                 "both a SubmissionSet and a Folder"
@@ -330,12 +338,12 @@ class _ListParser:
             home=e.get("home"),
             title=r.name(),
             comments=r.description(),
-            unique_id=r.identifier(_EI.SS_UNIQUE_ID.value, "uniqueId"),
-            source_id=r.identifier(_EI.SS_SOURCE_ID.value, "sourceId"),
-            patient_id=r.identifier(_EI.SS_PATIENT_ID.value, "patientId"),
+            unique_id=r.identifier(_EI.SS_UNIQUE_ID, "uniqueId"),
+            source_id=r.identifier(_EI.SS_SOURCE_ID, "sourceId"),
+            patient_id=r.identifier(_EI.SS_PATIENT_ID, "patientId"),
             submission_time=r.slots.single(_rim.SUBMISSION_TIME),
-            authors=r.authors(_CS.SS_AUTHOR.value),
-            content_type_code=r.code(_CS.SS_CONTENT_TYPE_CODE.value, "contentTypeCode"),
+            authors=r.authors(_CS.SS_AUTHOR),
+            content_type_code=r.code(_CS.SS_CONTENT_TYPE_CODE, "contentTypeCode"),
             intended_recipients=r.slots.multi(_rim.INTENDED_RECIPIENT),
             limited_metadata=r.has_node(SS_LIMITED_METADATA),
             extra_slots=r.slots.rest(),
@@ -351,9 +359,9 @@ class _ListParser:
             home=e.get("home"),
             title=r.name(),
             comments=r.description(),
-            unique_id=r.identifier(_EI.FOLDER_UNIQUE_ID.value, "uniqueId"),
-            patient_id=r.identifier(_EI.FOLDER_PATIENT_ID.value, "patientId"),
-            codes=r.codes(_CS.FOLDER_CODE_LIST.value),
+            unique_id=r.identifier(_EI.FOLDER_UNIQUE_ID, "uniqueId"),
+            patient_id=r.identifier(_EI.FOLDER_PATIENT_ID, "patientId"),
+            codes=r.codes(_CS.FOLDER_CODE_LIST),
             last_update_time=r.slots.single(_rim.LAST_UPDATE_TIME),
             limited_metadata=r.has_node(FOLDER_LIMITED_METADATA),
             extra_slots=r.slots.rest(),
@@ -372,7 +380,7 @@ class _ListParser:
             home=element.get("home"),
             submission_set_status=slots.single(_rim.SUBMISSION_SET_STATUS),
             extra_slots=slots.rest(),
-            documentation=r.codes(_CS.ASSOCIATION_DOCUMENTATION.value),
+            documentation=r.codes(_CS.ASSOCIATION_DOCUMENTATION),
         )
         self._report("Association", r, None)
         return association

@@ -109,28 +109,39 @@ def object_row(obj: RegistryObject) -> dict[str, Any]:
     }
 
 
+# The schemes' values, read once: `.value` on an enum member is a Python-level call.
+_DOCUMENT_SINGLE_CODES = tuple(
+    (scheme.value, field)
+    for scheme, field in (
+        (Scheme.DOC_CLASS_CODE, "class_code"),
+        (Scheme.DOC_FORMAT_CODE, "format_code"),
+        (Scheme.DOC_HEALTHCARE_FACILITY_TYPE_CODE, "healthcare_facility_type_code"),
+        (Scheme.DOC_PRACTICE_SETTING_CODE, "practice_setting_code"),
+        (Scheme.DOC_TYPE_CODE, "type_code"),
+    )
+)
+_CONFIDENTIALITY = Scheme.DOC_CONFIDENTIALITY_CODE.value
+_EVENT = Scheme.DOC_EVENT_CODE.value
+_CONTENT_TYPE = Scheme.SS_CONTENT_TYPE_CODE.value
+_FOLDER_CODES = Scheme.FOLDER_CODE_LIST.value
+
+
 def _object_codes(obj: RegistryObject) -> Iterable[tuple[str, Code]]:
     if isinstance(obj, DocumentEntry):
-        single = (
-            (Scheme.DOC_CLASS_CODE, obj.class_code),
-            (Scheme.DOC_FORMAT_CODE, obj.format_code),
-            (Scheme.DOC_HEALTHCARE_FACILITY_TYPE_CODE, obj.healthcare_facility_type_code),
-            (Scheme.DOC_PRACTICE_SETTING_CODE, obj.practice_setting_code),
-            (Scheme.DOC_TYPE_CODE, obj.type_code),
-        )
-        for scheme, code in single:
+        for scheme, field in _DOCUMENT_SINGLE_CODES:
+            code = getattr(obj, field)
             if code is not None:
-                yield scheme.value, code
+                yield scheme, code
         for code in obj.confidentiality_codes:
-            yield Scheme.DOC_CONFIDENTIALITY_CODE.value, code
+            yield _CONFIDENTIALITY, code
         for code in obj.event_codes:
-            yield Scheme.DOC_EVENT_CODE.value, code
+            yield _EVENT, code
     elif isinstance(obj, SubmissionSet):
         if obj.content_type_code is not None:
-            yield Scheme.SS_CONTENT_TYPE_CODE.value, obj.content_type_code
+            yield _CONTENT_TYPE, obj.content_type_code
     elif isinstance(obj, Folder):
         for code in obj.codes:
-            yield Scheme.FOLDER_CODE_LIST.value, code
+            yield _FOLDER_CODES, code
 
 
 def side_rows(obj: RegistryObject, patient_id: str) -> dict[Table, list[dict[str, Any]]]:
