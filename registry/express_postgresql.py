@@ -26,7 +26,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError
 
-from registry.insert_shapes import Shape, insert_shape, row_values
+from registry.insert_shapes import Shape, insert_shape, row_values, rows_values
 from registry.records import RecordStatus
 from registry.replicas import parse_lsn
 from registry.storage import autocommit_engine
@@ -230,10 +230,7 @@ def _round_trip(
         name = f"xds_{table.name}_{count}"
         definition = functools.partial(_prepared_insert, shape, count)
         if count <= _MOST_ROWS_PREPARED and ready(name, definition):
-            if shape.processors:
-                values = [value for row in table_rows for value in row_values(row, shape)]
-            else:  # PostgreSQL's columns convert nothing: the rows' values, in column order
-                values = [row.get(column) for row in table_rows for column in shape.columns]
+            values = rows_values(table_rows, shape)
             work.append(b"EXECUTE " + name.encode() + b"(" + literals(values) + b")")
         else:
             tuples = (b"(" + literals(row_values(row, shape)) + b")" for row in table_rows)
@@ -268,10 +265,14 @@ def _literal_writer(cursor: Any) -> Callable[[Iterable[Any]], bytes]:
 
 
 def _literals(cursor: Any, values: Iterable[Any]) -> bytes:
-    """`values` as comma-separated PostgreSQL literals, under the conditions of `_literal`.
+    """`values` as comma-separated PostgreSQL literals, for a UTF-8 connection with
+    standard_conforming_strings.
 
-    Strings, NULLs, integers and booleans, nearly every value of a submission, are written here
-    without a call per value; anything else goes through `_literal`."""
+    There the only character special inside '…' is the quote itself, doubled (PostgreSQL
+    manual, 4.1.2.1); psycopg2's `mogrify` does the same, three times slower. Strings,
+    NULLs, integers and booleans, nearly every value of a submission, are written here in
+    one loop; `mogrify` quotes anything else.
+    """
     out: list[str] = []
     append = out.append
     for value in values:
@@ -285,27 +286,8 @@ def _literals(cursor: Any, values: Iterable[Any]) -> bytes:
         elif kind is bool:
             append("true" if value else "false")  # as psycopg2 writes them
         else:
-            append(_literal(cursor, value))
+            append(cast(bytes, cursor.mogrify("%s", (value,))).decode())
     text = ",".join(out)
     if "\x00" in text:
         raise ValueError("a string literal cannot contain NUL characters")
     return text.encode()
-
-
-def _literal(cursor: Any, value: Any) -> str:
-    """`value` as a PostgreSQL literal, for a UTF-8 connection with standard_conforming_strings.
-
-    There the only character special inside '…' is the quote itself, doubled (PostgreSQL
-    manual, 4.1.2.1); psycopg2's `mogrify` does the same, three times slower, and still
-    quotes what is not a plain string, number or NULL.
-    """
-    kind = type(value)
-    if kind is str:
-        if "\x00" in value:
-            raise ValueError("a string literal cannot contain NUL characters")
-        return "'" + value.replace("'", "''") + "'"
-    if value is None:
-        return "NULL"
-    if kind is int:
-        return str(value)
-    return cast(bytes, cursor.mogrify("%s", (value,))).decode()

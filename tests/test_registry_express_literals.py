@@ -123,7 +123,7 @@ def test_a_latin1_connection_gets_its_own_bytes(engine: Engine) -> None:
 
 def test_a_nul_character_is_refused_not_truncated() -> None:
     with pytest.raises(ValueError, match="NUL"):
-        express_postgresql._literal(None, "before\x00after")
+        express_postgresql._literals(None, ["before\x00after"])
     with pytest.raises(ValueError, match="NUL"):
         express_postgresql._literals(None, ["fine", None, 7, "before\x00after"])
 
